@@ -1,0 +1,489 @@
+/* client.c -- the AWS call pipeline (see client.h).
+ *
+ * Calls wait in a lane: one per (service, region), holding the resolved
+ * endpoint, a count of requests in flight and a FIFO of calls waiting for a
+ * free slot. The limit keeps a scan of 10,000 resources from opening 10,000
+ * connections or provoking throttling in the first place.
+ *
+ * A call's request is serialized once and kept unsigned; every attempt signs
+ * a fresh copy (new X-Amz-Date, possibly refreshed credentials). The response
+ * of the final attempt is parsed in the calling task's continuation, so a
+ * parse error or an out-of-memory there is an ordinary Lua error of that task.
+ */
+#include "client.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "endpoints.h"
+#include "model.h"
+#include "protocol.h"
+#include "request.h"
+#include "retry.h"
+#include "sigv4.h"
+
+typedef struct call call;
+
+typedef struct lane {
+    char *service, *region;
+    endpoint ep;
+    int inflight;
+    call *head, *tail;          /* waiting for a slot */
+    struct lane *next;
+} lane;
+
+struct aws_client {
+    char *region;
+    char *endpoint_url;
+    int max_inflight;
+    http_engine *http;
+    model_registry *models;
+    int own_models;
+    endpoints *endpoints;
+    creds_provider *creds;
+    sigv4_key_cache *keys;
+    retry_policy retry;
+    lane *lanes;
+    client_stats stats;
+};
+
+struct call {
+    aws_client *c;
+    lua_State *L;
+    sched *s;
+    lane *lane;
+    const aws_model *m;
+    const operation *op;
+    http_request req;           /* serialized, unsigned */
+    int attempt;
+    int retry_cost;
+    int refreshed_creds;
+    call *next;                 /* lane queue */
+    /* outcome */
+    int failed;
+    http_response resp;
+    aws_error error;
+    int retryable, throttling;
+};
+
+/* ---- setup ---- */
+
+static char *default_region(const client_options *o)
+{
+    if (o->region && *o->region) return xstrdup(o->region);
+    const char *env = getenv("AWS_REGION");
+    if (!env || !*env) env = getenv("AWS_DEFAULT_REGION");
+    if (env && *env) return xstrdup(env);
+    char *cfg = creds_config_value(o->creds.profile, "region");
+    return cfg ? cfg : xstrdup("us-east-1");
+}
+
+static void apply_max_attempts(aws_client *c, const client_options *o)
+{
+    if (o->max_attempts > 0) {
+        c->retry.max_attempts = o->max_attempts;
+        return;
+    }
+    if (getenv("AWS_MAX_ATTEMPTS")) return;   /* retry_policy_init read it */
+    char *cfg = creds_config_value(o->creds.profile, "max_attempts");
+    if (cfg && atoi(cfg) > 0) c->retry.max_attempts = atoi(cfg);
+    free(cfg);
+}
+
+aws_client *client_new(const client_options *o, char *err, size_t errlen)
+{
+    endpoints *eps = endpoints_load(o->endpoints_file, err, errlen);
+    if (!eps) return NULL;
+    aws_client *c = xcalloc(1, sizeof *c);
+    c->endpoints = eps;
+    c->region = default_region(o);
+    c->endpoint_url = o->endpoint_url ? xstrdup(o->endpoint_url) : NULL;
+    c->max_inflight = o->max_inflight > 0 ? o->max_inflight : 16;
+    c->http = http_engine_new(&o->http);
+    c->own_models = o->models == NULL;
+    c->models = o->models ? o->models : model_registry_new(o->model_path);
+    creds_options co = o->creds;
+    if (!co.region) co.region = c->region;
+    c->creds = creds_provider_new(&co);
+    c->keys = sigv4_key_cache_new();
+    retry_policy_init(&c->retry, 0);
+    if (o->retry_base_ms > 0) c->retry.base_delay_ms = o->retry_base_ms;
+    apply_max_attempts(c, o);
+    return c;
+}
+
+void client_free(aws_client *c)
+{
+    if (!c) return;
+    for (lane *l = c->lanes, *next; l; l = next) {
+        next = l->next;
+        endpoint_free(&l->ep);
+        free(l->service);
+        free(l->region);
+        free(l);
+    }
+    http_engine_free(c->http);
+    if (c->own_models) model_registry_free(c->models);
+    endpoints_free(c->endpoints);
+    creds_provider_free(c->creds);
+    sigv4_key_cache_free(c->keys);
+    free(c->region);
+    free(c->endpoint_url);
+    free(c);
+}
+
+http_engine *client_http(aws_client *c) { return c->http; }
+const char *client_region(const aws_client *c) { return c->region; }
+const client_stats *client_get_stats(const aws_client *c) { return &c->stats; }
+
+const aws_model *client_model(aws_client *c, const char *service, char *err, size_t errlen)
+{
+    return model_registry_get(c->models, service, err, errlen);
+}
+
+const char *client_partition(aws_client *c, const char *region)
+{
+    const char *p = region ? partition_for_region(c->endpoints, region) : NULL;
+    return p ? p : "aws";
+}
+
+const char **client_service_regions(aws_client *c, const char *service, const char *partition, size_t *n)
+{
+    char err[256];
+    const aws_model *m = client_model(c, service, err, sizeof err);
+    if (!m) return NULL;
+    return endpoints_regions(c->endpoints, partition, m->endpoint_prefix, n);
+}
+
+int client_check_credentials(aws_client *c, char *err, size_t errlen)
+{
+    const aws_credentials *cr;
+    return creds_get(c->creds, &cr, err, errlen);
+}
+
+/* ---- lanes ---- */
+
+static lane *lane_for(aws_client *c, const aws_model *m, const char *region, char *err, size_t errlen)
+{
+    for (lane *l = c->lanes; l; l = l->next)
+        if (strcmp(l->service, m->service) == 0 && strcmp(l->region, region) == 0) return l;
+    lane *l = xcalloc(1, sizeof *l);
+    if (endpoint_resolve(c->endpoints, m, region, c->endpoint_url, &l->ep, err, errlen) < 0) {
+        free(l);
+        return NULL;
+    }
+    l->service = xstrdup(m->service);
+    l->region = xstrdup(region);
+    l->next = c->lanes;
+    c->lanes = l;
+    return l;
+}
+
+static void send_attempt(call *k);
+
+static void lane_enqueue(lane *l, call *k)
+{
+    k->next = NULL;
+    if (l->tail) l->tail->next = k;
+    else l->head = k;
+    l->tail = k;
+}
+
+/* Starts waiting calls while the lane has free slots. */
+static void lane_pump(aws_client *c, lane *l)
+{
+    while (l->head && l->inflight < c->max_inflight) {
+        call *k = l->head;
+        l->head = k->next;
+        if (!l->head) l->tail = NULL;
+        l->inflight++;
+        send_attempt(k);
+    }
+}
+
+/* ---- errors as Lua values ---- */
+
+static int error_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "service");
+    lua_getfield(L, 1, "operation");
+    lua_getfield(L, 1, "region");
+    lua_getfield(L, 1, "code");
+    lua_getfield(L, 1, "message");
+    lua_getfield(L, 1, "status");
+    lua_pushfstring(L, "%s %s (%s): %s: %s", luaL_optstring(L, 2, "?"), luaL_optstring(L, 3, "?"),
+                    luaL_optstring(L, 4, "?"), luaL_optstring(L, 5, "?"), luaL_optstring(L, 6, ""));
+    if (lua_tointeger(L, 7) > 0) {
+        lua_pushfstring(L, " (HTTP %d)", (int)lua_tointeger(L, 7));
+        lua_concat(L, 2);
+    }
+    return 1;
+}
+
+void client_push_error(lua_State *L, const char *service, const char *operation, const char *region,
+                       const char *code, const char *message, long status, const char *request_id,
+                       int retryable, int throttling, int attempts)
+{
+    lua_createtable(L, 0, 10);
+    lua_pushstring(L, code && *code ? code : "Unknown");
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, message ? message : "");
+    lua_setfield(L, -2, "message");
+    lua_pushinteger(L, status);
+    lua_setfield(L, -2, "status");
+    if (request_id && *request_id) {
+        lua_pushstring(L, request_id);
+        lua_setfield(L, -2, "request_id");
+    }
+    lua_pushstring(L, service);
+    lua_setfield(L, -2, "service");
+    lua_pushstring(L, operation);
+    lua_setfield(L, -2, "operation");
+    lua_pushstring(L, region ? region : "");
+    lua_setfield(L, -2, "region");
+    lua_pushboolean(L, retryable);
+    lua_setfield(L, -2, "retryable");
+    lua_pushboolean(L, throttling);
+    lua_setfield(L, -2, "throttling");
+    lua_pushinteger(L, attempts);
+    lua_setfield(L, -2, "attempts");
+    if (luaL_newmetatable(L, "awstopo.aws_error")) {
+        lua_pushcfunction(L, error_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_setmetatable(L, -2);
+}
+
+/* ---- one attempt ---- */
+
+static void call_finish(call *k)
+{
+    lane *l = k->lane;
+    l->inflight--;
+    sched_wake(k->s, k->L, 0);
+    lane_pump(k->c, l);
+}
+
+static void call_fail(call *k, const char *code, const char *message, long status)
+{
+    k->failed = 1;
+    snprintf(k->error.code, sizeof k->error.code, "%s", code);
+    snprintf(k->error.message, sizeof k->error.message, "%s", message);
+    k->error.status = status;
+    k->c->stats.failures++;
+}
+
+static void resend(void *ud)
+{
+    send_attempt(ud);
+}
+
+/* From a timer: the task may not have been parked yet when the failure was
+ * found (the first attempt is sent before client_call parks). */
+static void finish_later(void *ud)
+{
+    call_finish(ud);
+}
+
+static int uses_s3_rules(const aws_model *m)
+{
+    const char *sv = m->signature_version;
+    return (sv && (strcmp(sv, "s3") == 0 || strcmp(sv, "s3v4") == 0)) ||
+           (m->signing_name && strcmp(m->signing_name, "s3") == 0);
+}
+
+static int sign(call *k, http_request *r, char *err, size_t errlen)
+{
+    if (k->op->auth_type && strcmp(k->op->auth_type, "none") == 0) return 0;
+    const aws_credentials *cr;
+    if (creds_get(k->c->creds, &cr, err, errlen) < 0) return -1;
+    sigv4_params p = {0};
+    p.creds = cr;
+    p.region = k->lane->ep.signing_region;
+    p.service = k->lane->ep.signing_name;
+    p.s3_rules = uses_s3_rules(k->m);
+    return sigv4_sign(r, &p, k->c->keys, NULL, err, errlen);
+}
+
+static void request_copy(http_request *dst, const http_request *src)
+{
+    request_init(dst);
+    request_set(&dst->method, src->method);
+    request_set(&dst->scheme, src->scheme);
+    request_set(&dst->host, src->host);
+    request_set(&dst->path, src->path);
+    request_set(&dst->query, src->query);
+    for (size_t i = 0; i < src->headers.len; i++)
+        headers_add(&dst->headers, src->headers.items[i].name, src->headers.items[i].value);
+    buf_append(&dst->body, src->body.data ? src->body.data : "", src->body.len);
+}
+
+static void on_response(void *ud, http_response *resp, http_error_kind kind, const char *message);
+
+static void send_attempt(call *k)
+{
+    http_request r;
+    request_copy(&r, &k->req);
+    char err[512];
+    if (sign(k, &r, err, sizeof err) < 0) {
+        request_free(&r);
+        call_fail(k, "NoCredentials", err, 0);
+        sched_after(k->s, 0, finish_later, k);
+        return;
+    }
+    k->attempt++;
+    k->c->stats.attempts++;
+    http_submit(k->c->http, &r, on_response, k);
+    request_free(&r);
+}
+
+/* Decides what a failed attempt leads to: another attempt, or the end. */
+static void handle_failure(call *k, http_response *resp, http_error_kind kind, const char *message)
+{
+    aws_error e = {0};
+    if (kind == HTTP_OK) {
+        protocol_parse_error(k->m, resp, &e);
+    } else {
+        snprintf(e.code, sizeof e.code, "%s", http_error_name(kind));
+        snprintf(e.message, sizeof e.message, "%s", message ? message : "");
+    }
+    int flags = retry_classify(resp ? resp->status : 0, e.code[0] ? e.code : NULL, kind);
+    if (flags & RETRY_THROTTLE) k->c->stats.throttles++;
+    if ((flags & RETRY_REFRESH_CREDS) && !k->refreshed_creds) {
+        k->refreshed_creds = 1;
+        creds_invalidate(k->c->creds);
+        k->c->stats.retries++;
+        send_attempt(k);
+        return;
+    }
+    const char *retry_after = resp ? headers_get(&resp->headers, "Retry-After") : NULL;
+    long delay = retry_next_delay_ms(&k->c->retry, k->attempt, flags, retry_after, &k->retry_cost);
+    if (delay >= 0) {
+        k->c->stats.retries++;
+        sched_after(k->s, delay, resend, k);
+        return;
+    }
+    k->error = e;
+    k->failed = 1;
+    k->retryable = (flags & (RETRY_TRANSIENT | RETRY_THROTTLE)) != 0;
+    k->throttling = (flags & RETRY_THROTTLE) != 0;
+    k->c->stats.failures++;
+    call_finish(k);
+}
+
+static void on_response(void *ud, http_response *resp, http_error_kind kind, const char *message)
+{
+    call *k = ud;
+    if (resp) k->c->stats.bytes_received += resp->body.len;
+    if (kind != HTTP_OK || resp->status < 200 || resp->status >= 300) {
+        handle_failure(k, resp, kind, message);
+        return;
+    }
+    retry_on_success(&k->c->retry, k->retry_cost);
+    k->resp.status = resp->status;
+    k->resp.headers = resp->headers;           /* move, the engine frees the rest */
+    memset(&resp->headers, 0, sizeof resp->headers);
+    k->resp.body = resp->body;
+    memset(&resp->body, 0, sizeof resp->body);
+    call_finish(k);
+}
+
+/* ---- the Lua side ---- */
+
+static void call_free(call *k)
+{
+    request_free(&k->req);
+    response_free(&k->resp);
+    free(k);
+}
+
+/* Continuation: runs in the task once the call has ended. */
+static int call_done(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    call *k = (call *)ctx;
+    const char *service = k->m->service, *opname = k->op->name;
+    if (k->failed) {
+        client_push_error(L, service, opname, k->lane->region, k->error.code, k->error.message,
+                          k->error.status, k->error.request_id, k->retryable, k->throttling, k->attempt);
+        call_free(k);
+        return lua_error(L);
+    }
+    char err[512];
+    int rc = protocol_parse(L, k->m, k->op, &k->resp, err, sizeof err);
+    if (rc < 0) {
+        client_push_error(L, service, opname, k->lane->region, "MalformedResponse", err, k->resp.status,
+                          headers_get(&k->resp.headers, "x-amzn-RequestId"), 0, 0, k->attempt);
+        call_free(k);
+        return lua_error(L);
+    }
+    call_free(k);
+    return 1;
+}
+
+static int raise(lua_State *L, const char *service, const char *opname, const char *region,
+                 const char *code, const char *message)
+{
+    client_push_error(L, service, opname, region, code, message, 0, NULL, 0, 0, 0);
+    return lua_error(L);
+}
+
+/* Serializes the params and fills the parts of the request that depend on
+ * the endpoint. */
+static int prepare_request(call *k, lua_State *L, int params_idx, char *err, size_t errlen)
+{
+    char *host_prefix = NULL;
+    request_init(&k->req);
+    if (protocol_serialize(L, params_idx, k->m, k->op, &k->req, &host_prefix, err, errlen) < 0) return -1;
+    const endpoint *ep = &k->lane->ep;
+    buf host = {0}, path = {0};
+    if (host_prefix) buf_puts(&host, host_prefix);
+    buf_puts(&host, ep->host);
+    buf_printf(&path, "%s%s", ep->base_path, k->req.path);
+    request_set(&k->req.scheme, ep->scheme);
+    request_set(&k->req.host, host.data);
+    request_set(&k->req.path, path.data);
+    buf_free(&host);
+    buf_free(&path);
+    free(host_prefix);
+    return 0;
+}
+
+int client_call(aws_client *c, lua_State *L, const char *service, const char *region,
+                const char *opname, int params_idx)
+{
+    char err[512];
+    if (!region || !*region) region = c->region;
+    if (params_idx) params_idx = lua_absindex(L, params_idx);
+    const aws_model *m = client_model(c, service, err, sizeof err);
+    if (!m) return raise(L, service, opname, region, "UnknownService", err);
+    const operation *op = model_operation(m, opname);
+    if (!op) {
+        snprintf(err, sizeof err, "%s has no operation %s (model %s)", service, opname, m->path ? m->path : "");
+        return raise(L, service, opname, region, "UnknownOperation", err);
+    }
+    lane *l = lane_for(c, m, region, err, sizeof err);
+    if (!l) return raise(L, service, opname, region, "NoEndpoint", err);
+    sched *s = sched_of(L);
+    if (!s) return raise(L, service, opname, region, "NotInTask", "AWS calls can only be made from a task");
+
+    call *k = xcalloc(1, sizeof *k);
+    k->c = c;
+    k->L = L;
+    k->s = s;
+    k->lane = l;
+    k->m = m;
+    k->op = op;
+    if (prepare_request(k, L, params_idx, err, sizeof err) < 0) {
+        call_free(k);
+        return raise(L, service, opname, region, "InvalidParameter", err);
+    }
+    c->stats.calls++;
+    lane_enqueue(l, k);
+    lane_pump(c, l);
+    return sched_park(L, (lua_KContext)k, call_done);
+}

@@ -1,0 +1,375 @@
+/* cmd_test.c -- `awstopo test`: replay fixture cases, compare with golden files.
+ *
+ * A case (NAME.case.json, see docs/fixtures.md) holds the responses AWS gave,
+ * in the shape the AWS CLI prints them; the mapping runs against them
+ * instead of AWS, and the topology it produces is compared with
+ * NAME.golden.json beside the case. --update writes the golden files.
+ */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "engine.h"
+#include "luajson.h"
+#include "model.h"
+#include "scheduler.h"
+
+static const char help[] =
+    "usage: awstopo test [PATH...] [--update] [--mappings DIR] [-v]\n"
+    "\n"
+    "Replays fixture cases (files named *.case.json, found recursively under each\n"
+    "PATH; default: the bundled mappings directory) through their mapping and\n"
+    "compares the topology with the golden file beside each case (*.golden.json).\n"
+    "A differing case prints the lines that differ.\n"
+    "\n"
+    "  --update        write the golden files from what the mappings produce now\n"
+    "  --mappings DIR  mapping directory searched before the bundled one; a case\n"
+    "                  under DIR/fixtures/ finds DIR's mappings by itself\n"
+    "\n"
+    "Ends with 'N passed, N failed'. Exit code 0 when every case passed, 1 otherwise.\n"
+    "The fixture format is described in docs/fixtures.md.\n";
+
+/* ---- finding cases ---- */
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static void find_cases(const char *path, strlist *out)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        cli_error("test: %s does not exist", path);
+        return;
+    }
+    if (S_ISREG(st.st_mode)) {
+        if (ends_with(path, ".case.json")) strlist_add(out, path);
+        return;
+    }
+    DIR *d = opendir(path);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        buf p = {0};
+        buf_printf(&p, "%s/%s", path, e->d_name);
+        struct stat cst;
+        if (stat(p.data, &cst) == 0 && (S_ISDIR(cst.st_mode) || ends_with(p.data, ".case.json")))
+            find_cases(p.data, out);
+        buf_free(&p);
+    }
+    closedir(d);
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- one case ---- */
+
+typedef struct test_case {
+    char *path;
+    cJSON *root;
+    const char *mapping;
+    run_info info;
+    const char **regions;
+} test_case;
+
+static const char *jstr(const cJSON *o, const char *key, const char *fallback)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : fallback;
+}
+
+/* The mapping a case belongs to: its "mapping" field, else the name of the
+ * directory it sits in (fixtures/<mapping>/<case>.case.json). */
+static char *mapping_of(const char *path, const cJSON *root)
+{
+    const char *m = jstr(root, "mapping", NULL);
+    if (m) return xstrdup(m);
+    char *copy = xstrdup(path);
+    char *slash = strrchr(copy, '/');
+    char *name = NULL;
+    if (slash) {
+        *slash = '\0';
+        char *prev = strrchr(copy, '/');
+        name = xstrdup(prev ? prev + 1 : copy);
+    }
+    free(copy);
+    return name ? name : xstrdup("");
+}
+
+/* The directory a user's mappings live in when the case is at
+ * DIR/fixtures/<mapping>/x.case.json; NULL otherwise. Caller frees. */
+static char *mapping_dir_of(const char *path)
+{
+    const char *f = strstr(path, "/fixtures/");
+    if (f) return xstrndup(path, (size_t)(f - path));
+    if (strncmp(path, "fixtures/", 9) == 0) return xstrdup(".");
+    return NULL;
+}
+
+static int load_case(test_case *tc, const char *path, char *err, size_t errlen)
+{
+    memset(tc, 0, sizeof *tc);
+    tc->path = xstrdup(path);
+    size_t len;
+    char *text = read_file_maybe_gz(path, &len);
+    if (!text) return snprintf(err, errlen, "cannot read %s", path), -1;
+    tc->root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!cJSON_IsObject(tc->root)) return snprintf(err, errlen, "%s is not a JSON object", path), -1;
+    const cJSON *regions = cJSON_GetObjectItemCaseSensitive(tc->root, "regions");
+    int n = cJSON_GetArraySize(regions);
+    tc->regions = xcalloc((size_t)n + 1, sizeof *tc->regions);
+    int i = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, regions) {
+        if (cJSON_IsString(r)) tc->regions[i++] = r->valuestring;
+    }
+    tc->info.account = jstr(tc->root, "account", "123456789012");
+    tc->info.region = jstr(tc->root, "region", "us-east-1");
+    tc->info.partition = jstr(tc->root, "partition", "aws");
+    tc->info.instance = jstr(tc->root, "instance", "test");
+    tc->info.regions = n ? tc->regions : NULL;
+    return 0;
+}
+
+static void free_case(test_case *tc)
+{
+    cJSON_Delete(tc->root);
+    free(tc->regions);
+    free(tc->path);
+}
+
+/* Pretty-prints the outcome of a run: the golden file's text. */
+static char *render_outcome(mapping_run *r, const char *error)
+{
+    lua_State *L = luaL_newstate();
+    topology *t = run_topology(r);
+    topology_sort(t);
+    lua_newtable(L);
+    const struct { const char *name; topo_list *list; } parts[] = {
+        { "components", &t->components }, { "relations", &t->relations }, { "delete_ids", &t->deletes },
+    };
+    char err[256];
+    for (size_t p = 0; p < sizeof parts / sizeof *parts; p++) {
+        luajson_new_array(L, (int)parts[p].list->len);
+        for (size_t i = 0; i < parts[p].list->len; i++) {
+            topo_item *it = &parts[p].list->items[i];
+            if (it->json) luajson_decode(L, it->json, it->json_len, 1, err, sizeof err);
+            else lua_pushstring(L, it->external_id);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        lua_setfield(L, -2, parts[p].name);
+    }
+    const strlist *w = run_warnings(r);
+    luajson_new_array(L, (int)w->len);
+    for (size_t i = 0; i < w->len; i++) {
+        lua_pushstring(L, w->items[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "warnings");
+    if (error) {
+        lua_pushstring(L, error);
+        lua_setfield(L, -2, "error");
+    }
+    buf out = {0};
+    luajson_encode(L, -1, &out, 2, err, sizeof err);
+    buf_putc(&out, '\n');
+    lua_close(L);
+    return buf_steal(&out);
+}
+
+/* Runs the case; returns the rendered outcome (caller frees) or NULL with err. */
+static char *run_case(test_case *tc, const char *user_mappings, model_registry *models, int verbose,
+                      char *err, size_t errlen)
+{
+    char *mapping = mapping_of(tc->path, tc->root);
+    char *own_dir = mapping_dir_of(tc->path);
+    common_options co = {0};
+    buf mdirs = {0};
+    if (user_mappings) buf_printf(&mdirs, "%s", user_mappings);
+    if (own_dir) buf_printf(&mdirs, "%s%s", mdirs.len ? ":" : "", own_dir);
+    co.mappings_dir = mdirs.data;
+    char *mpath = mapping_search_path(&co);
+    engine_options eo = { .mapping_path = mpath, .verbose = verbose };
+    engine *e = engine_new(&eo, models);
+    char *outcome = NULL;
+    mapping_run *r = run_new(e, mapping, &tc->info, NULL, err, errlen);
+    if (r) {
+        cJSON *responses = cJSON_GetObjectItemCaseSensitive(tc->root, "responses");
+        char *rtext = responses ? cJSON_PrintUnformatted(responses) : xstrdup("{}");
+        if (run_set_replay(r, rtext, strlen(rtext), err, errlen) == 0) {
+            sched *s = sched_new(NULL);
+            const cJSON *event = cJSON_GetObjectItemCaseSensitive(tc->root, "event");
+            if (event) {
+                char *etext = cJSON_PrintUnformatted(event);
+                run_start_event(r, s, etext, strlen(etext));
+                free(etext);
+            } else {
+                run_start_scan(r, s);
+            }
+            sched_run(s);
+            sched_free(s);
+            outcome = render_outcome(r, run_error(r));
+        }
+        free(rtext);
+        run_free(r);
+    }
+    engine_free(e);
+    free(mpath);
+    buf_free(&mdirs);
+    free(own_dir);
+    free(mapping);
+    return outcome;
+}
+
+/* ---- comparing ---- */
+
+static char *golden_path(const char *case_path)
+{
+    size_t n = strlen(case_path) - strlen(".case.json");
+    buf p = {0};
+    buf_append(&p, case_path, n);
+    buf_puts(&p, ".golden.json");
+    return buf_steal(&p);
+}
+
+static size_t split_lines(char *text, char ***lines)
+{
+    size_t n = 0, cap = 64;
+    *lines = xmalloc(cap * sizeof **lines);
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (n == cap) *lines = xrealloc(*lines, (cap *= 2) * sizeof **lines);
+        (*lines)[n++] = l;
+    }
+    return n;
+}
+
+/* Prints the differing middle of two texts (common head and tail trimmed),
+ * with a few lines of context. */
+static void print_diff(const char *want, const char *got)
+{
+    char *a = xstrdup(want), *b = xstrdup(got);
+    char **la, **lb;
+    size_t na = split_lines(a, &la), nb = split_lines(b, &lb);
+    size_t head = 0, tail = 0;
+    while (head < na && head < nb && strcmp(la[head], lb[head]) == 0) head++;
+    while (tail < na - head && tail < nb - head && strcmp(la[na - 1 - tail], lb[nb - 1 - tail]) == 0) tail++;
+    size_t from = head > 3 ? head - 3 : 0;
+    printf("    --- golden (line %zu)\n    +++ now\n", head + 1);
+    for (size_t i = from; i < head; i++) printf("      %s\n", la[i]);
+    size_t shown = 0;
+    for (size_t i = head; i < na - tail && shown < 40; i++, shown++) printf("    - %s\n", la[i]);
+    for (size_t i = head; i < nb - tail && shown < 80; i++, shown++) printf("    + %s\n", lb[i]);
+    if (shown >= 80) printf("    ... (more differences)\n");
+    free(la);
+    free(lb);
+    free(a);
+    free(b);
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    int ok = fputs(text, f) >= 0;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* 1 passed, 0 failed */
+static int check_case(const char *path, const char *user_mappings, model_registry *models, int update,
+                      int verbose)
+{
+    char err[1024];
+    test_case tc;
+    int passed = 0;
+    char *outcome = NULL;
+    if (load_case(&tc, path, err, sizeof err) == 0)
+        outcome = run_case(&tc, user_mappings, models, verbose, err, sizeof err);
+    if (!outcome) {
+        printf("FAIL %s\n    %s\n", path, err);
+        free_case(&tc);
+        return 0;
+    }
+    char *gpath = golden_path(path);
+    size_t glen;
+    char *golden = read_file_maybe_gz(gpath, &glen);
+    if (update) {
+        if (write_file(gpath, outcome) == 0) {
+            printf("%s %s\n", golden && strcmp(golden, outcome) == 0 ? "ok  " : "updated", path);
+            passed = 1;
+        } else {
+            printf("FAIL %s\n    cannot write %s\n", path, gpath);
+        }
+    } else if (!golden) {
+        printf("FAIL %s\n    no golden file %s (run awstopo test --update to write it)\n", path, gpath);
+    } else if (strcmp(golden, outcome) != 0) {
+        printf("FAIL %s\n", path);
+        print_diff(golden, outcome);
+    } else {
+        printf("ok   %s\n", path);
+        passed = 1;
+    }
+    free(golden);
+    free(gpath);
+    free(outcome);
+    free_case(&tc);
+    return passed;
+}
+
+int cmd_test(int argc, char **argv)
+{
+    common_options co = {0};
+    int update = 0;
+    strlist paths = {0}, cases = {0};
+    for (int i = 1; i < argc; i++) {
+        int rc;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(help, stdout);
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--update") == 0) {
+            update = 1;
+        } else if ((rc = common_option(&co, argc, argv, &i)) != 0) {
+            if (rc < 0) return EXIT_USAGE;
+        } else if (argv[i][0] == '-') {
+            cli_error("test: unknown option '%s' (see awstopo test --help)", argv[i]);
+            return EXIT_USAGE;
+        } else {
+            strlist_add(&paths, argv[i]);
+        }
+    }
+    if (!paths.len) {
+        buf p = {0};
+        buf_printf(&p, "%s/mappings", data_dir());
+        strlist_add(&paths, p.data);
+        buf_free(&p);
+    }
+    for (size_t i = 0; i < paths.len; i++) find_cases(paths.items[i], &cases);
+    qsort(cases.items, cases.len, sizeof *cases.items, compare_strings);
+
+    char *mpath = model_search_path(&co);
+    model_registry *models = model_registry_new(mpath);
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < cases.len; i++) {
+        if (check_case(cases.items[i], co.mappings_dir, models, update, co.verbose)) passed++;
+        else failed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    model_registry_free(models);
+    free(mpath);
+    strlist_free(&paths);
+    strlist_free(&cases);
+    return failed ? EXIT_PARTIAL : EXIT_OK;
+}

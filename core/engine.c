@@ -1,0 +1,515 @@
+/* engine.c -- mapping runs: sandboxed states, limits, start and outcome (see engine.h).
+ *
+ * Limits. The allocator counts a run's bytes; a count hook, every
+ * HOOK_EVERY instructions, charges the instruction budget and checks the
+ * memory limit, raising an ordinary Lua error inside the running task. The
+ * allocator itself only refuses past twice the limit, so that C code
+ * touching a state outside any protected call never meets a memory error in
+ * normal operation.
+ */
+#include "engine.h"
+
+#include <dirent.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "luajson.h"
+#include "model.h"
+
+#define HOOK_EVERY 10000
+
+extern const char engine_lua[];
+extern const size_t engine_lua_len;
+
+struct engine {
+    char *mapping_path;
+    long long budget;
+    size_t memory_limit;
+    int verbose;
+    model_registry *models;
+};
+
+struct mapping_run {
+    engine *e;
+    lua_State *L;
+    lua_host host;
+    topology topo;
+    char *name;
+    char *file;
+    char *service;
+    int global;
+    int entry_ref;            /* the table engine.lua returned */
+    int run_ref;              /* the `run` table */
+    int task_ref;             /* the running task's thread */
+    long long instructions;
+    size_t memory, memory_limit;
+    int started, finished;
+    char *error;
+};
+
+/* ---- engine ---- */
+
+engine *engine_new(const engine_options *o, model_registry *models)
+{
+    engine *e = xcalloc(1, sizeof *e);
+    e->mapping_path = xstrdup(o->mapping_path ? o->mapping_path : "");
+    e->budget = o->instruction_budget > 0 ? o->instruction_budget : 20000000000LL;
+    e->memory_limit = o->memory_limit ? o->memory_limit : (size_t)1 << 30;
+    e->verbose = o->verbose;
+    e->models = models;
+    return e;
+}
+
+void engine_free(engine *e)
+{
+    if (!e) return;
+    free(e->mapping_path);
+    free(e);
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Finds <dir>/<sub><name>.lua along the path; caller frees. */
+static char *find_on_path(const char *path, const char *sub, const char *name)
+{
+    char *copy = xstrdup(path);
+    char *found = NULL;
+    for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+        buf p = {0};
+        buf_printf(&p, "%s/%s%s.lua", dir, sub, name);
+        if (file_exists(p.data)) found = buf_steal(&p);
+        else buf_free(&p);
+    }
+    free(copy);
+    return found;
+}
+
+static int valid_name(const char *s)
+{
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+char *engine_find(engine *e, const char *name)
+{
+    return valid_name(name) && !strstr(name, "..") ? find_on_path(e->mapping_path, "", name) : NULL;
+}
+
+static int has_name(const strlist *l, const char *s)
+{
+    for (size_t i = 0; i < l->len; i++)
+        if (strcmp(l->items[i], s) == 0) return 1;
+    return 0;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void engine_list(engine *e, strlist *out)
+{
+    char *copy = xstrdup(e->mapping_path);
+    for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        DIR *d = opendir(dir);
+        if (!d) continue;
+        struct dirent *ent;
+        while ((ent = readdir(d))) {
+            size_t n = strlen(ent->d_name);
+            if (n < 5 || strcmp(ent->d_name + n - 4, ".lua") != 0) continue;
+            char *name = xstrndup(ent->d_name, n - 4);
+            if (!has_name(out, name)) strlist_add(out, name);
+            free(name);
+        }
+        closedir(d);
+    }
+    free(copy);
+    qsort(out->items, out->len, sizeof *out->items, compare_strings);
+}
+
+/* ---- limits ---- */
+
+static void *run_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    mapping_run *r = ud;
+    if (!ptr) osize = 0;      /* osize then encodes the object type */
+    if (nsize == 0) {
+        free(ptr);
+        r->memory -= osize;
+        return NULL;
+    }
+    if (nsize > osize && r->memory + (nsize - osize) > 2 * r->memory_limit) return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p) r->memory = r->memory - osize + nsize;
+    return p;
+}
+
+static void limits_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    void *ud;
+    lua_getallocf(L, &ud);
+    mapping_run *r = ud;
+    r->instructions += HOOK_EVERY;
+    if (r->instructions > r->e->budget)
+        luaL_error(L, "instruction budget exceeded (%lld instructions)", r->e->budget);
+    if (r->memory > r->memory_limit)
+        luaL_error(L, "memory limit exceeded (%d MiB)", (int)(r->memory_limit >> 20));
+}
+
+/* ---- the sandbox ---- */
+
+/* Loads a Lua source file (text only) under the given chunk name. */
+static int load_source(lua_State *L, const char *path, const char *chunkname)
+{
+    size_t len;
+    char *text = read_file_maybe_gz(path, &len);
+    if (!text) {
+        lua_pushfstring(L, "cannot read %s", path);
+        return LUA_ERRFILE;
+    }
+    int rc = luaL_loadbufferx(L, text, len, chunkname, "t");
+    free(text);
+    return rc;
+}
+
+/* require(name): mappings/lib/<name>.lua only, loaded once per run. */
+static int l_require(lua_State *L)
+{
+    mapping_run *r = lua_touserdata(L, lua_upvalueindex(1));
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, "awstopo.loaded");
+    if (lua_getfield(L, -1, name) != LUA_TNIL) return 1;
+    lua_pop(L, 1);
+    buf rel = {0};
+    for (const char *p = name; *p; p++) buf_putc(&rel, *p == '.' ? '/' : *p);
+    char *path = valid_name(name) && !strstr(name, "..") ? find_on_path(r->e->mapping_path, "lib/", rel.data) : NULL;
+    buf_free(&rel);
+    if (!path) return luaL_error(L, "module '%s' not found in the lib/ directory of the mapping path", name);
+    const char *chunkname = lua_pushfstring(L, "@lib/%s.lua", name);
+    int rc = load_source(L, path, chunkname);
+    free(path);
+    if (rc != LUA_OK) return lua_error(L);
+    lua_remove(L, -2);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, 2, name);   /* awstopo.loaded[name] */
+    return 1;
+}
+
+/* load(text [, name [, mode [, env]]]) without binary chunks. */
+static int l_load_text(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    const char *chunk = luaL_optstring(L, 2, "=(load)");
+    if (luaL_loadbufferx(L, s, n, chunk, "t") != LUA_OK) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (!lua_isnoneornil(L, 4)) {
+        lua_pushvalue(L, 4);
+        if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static void open_safe_os(lua_State *L)
+{
+    static const char *keep[] = { "time", "date", "clock", "difftime", NULL };
+    luaL_requiref(L, "os", luaopen_os, 0);
+    lua_newtable(L);
+    for (int i = 0; keep[i]; i++) {
+        lua_getfield(L, -2, keep[i]);
+        lua_setfield(L, -2, keep[i]);
+    }
+    lua_setglobal(L, "os");
+    lua_pop(L, 1);
+}
+
+static void open_sandbox(lua_State *L, mapping_run *r)
+{
+    luaL_requiref(L, "_G", luaopen_base, 1);
+    luaL_requiref(L, "string", luaopen_string, 1);
+    luaL_requiref(L, "table", luaopen_table, 1);
+    luaL_requiref(L, "math", luaopen_math, 1);
+    luaL_requiref(L, "utf8", luaopen_utf8, 1);
+    lua_pop(L, 5);
+    open_safe_os(L);
+    luajson_open(L);
+    static const char *drop[] = { "dofile", "loadfile", "collectgarbage", "print", NULL };
+    for (int i = 0; drop[i]; i++) {
+        lua_pushnil(L);
+        lua_setglobal(L, drop[i]);
+    }
+    lua_pushcfunction(L, l_load_text);
+    lua_setglobal(L, "load");
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "awstopo.loaded");
+    lua_pushlightuserdata(L, r);
+    lua_pushcclosure(L, l_require, 1);
+    lua_setglobal(L, "require");
+}
+
+/* ---- loading a run ---- */
+
+static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+{
+    snprintf(err, errlen, fmt, a, b);
+    return -1;
+}
+
+/* The mapping's chunk name: "mappings/x.lua" for bundled files keeps
+ * messages short; a user's file is named by its path. */
+static void push_chunkname(lua_State *L, const char *file, const char *name)
+{
+    if (strstr(file, "/mappings/") && !getenv("AWSTOPO_FULL_PATHS")) lua_pushfstring(L, "@mappings/%s.lua", name);
+    else lua_pushfstring(L, "@%s", file);
+}
+
+static int load_mapping(mapping_run *r, char *err, size_t errlen)
+{
+    lua_State *L = r->L;
+    push_chunkname(L, r->file, r->name);
+    if (load_source(L, r->file, lua_tostring(L, -1)) != LUA_OK)
+        return fail(err, errlen, "%s%s", lua_tostring(L, -1), "");
+    lua_remove(L, -2);
+    if (lua_pcall(L, 0, 1, 0) != LUA_OK) return fail(err, errlen, "%s%s", lua_tostring(L, -1), "");
+    if (!lua_istable(L, -1)) return fail(err, errlen, "%s: the mapping must return a table%s", r->file, "");
+    if (lua_getfield(L, -1, "service") != LUA_TSTRING)
+        return fail(err, errlen, "%s: `service` must be a string naming the AWS service model%s", r->file, "");
+    r->service = xstrdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "scope");
+    const char *scope = lua_tostring(L, -1);
+    if (scope && strcmp(scope, "global") != 0 && strcmp(scope, "regional") != 0)
+        return fail(err, errlen, "%s: `scope` must be \"regional\" or \"global\", not \"%s\"", r->file, scope);
+    r->global = scope && strcmp(scope, "global") == 0;
+    lua_pop(L, 1);
+    return 0;   /* the mapping table stays on the stack */
+}
+
+static void push_run_table(lua_State *L, mapping_run *r, const run_info *info)
+{
+    lua_newtable(L);
+    lua_pushstring(L, r->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, r->file);
+    lua_setfield(L, -2, "file");
+    lua_pushstring(L, info->account ? info->account : "000000000000");
+    lua_setfield(L, -2, "account");
+    lua_pushstring(L, info->region ? info->region : "us-east-1");
+    lua_setfield(L, -2, "region");
+    lua_pushstring(L, info->partition ? info->partition : "aws");
+    lua_setfield(L, -2, "partition");
+    lua_pushstring(L, info->instance ? info->instance : "aws");
+    lua_setfield(L, -2, "instance");
+    luajson_new_array(L, 0);
+    for (int i = 0; info->regions && info->regions[i]; i++) {
+        lua_pushstring(L, info->regions[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    if (!info->regions) {
+        lua_pushstring(L, info->region ? info->region : "us-east-1");
+        lua_rawseti(L, -2, 1);
+    }
+    lua_setfield(L, -2, "regions");
+}
+
+/* Runs engine.lua with (P, mapping, run); keeps what it returns. */
+static int load_engine(mapping_run *r, const run_info *info, char *err, size_t errlen)
+{
+    lua_State *L = r->L;                       /* stack: mapping */
+    if (luaL_loadbufferx(L, engine_lua, engine_lua_len, "=engine.lua", "t") != LUA_OK)
+        return fail(err, errlen, "internal error: %s%s", lua_tostring(L, -1), "");
+    lua_api_push(L, &r->host);
+    lua_pushvalue(L, -3);
+    push_run_table(L, r, info);
+    lua_pushvalue(L, -1);
+    r->run_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (lua_pcall(L, 3, 1, 0) != LUA_OK) return fail(err, errlen, "%s: %s", r->file, lua_tostring(L, -1));
+    r->entry_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_setfield(L, LUA_REGISTRYINDEX, "awstopo.mapping");
+    return 0;
+}
+
+mapping_run *run_new(engine *e, const char *name, const run_info *info, aws_client *client,
+                     char *err, size_t errlen)
+{
+    char *file = engine_find(e, name);
+    if (!file) {
+        snprintf(err, errlen, "no mapping named '%s' (searched %s)", name, e->mapping_path);
+        return NULL;
+    }
+    mapping_run *r = xcalloc(1, sizeof *r);
+    r->e = e;
+    r->name = xstrdup(name);
+    r->file = file;
+    r->memory_limit = e->memory_limit;
+    r->task_ref = LUA_NOREF;
+    topology_init(&r->topo);
+    r->host = (lua_host){ .name = r->name, .client = client, .models = e->models, .topo = &r->topo,
+                          .verbose = e->verbose };
+    r->L = lua_newstate(run_alloc, r);
+    if (!r->L) {
+        snprintf(err, errlen, "cannot create a Lua state");
+        run_free(r);
+        return NULL;
+    }
+    lua_sethook(r->L, limits_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    open_sandbox(r->L, r);
+    if (load_mapping(r, err, errlen) < 0 || load_engine(r, info, err, errlen) < 0) {
+        run_free(r);
+        return NULL;
+    }
+    lua_settop(r->L, 0);
+    return r;
+}
+
+void run_free(mapping_run *r)
+{
+    if (!r) return;
+    if (r->L) lua_close(r->L);
+    topology_free(&r->topo);
+    strlist_free(&r->host.warnings);
+    free(r->name);
+    free(r->file);
+    free(r->service);
+    free(r->error);
+    free(r);
+}
+
+int run_set_replay(mapping_run *r, const char *json, size_t len, char *err, size_t errlen)
+{
+    lua_State *L = r->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->run_ref);
+    if (luajson_decode(L, json, len, 0, err, errlen) < 0) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_setfield(L, -2, "replay");
+    lua_pop(L, 1);
+    return 0;
+}
+
+const char *run_service(const mapping_run *r) { return r->service; }
+int run_is_global(const mapping_run *r) { return r->global; }
+int run_finished(const mapping_run *r) { return r->finished; }
+const char *run_error(const mapping_run *r) { return r->error; }
+topology *run_topology(mapping_run *r) { return &r->topo; }
+const strlist *run_warnings(const mapping_run *r) { return &r->host.warnings; }
+
+/* ---- running ---- */
+
+/* Formats an error value (on top of L) as one line: tostring(err), plus
+ * where an aws error was raised. Runs protected, on the run's main thread. */
+static int format_error(lua_State *L)
+{
+    const char *msg = luaL_tolstring(L, 1, NULL);
+    if (lua_istable(L, 1) && lua_getfield(L, 1, "where") == LUA_TSTRING) {
+        lua_pushfstring(L, "%s: %s", lua_tostring(L, -1), msg);
+    } else {
+        lua_settop(L, 2);
+    }
+    return 1;
+}
+
+static void task_done(void *ud, lua_State *co, int status)
+{
+    mapping_run *r = ud;
+    r->finished = 1;
+    if (status != LUA_OK) {
+        lua_api_annotate_error(co);
+        lua_State *L = r->L;
+        lua_pushcfunction(L, format_error);
+        lua_xmove(co, L, 1);
+        const char *msg = lua_pcall(L, 1, 1, 0) == LUA_OK ? lua_tostring(L, -1) : "error (unprintable)";
+        buf b = {0};
+        buf_printf(&b, "mapping %s: %s", r->name, msg ? msg : "error");
+        r->error = buf_steal(&b);
+        lua_pop(L, 1);
+    }
+    luaL_unref(r->L, LUA_REGISTRYINDEX, r->task_ref);
+    r->task_ref = LUA_NOREF;
+}
+
+/* A new task calling entry[fn] with nargs values taken from the top of r->L. */
+static void start(mapping_run *r, sched *s, const char *fn, int nargs)
+{
+    lua_State *L = r->L;
+    lua_State *co = lua_newthread(L);
+    r->task_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_rawgeti(co, LUA_REGISTRYINDEX, r->entry_ref);
+    lua_getfield(co, -1, fn);
+    lua_remove(co, -2);
+    lua_xmove(L, co, nargs);
+    r->started = 1;
+    sched_spawn(s, co, nargs, task_done, r);
+}
+
+void run_start_scan(mapping_run *r, sched *s)
+{
+    start(r, s, "scan", 0);
+}
+
+void run_start_event(mapping_run *r, sched *s, const char *event_json, size_t len)
+{
+    char err[256];
+    if (luajson_decode(r->L, event_json, len, 0, err, sizeof err) < 0) {
+        r->finished = 1;
+        buf b = {0};
+        buf_printf(&b, "mapping %s: event is not valid JSON: %s", r->name, err);
+        r->error = buf_steal(&b);
+        return;
+    }
+    start(r, s, "event", 1);
+}
+
+char *run_describe(mapping_run *r)
+{
+    lua_State *L = r->L;
+    lua_getfield(L, LUA_REGISTRYINDEX, "awstopo.mapping");
+    lua_newtable(L);
+    static const char *fields[] = { "service", "scope", "calls", "types", NULL };
+    for (int i = 0; fields[i]; i++) {
+        lua_getfield(L, -2, fields[i]);
+        lua_setfield(L, -2, fields[i]);
+    }
+    lua_getfield(L, -2, "events");
+    if (lua_istable(L, -1)) {          /* event names only */
+        luajson_new_array(L, 0);
+        lua_Integer n = 0;
+        lua_pushnil(L);
+        while (lua_next(L, -3)) {
+            lua_pop(L, 1);
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, -3, ++n);
+        }
+        lua_setfield(L, -3, "events");
+    }
+    lua_pop(L, 1);
+    buf out = {0};
+    char err[128];
+    if (luajson_encode(L, -1, &out, 2, err, sizeof err) < 0) buf_printf(&out, "{\"error\": \"%s\"}", err);
+    lua_pop(L, 2);
+    return buf_steal(&out);
+}

@@ -1,0 +1,77 @@
+/* engine.h -- running mapping scripts.
+ *
+ * A mapping run is one mapping (mappings/<name>.lua) applied to one account
+ * and region: its own sandboxed lua_State, its own topology, its own
+ * outcome. A broken mapping fails its run with a message naming the file and
+ * line, and nothing else.
+ *
+ * The sandbox: base functions without dofile/loadfile (load takes text only),
+ * string, table, math, utf8, os.time/date/clock, json, and require() limited
+ * to <mapping dir>/lib/. No io, os.execute, package, debug or coroutine.
+ * Every run has an instruction budget and a memory limit.
+ */
+#ifndef AWSTOPO_ENGINE_H
+#define AWSTOPO_ENGINE_H
+
+#include <stddef.h>
+
+#include "client.h"
+#include "lua_api.h"
+#include "model.h"
+#include "scheduler.h"
+#include "topology.h"
+
+typedef struct engine_options {
+    const char *mapping_path;      /* ':'-separated directories: user's first, bundled last */
+    long long instruction_budget;  /* per run; 0 = 20 billion */
+    size_t memory_limit;           /* per run, bytes; 0 = 1 GiB */
+    int verbose;                   /* ctx.log to stderr */
+} engine_options;
+
+typedef struct engine engine;
+
+/* models: used for paginators; not owned. Caller frees with engine_free. */
+engine *engine_new(const engine_options *o, model_registry *models);
+void engine_free(engine *e);
+/* Names of the mappings on the path (a name found twice counts once), sorted. */
+void engine_list(engine *e, strlist *out);
+/* The file a mapping name resolves to (owned by nobody: caller frees), or NULL. */
+char *engine_find(engine *e, const char *name);
+
+typedef struct run_info {
+    const char *account;
+    const char *region;
+    const char *partition;
+    const char *instance;          /* StackPack instance name */
+    const char *const *regions;    /* every region of the scan, NULL-terminated */
+} run_info;
+
+typedef struct mapping_run mapping_run;
+
+/* Loads and checks the mapping. client may be NULL (replay). NULL with a
+ * message on failure (no such mapping, syntax error, invalid declaration).
+ * Caller frees with run_free. */
+mapping_run *run_new(engine *e, const char *name, const run_info *info, aws_client *client,
+                     char *err, size_t errlen);
+void run_free(mapping_run *r);
+
+/* Serve calls from recorded responses (a JSON object: see docs/fixtures.md)
+ * instead of AWS. Returns 0 or -1 with err. */
+int run_set_replay(mapping_run *r, const char *json, size_t len, char *err, size_t errlen);
+
+const char *run_service(const mapping_run *r);   /* the mapping's `service` */
+int run_is_global(const mapping_run *r);         /* scope == "global" */
+
+/* Starts scan(ctx), or the handler of a CloudTrail event (JSON of the
+ * event's detail), as a task; sched_run() then runs it to the end. */
+void run_start_scan(mapping_run *r, sched *s);
+void run_start_event(mapping_run *r, sched *s, const char *event_json, size_t len);
+
+int run_finished(const mapping_run *r);
+const char *run_error(const mapping_run *r);     /* NULL when it succeeded */
+topology *run_topology(mapping_run *r);
+const strlist *run_warnings(const mapping_run *r);
+/* The mapping's declaration (types, calls, ...) as JSON; caller frees. */
+char *run_describe(mapping_run *r);
+
+#endif

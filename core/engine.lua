@@ -1,0 +1,173 @@
+-- engine.lua -- the ctx a mapping works with.
+--
+-- engine.c runs this chunk once in every mapping run's sandboxed state, with
+--   P        the C primitives (lua_api.c): call, next_params, each, emit,
+--            log, warn, error
+--   mapping  the table the mapping file returned
+--   run      { name, file, account, region, partition, regions, instance,
+--            replay = recorded responses (fixture replay) or nil }
+-- and gets back the functions that start the scan or an event handler.
+-- It is compiled into the binary: users change mappings/ and mappings/lib/,
+-- never this file.
+
+local P, mapping, run = ...
+
+local topology = require("topology")
+
+---------------------------------------------------------------------------
+-- which calls a mapping may make
+
+local function split_call(name, default_service)
+  local service, op = name:match("^([%w%-_]+):([%w]+)$")
+  if service then return service, op end
+  return default_service, name
+end
+
+local declared = {}
+for _, c in ipairs(mapping.calls or {}) do
+  local service, op = split_call(c, mapping.service)
+  declared[service .. ":" .. op] = true
+end
+
+local function check_declared(service, op)
+  if not declared[service .. ":" .. op] then
+    error(("mapping %s calls %s:%s, which its `calls` list does not declare"):format(run.name, service, op), 3)
+  end
+end
+
+---------------------------------------------------------------------------
+-- replaying recorded responses (awstopo test, scan --demo)
+
+local function deepcopy(v)
+  if type(v) ~= "table" then return v end
+  local t = {}
+  for k, x in pairs(v) do t[k] = deepcopy(x) end
+  return setmetatable(t, getmetatable(v))
+end
+
+-- Does `actual` contain everything `expected` says? Tables are compared
+-- member by member, so a fixture names only the parameters that matter.
+local function matches(expected, actual)
+  if type(expected) ~= "table" then return expected == actual end
+  if type(actual) ~= "table" then return false end
+  for k, v in pairs(expected) do
+    if not matches(v, actual[k]) then return false end
+  end
+  return true
+end
+
+local function replay_call(service, op, params, region)
+  local entries = run.replay[service .. ":" .. op]
+  if not entries and service == mapping.service then entries = run.replay[op] end
+  for _, e in ipairs(entries or {}) do
+    if (e.region == nil or e.region == region) and matches(e.params or {}, params) then
+      if e.error then
+        error(P.error(service, op, region, e.error.code, e.error.message or "", e.error.status or 400), 0)
+      end
+      return deepcopy(e.response or {})
+    end
+  end
+  error(P.error(service, op, region, "FixtureMissing",
+    ("the fixture has no response for %s:%s in %s with %s"):format(service, op, region, json.encode(params))), 0)
+end
+
+---------------------------------------------------------------------------
+-- ctx.aws
+
+local function call(name, params, opts)
+  local service, op = split_call(name, mapping.service)
+  check_declared(service, op)
+  local region = opts and opts.region or run.region
+  params = params or {}
+  if run.replay then return replay_call(service, op, params, region) end
+  return P.call(service, op, params, region)
+end
+
+-- Returns the result, or nil and the AWS error (a table with code, message,
+-- status ...). Errors that are not AWS errors (bugs) are raised as usual.
+local function try(name, params, opts)
+  local ok, result = pcall(call, name, params, opts)
+  if ok then return result end
+  if type(result) == "table" and result.code then return nil, result end
+  error(result, 0)
+end
+
+-- An iterator over the pages of a paginated operation:
+--   for page in ctx.aws.paginate("DescribeInstances", {}) do ... end
+local function paginate(name, params, opts)
+  local service, op = split_call(name, mapping.service)
+  check_declared(service, op)
+  local seen, nextp, done = {}, params or {}, false
+  return function()
+    if done then return nil end
+    local page = call(name, nextp, opts)
+    local following = P.next_params(service, op, nextp, page, seen)
+    if following == nil then done = true else nextp = following end
+    return page
+  end
+end
+
+---------------------------------------------------------------------------
+-- ctx
+
+local ctx = {
+  account = run.account,
+  region = run.region,
+  partition = run.partition,
+  regions = run.regions,
+  instance = run.instance,
+  mapping = run.name,
+  service = mapping.service,
+  aws = { call = call, try = try, paginate = paginate },
+}
+
+function ctx.each(list, fn)
+  if list ~= nil and next(list) ~= nil then P.each(list, fn) end
+end
+
+function ctx.log(fmt, ...)
+  P.log(select("#", ...) > 0 and fmt:format(...) or tostring(fmt))
+end
+
+function ctx.warn(fmt, ...)
+  P.warn(select("#", ...) > 0 and fmt:format(...) or tostring(fmt))
+end
+
+function ctx.component(spec)
+  local c = topology.component(ctx, mapping, spec)
+  P.emit("component", c.externalId, c)
+  return c.externalId
+end
+
+function ctx.relation(source, type_name, target, data)
+  if source == nil or target == nil then return end
+  local r = topology.relation(ctx, source, type_name, target, data)
+  P.emit("relation", r.externalId, r)
+end
+
+function ctx.delete(id)
+  if id then P.emit("delete", id) end
+end
+
+function ctx.arn(service, resource, opts)
+  opts = opts or {}
+  return topology.arn(ctx.partition, service, opts.region or ctx.region, opts.account or ctx.account, resource)
+end
+
+---------------------------------------------------------------------------
+-- what engine.c starts
+
+local entry = {}
+
+function entry.scan()
+  if mapping.scan then mapping.scan(ctx) end
+end
+
+function entry.event(event)
+  local handler = mapping.events and mapping.events[event.eventName]
+  if not handler then return false end
+  handler(ctx, event)
+  return true
+end
+
+return entry

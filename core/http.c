@@ -1,0 +1,519 @@
+/* http.c -- the HTTP engine (see http.h): libcurl multi handle, many transfers.
+ *
+ * Each submitted request becomes a `transfer`: a private copy of what libcurl
+ * needs (URL, header list, body) plus the response being collected. The easy
+ * handles all live in one multi handle, so they share its connection cache and
+ * connections are kept alive and reused between transfers to the same host.
+ *
+ * libcurl's own low-speed check works in whole seconds, too coarse for a read
+ * timeout of 0.5 s, so the read timeout is ours: every byte that moves (header
+ * line, body chunk, upload progress) stamps the transfer, and the progress
+ * callback aborts it when the stamp is older than read_timeout_ms. The clock
+ * starts only once the connection is up (the pre-request callback); before
+ * that libcurl's connect timeout is in charge. http_poll() never sleeps past
+ * the earliest such deadline so a stalled server is noticed on time.
+ *
+ * http_send_blocking() runs a throw-away engine with a single transfer, so the
+ * one-off path and the multi path share all option setup.
+ */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define DEFAULT_READ_TIMEOUT_MS 30000
+#define DEFAULT_MAX_CONNECTIONS 64
+
+/* One request in flight. Owned by the engine from http_submit() until its
+ * callback has returned (or the engine is freed). */
+typedef struct transfer {
+    struct transfer *prev, *next;   /* the engine's list of running transfers */
+    http_engine *engine;
+    CURL *easy;
+    struct curl_slist *headers;     /* request headers as "Name: value" (may hold secrets) */
+    buf body;                       /* request body; CURLOPT_POSTFIELDS points into it */
+    char *url;                      /* full URL (may hold a presigned query: a secret) */
+    char *what;                     /* "METHOD scheme://host/path" for messages, no query */
+    char *query;                    /* the query, to keep it out of libcurl's messages */
+    http_done_fn done;
+    void *ud;
+    http_response resp;
+    long long last_activity_ms;     /* monotonic time of the last byte moved */
+    curl_off_t last_dl, last_ul;    /* progress counters seen last time */
+    int connected;                  /* the pre-request callback ran: read timeout applies */
+    int read_timed_out;             /* the progress callback aborted the transfer */
+    char errbuf[CURL_ERROR_SIZE];
+} transfer;
+
+struct http_engine {
+    CURLM *multi;
+    transfer *list;                 /* running transfers, newest first */
+    int running;                    /* transfers whose callback has not run yet */
+    long connect_timeout_ms;
+    long read_timeout_ms;           /* 0 = no read timeout (AWS_CLI_READ_TIMEOUT=0) */
+    char *ca_bundle;                /* NULL = libcurl's default */
+    char *http_proxy_upper;         /* HTTP_PROXY when http_proxy is unset (libcurl ignores it) */
+    int verbose;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void global_init_once(void)
+{
+    static int done;
+    if (!done) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        done = 1;
+    }
+}
+
+const char *http_error_name(http_error_kind kind)
+{
+    switch (kind) {
+    case HTTP_OK: return "ok";
+    case HTTP_ERR_CONNECT: return "connect";
+    case HTTP_ERR_TIMEOUT: return "timeout";
+    case HTTP_ERR_RESET: return "reset";
+    case HTTP_ERR_TRUNCATED: return "truncated";
+    case HTTP_ERR_TLS: return "tls";
+    case HTTP_ERR_OTHER: break;
+    }
+    return "other";
+}
+
+/* AWS_CLI_READ_TIMEOUT in seconds (fractions allowed) -> ms. Unset or invalid
+ * gives the default; "0" means no read timeout, as in the AWS CLI. */
+static long env_read_timeout_ms(void)
+{
+    const char *s = getenv("AWS_CLI_READ_TIMEOUT");
+    if (!s || !*s) return DEFAULT_READ_TIMEOUT_MS;
+    char *end;
+    errno = 0;
+    double secs = strtod(s, &end);
+    if (errno || end == s || *end || secs < 0 || secs > 86400.0) return DEFAULT_READ_TIMEOUT_MS;
+    if (secs == 0) return 0;
+    long ms = (long)(secs * 1000.0 + 0.5);
+    return ms > 0 ? ms : 1;
+}
+
+http_engine *http_engine_new(const http_options *opts)
+{
+    static const http_options none;
+    if (!opts) opts = &none;
+    global_init_once();
+
+    http_engine *e = xcalloc(1, sizeof *e);
+    e->multi = curl_multi_init();
+    if (!e->multi) abort(); /* only fails on OOM */
+    e->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    e->read_timeout_ms = opts->read_timeout_ms > 0 ? opts->read_timeout_ms : env_read_timeout_ms();
+    const char *ca = opts->ca_bundle ? opts->ca_bundle : getenv("AWS_CA_BUNDLE");
+    if (ca && *ca) e->ca_bundle = xstrdup(ca);
+    const char *up = getenv("HTTP_PROXY"), *low = getenv("http_proxy");
+    if (up && *up && !low) e->http_proxy_upper = xstrdup(up);
+    e->verbose = opts->verbose;
+
+    long maxconn = opts->max_connections > 0 ? opts->max_connections : DEFAULT_MAX_CONNECTIONS;
+    curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, maxconn);
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, maxconn); /* idle ones kept for reuse */
+    return e;
+}
+
+/* ---- per-transfer libcurl callbacks ---- */
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    transfer *t = ud;
+    buf_append(&t->resp.body, data, size * n);
+    t->last_activity_ms = now_ms();
+    return size * n;
+}
+
+static void trim(const char **s, const char **end)
+{
+    while (*s < *end && (**s == ' ' || **s == '\t')) (*s)++;
+    while (*end > *s && ((*end)[-1] == ' ' || (*end)[-1] == '\t' || (*end)[-1] == '\r' || (*end)[-1] == '\n'))
+        (*end)--;
+}
+
+/* One header line per call, status lines included. A status line starts a new
+ * response (after 100 Continue, a proxy's CONNECT reply, ...): only the final
+ * response's headers are kept. */
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+    transfer *t = ud;
+    size_t len = size * n;
+    const char *s = data, *end = data + len;
+    t->last_activity_ms = now_ms();
+
+    if (len >= 5 && memcmp(s, "HTTP/", 5) == 0) {
+        headers_free(&t->resp.headers);
+        buf_clear(&t->resp.body);
+        return len;
+    }
+    trim(&s, &end);
+    if (s == end) return len; /* the blank line ending the block */
+    if ((data[0] == ' ' || data[0] == '\t') && t->resp.headers.len) {
+        /* obsolete line folding: continues the previous value */
+        http_header *h = &t->resp.headers.items[t->resp.headers.len - 1];
+        buf v = {0};
+        buf_printf(&v, "%s %.*s", h->value, (int)(end - s), s);
+        free(h->value);
+        h->value = buf_steal(&v);
+        return len;
+    }
+    const char *colon = memchr(s, ':', (size_t)(end - s));
+    if (!colon) return len;
+    const char *vs = colon + 1, *ve = end, *ns = s, *ne = colon;
+    trim(&vs, &ve);
+    trim(&ns, &ne);
+    char *name = xstrndup(ns, (size_t)(ne - ns));
+    char *value = xstrndup(vs, (size_t)(ve - vs));
+    headers_add(&t->resp.headers, name, value);
+    free(name);
+    free(value);
+    return len;
+}
+
+/* Called once the connection is up (or reused), right before the request goes
+ * out: from here on, silence counts against the read timeout. */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    transfer *t = ud;
+    t->connected = 1;
+    t->last_activity_ms = now_ms();
+    return CURL_PREREQFUNC_OK;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)ultotal;
+    transfer *t = ud;
+    long long now = now_ms();
+    if (dlnow != t->last_dl || ulnow != t->last_ul) {
+        t->last_dl = dlnow;
+        t->last_ul = ulnow;
+        t->last_activity_ms = now;
+    }
+    long limit = t->engine->read_timeout_ms;
+    if (t->connected && limit > 0 && now - t->last_activity_ms >= limit) {
+        t->read_timed_out = 1;
+        return 1; /* abort: CURLE_ABORTED_BY_CALLBACK */
+    }
+    return 0;
+}
+
+/* ---- building a transfer ---- */
+
+static int has_header(const http_request *r, const char *name)
+{
+    return headers_get(&r->headers, name) != NULL;
+}
+
+/* libcurl's header syntax: "Name: value"; "Name:" removes a header libcurl
+ * would add; "Name;" sends a header with an empty value. */
+static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value, int remove)
+{
+    buf line = {0};
+    if (remove) buf_printf(&line, "%s:", name);
+    else if (!value || !*value) buf_printf(&line, "%s;", name);
+    else buf_printf(&line, "%s: %s", name, value);
+    struct curl_slist *l = curl_slist_append(list, line.data);
+    buf_wipe(&line);
+    if (!l) abort();
+    return l;
+}
+
+static void wipe_slist(struct curl_slist *l)
+{
+    for (struct curl_slist *p = l; p; p = p->next) secure_zero(p->data, strlen(p->data));
+    curl_slist_free_all(l);
+}
+
+/* Signed headers must reach the wire exactly as signed: send the request's
+ * headers, its Host, and stop libcurl adding Expect, Accept and (for bodies)
+ * Content-Type of its own. */
+static struct curl_slist *build_headers(const http_request *r, int has_body)
+{
+    struct curl_slist *l = NULL;
+    if (!has_header(r, "Host")) l = add_header(l, "Host", r->host, 0);
+    for (size_t i = 0; i < r->headers.len; i++)
+        l = add_header(l, r->headers.items[i].name, r->headers.items[i].value, 0);
+    l = add_header(l, "Expect", NULL, 1);
+    if (!has_header(r, "Accept")) l = add_header(l, "Accept", NULL, 1);
+    if (has_body && !has_header(r, "Content-Type")) l = add_header(l, "Content-Type", NULL, 1);
+    return l;
+}
+
+/* Method and body. GET/HEAD/DELETE without a body send none; POST, PUT and
+ * PATCH always send one (Content-Length: 0 when empty: S3 insists). */
+static int set_method(CURL *c, const http_request *r, transfer *t)
+{
+    const char *m = r->method;
+    int wants_body = r->body.len > 0 || !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
+    if (!strcmp(m, "HEAD")) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        return 0;
+    }
+    if (wants_body) {
+        buf_append(&t->body, r->body.data ? r->body.data : "", r->body.len);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body.len);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->body.data);
+        if (strcmp(m, "POST")) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+        return 1;
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    if (strcmp(m, "GET")) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+    return 0;
+}
+
+static void set_options(http_engine *e, transfer *t, const http_request *r)
+{
+    CURL *c = t->easy;
+    curl_easy_setopt(c, CURLOPT_URL, t->url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* HTTP/1.1 as the AWS SDKs speak it; no surprises from h2 negotiation. */
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    int has_body = set_method(c, r, t);
+    t->headers = build_headers(r, has_body);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (e->ca_bundle) curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_bundle);
+    /* libcurl reads http_proxy, HTTPS_PROXY/https_proxy and NO_PROXY/no_proxy
+     * itself; only upper-case HTTP_PROXY it refuses (httpoxy), the SDKs don't. */
+    if (e->http_proxy_upper && !strcmp(r->scheme, "http"))
+        curl_easy_setopt(c, CURLOPT_PROXY, e->http_proxy_upper);
+    if (e->verbose) curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); /* prints headers: debug only */
+
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(c, CURLOPT_PREREQDATA, t);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, t);
+}
+
+static transfer *transfer_new(http_engine *e, const http_request *r, http_done_fn done, void *ud)
+{
+    transfer *t = xcalloc(1, sizeof *t);
+    t->engine = e;
+    t->done = done;
+    t->ud = ud;
+    response_init(&t->resp);
+    t->url = request_url(r);
+    t->query = xstrdup(r->query);
+    buf w = {0};
+    buf_printf(&w, "%s %s://%s%s", r->method, r->scheme, r->host, r->path);
+    t->what = buf_steal(&w);
+    t->easy = curl_easy_init();
+    if (!t->easy) abort(); /* only fails on OOM */
+    set_options(e, t, r);
+    t->last_activity_ms = now_ms();
+    return t;
+}
+
+static void transfer_free(transfer *t)
+{
+    curl_easy_cleanup(t->easy);
+    wipe_slist(t->headers);
+    buf_wipe(&t->body);
+    free_secret(t->url);
+    free_secret(t->query);
+    free(t->what);
+    response_free(&t->resp);
+    free(t);
+}
+
+static void list_unlink(http_engine *e, transfer *t)
+{
+    if (t->prev) t->prev->next = t->next;
+    else e->list = t->next;
+    if (t->next) t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
+void http_submit(http_engine *e, const http_request *req, http_done_fn done, void *ud)
+{
+    transfer *t = transfer_new(e, req, done, ud);
+    t->next = e->list;
+    if (e->list) e->list->prev = t;
+    e->list = t;
+    e->running++;
+    curl_multi_add_handle(e->multi, t->easy);
+}
+
+/* ---- completion ---- */
+
+static http_error_kind classify(CURLcode rc, const transfer *t)
+{
+    switch (rc) {
+    case CURLE_OK: return HTTP_OK;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: return HTTP_ERR_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT: return HTTP_ERR_TIMEOUT;
+    case CURLE_ABORTED_BY_CALLBACK: return t->read_timed_out ? HTTP_ERR_TIMEOUT : HTTP_ERR_OTHER;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM: return HTTP_ERR_RESET;
+    case CURLE_PARTIAL_FILE: return HTTP_ERR_TRUNCATED;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED: return HTTP_ERR_TLS;
+    default: return HTTP_ERR_OTHER;
+    }
+}
+
+/* "GET https://host/path: reason" -- never the query (presigned credentials). */
+static void describe(const transfer *t, CURLcode rc, buf *out)
+{
+    if (t->read_timed_out) {
+        buf_printf(out, "%s: no data received for %ld ms (read timeout)", t->what, t->engine->read_timeout_ms);
+        return;
+    }
+    const char *reason = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+    if (t->query[0] && strstr(reason, t->query)) reason = curl_easy_strerror(rc);
+    buf_printf(out, "%s: %s", t->what, reason);
+    if (out->len && out->data[out->len - 1] == '\n') out->data[--out->len] = '\0';
+}
+
+static void finish(http_engine *e, transfer *t, CURLcode rc)
+{
+    curl_multi_remove_handle(e->multi, t->easy);
+    list_unlink(e, t);
+    e->running--;
+    http_error_kind kind = classify(rc, t);
+    buf msg = {0};
+    if (kind == HTTP_OK) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->resp.status);
+    else describe(t, rc, &msg);
+    if (t->done) t->done(t->ud, &t->resp, kind, kind == HTTP_OK ? NULL : buf_cstr(&msg));
+    buf_free(&msg);
+    transfer_free(t);
+}
+
+/* How long the loop may sleep before some connected transfer's read timeout
+ * expires (so it is detected on time), capped by `timeout_ms`. */
+static int sleep_budget(const http_engine *e, int timeout_ms)
+{
+    if (e->read_timeout_ms <= 0) return timeout_ms;
+    long long now = now_ms(), best = timeout_ms;
+    for (const transfer *t = e->list; t; t = t->next) {
+        if (!t->connected) continue;
+        long long left = t->last_activity_ms + e->read_timeout_ms - now + 1;
+        if (left < best) best = left < 0 ? 0 : left;
+    }
+    return (int)best;
+}
+
+int http_poll(http_engine *e, int timeout_ms)
+{
+    int still = 0;
+    if (timeout_ms < 0) timeout_ms = 0;
+    curl_multi_poll(e->multi, NULL, 0, sleep_budget(e, timeout_ms), NULL);
+    curl_multi_perform(e->multi, &still);
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(e->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        transfer *t = NULL;
+        CURLcode rc = m->data.result; /* read before finish(): m dies with the handle */
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        finish(e, t, rc);
+    }
+    return e->running;
+}
+
+int http_running(const http_engine *e)
+{
+    return e->running;
+}
+
+void http_engine_free(http_engine *e)
+{
+    if (!e) return;
+    while (e->list) {
+        transfer *t = e->list;
+        curl_multi_remove_handle(e->multi, t->easy);
+        list_unlink(e, t);
+        transfer_free(t);
+    }
+    curl_multi_cleanup(e->multi);
+    free(e->ca_bundle);
+    free(e->http_proxy_upper);
+    free(e);
+}
+
+/* ---- one-off requests ---- */
+
+typedef struct blocking_result {
+    int done;
+    http_error_kind kind;
+    http_response *resp;
+    char *err;
+    size_t errlen;
+} blocking_result;
+
+static void blocking_done(void *ud, http_response *resp, http_error_kind kind, const char *message)
+{
+    blocking_result *b = ud;
+    b->done = 1;
+    b->kind = kind;
+    if (kind == HTTP_OK) {
+        *b->resp = *resp;      /* take everything; the engine frees an empty shell */
+        response_init(resp);
+    } else if (b->err && b->errlen) {
+        snprintf(b->err, b->errlen, "%s", message);
+    }
+}
+
+http_error_kind http_send_blocking(const http_request *req, http_response *resp, long timeout_ms,
+                                   char *err, size_t errlen)
+{
+    http_options o = {0};
+    o.connect_timeout_ms = timeout_ms;
+    o.read_timeout_ms = timeout_ms;
+    o.max_connections = 1;
+    http_engine *e = http_engine_new(&o);
+    blocking_result b = {0, HTTP_OK, resp, err, errlen};
+    response_init(resp);
+    if (err && errlen) err[0] = '\0';
+    http_submit(e, req, blocking_done, &b);
+    while (!b.done) http_poll(e, 1000);
+    http_engine_free(e);
+    return b.kind;
+}

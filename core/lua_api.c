@@ -1,0 +1,255 @@
+/* lua_api.c -- the primitives behind ctx (see lua_api.h).
+ *
+ * Each primitive is a C closure whose first upvalue is the lua_host. The two
+ * that wait (call, each) park their task through the scheduler and finish in
+ * a continuation that runs in the task again.
+ */
+#include "lua_api.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "luajson.h"
+#include "paginate.h"
+#include "scheduler.h"
+
+void strlist_add(strlist *l, const char *s)
+{
+    if (l->len == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->items = xrealloc(l->items, l->cap * sizeof *l->items);
+    }
+    l->items[l->len++] = xstrdup(s);
+}
+
+void strlist_free(strlist *l)
+{
+    for (size_t i = 0; i < l->len; i++) free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static lua_host *host_of(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* P.call(service, op, params, region) */
+static int l_call(lua_State *L)
+{
+    lua_host *h = host_of(L);
+    const char *service = luaL_checkstring(L, 1);
+    const char *op = luaL_checkstring(L, 2);
+    if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+    const char *region = luaL_optstring(L, 4, NULL);
+    if (!h->client) return luaL_error(L, "no AWS client in this run (replay without a recorded response?)");
+    return client_call(h->client, L, service, region, op, lua_istable(L, 3) ? 3 : 0);
+}
+
+/* P.next_params(service, op, params, page, seen) */
+static int l_next_params(lua_State *L)
+{
+    lua_host *h = host_of(L);
+    const char *service = luaL_checkstring(L, 1);
+    const char *opname = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    luaL_checktype(L, 5, LUA_TTABLE);
+    char err[512];
+    const aws_model *m = model_registry_get(h->models, service, err, sizeof err);
+    if (!m) return luaL_error(L, "%s", err);
+    const operation *op = model_operation(m, opname);
+    if (!op) return luaL_error(L, "%s has no operation %s", service, opname);
+    if (!op->paginator) return 0;   /* not paginated: one page */
+    return paginate_next(L, op->paginator, 3, 4, 5) ? 1 : 0;
+}
+
+/* P.paginator(service, op) -> { result_keys = {...}, output_tokens = {...} } or nil */
+static int l_paginator(lua_State *L)
+{
+    lua_host *h = host_of(L);
+    char err[512];
+    const aws_model *m = model_registry_get(h->models, luaL_checkstring(L, 1), err, sizeof err);
+    if (!m) return luaL_error(L, "%s", err);
+    const operation *op = model_operation(m, luaL_checkstring(L, 2));
+    if (!op || !op->paginator) return 0;
+    const paginator *p = op->paginator;
+    struct { const char *name; const char **list; } lists[] = {
+        { "result_keys", p->result_keys },
+        { "output_tokens", p->output_tokens },
+        { "input_tokens", p->input_tokens },
+        { "non_aggregate_keys", p->non_aggregate_keys },
+    };
+    lua_newtable(L);
+    for (size_t k = 0; k < sizeof lists / sizeof *lists; k++) {
+        lua_newtable(L);
+        for (int i = 0; lists[k].list && lists[k].list[i]; i++) {
+            lua_pushstring(L, lists[k].list[i]);
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_setfield(L, -2, lists[k].name);
+    }
+    return 1;
+}
+
+/* ---- P.each: child tasks ---- */
+
+typedef struct group {
+    lua_State *parent;
+    sched *s;
+    int pending;
+    int error_ref;          /* first child error, LUA_NOREF when none */
+} group;
+
+typedef struct child {
+    group *g;
+    int thread_ref;         /* keeps the child's thread alive */
+} child;
+
+void lua_api_annotate_error(lua_State *co)
+{
+    if (!lua_istable(co, -1)) return;
+    if (lua_getfield(co, -1, "where") != LUA_TNIL) {
+        lua_pop(co, 1);
+        return;
+    }
+    lua_pop(co, 1);
+    lua_Debug ar;
+    for (int level = 0; lua_getstack(co, level, &ar); level++) {
+        lua_getinfo(co, "Sl", &ar);
+        if (ar.currentline <= 0 || strcmp(ar.short_src, "engine.lua") == 0) continue;
+        lua_pushfstring(co, "%s:%d", ar.short_src, ar.currentline);
+        lua_setfield(co, -2, "where");
+        return;
+    }
+}
+
+static void child_done(void *ud, lua_State *co, int status)
+{
+    child *c = ud;
+    group *g = c->g;
+    if (status != LUA_OK && g->error_ref == LUA_NOREF) {
+        /* keep the error value itself (an aws error is a table) */
+        lua_api_annotate_error(co);
+        g->error_ref = luaL_ref(co, LUA_REGISTRYINDEX);
+    }
+    luaL_unref(co, LUA_REGISTRYINDEX, c->thread_ref);
+    free(c);
+    if (--g->pending == 0) sched_wake(g->s, g->parent, 0);
+}
+
+static int each_done(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    group *g = (group *)ctx;
+    if (g->error_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, g->error_ref);
+        luaL_unref(L, LUA_REGISTRYINDEX, g->error_ref);
+        g->error_ref = LUA_NOREF;
+        return lua_error(L);
+    }
+    return 0;
+}
+
+/* P.each(list, fn): fn(item, i) for every item, each in its own task. */
+static int l_each(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    sched *s = sched_of(L);
+    if (!s) return luaL_error(L, "ctx.each can only run inside a task");
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    if (n == 0) return 0;
+    group *g = lua_newuserdatauv(L, sizeof *g, 0);   /* lives on the parked stack */
+    *g = (group){ L, s, 0, LUA_NOREF };
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_State *co = lua_newthread(L);
+        child *c = xmalloc(sizeof *c);
+        c->g = g;
+        c->thread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        lua_pushvalue(L, 2);
+        lua_rawgeti(L, 1, i);
+        lua_pushinteger(L, i);
+        lua_xmove(L, co, 3);
+        g->pending++;
+        sched_spawn(s, co, 2, child_done, c);
+    }
+    return sched_park(L, (lua_KContext)g, each_done);
+}
+
+/* ---- P.emit ---- */
+
+static topo_kind parse_kind(lua_State *L, const char *kind)
+{
+    if (strcmp(kind, "component") == 0) return TOPO_COMPONENT;
+    if (strcmp(kind, "relation") == 0) return TOPO_RELATION;
+    if (strcmp(kind, "delete") == 0) return TOPO_DELETE;
+    luaL_error(L, "unknown kind '%s' (component, relation or delete)", kind);
+    return TOPO_DELETE;
+}
+
+/* P.emit(kind, id, table) */
+static int l_emit(lua_State *L)
+{
+    lua_host *h = host_of(L);
+    topo_kind kind = parse_kind(L, luaL_checkstring(L, 1));
+    const char *id = luaL_checkstring(L, 2);
+    if (!*id) return luaL_error(L, "%s without an externalId", luaL_checkstring(L, 1));
+    if (kind == TOPO_DELETE) {
+        topology_add(h->topo, kind, id, NULL, 0);
+        return 0;
+    }
+    luaL_checktype(L, 3, LUA_TTABLE);
+    buf out = {0};
+    char err[256];
+    if (luajson_encode(L, 3, &out, 0, err, sizeof err) < 0) {
+        buf_free(&out);
+        return luaL_error(L, "%s %s: %s", luaL_checkstring(L, 1), id, err);
+    }
+    topology_add(h->topo, kind, id, out.data, out.len);
+    buf_free(&out);
+    return 0;
+}
+
+/* ---- messages ---- */
+
+static int l_log(lua_State *L)
+{
+    lua_host *h = host_of(L);
+    const char *msg = luaL_checkstring(L, 1);
+    if (h->verbose) fprintf(stderr, "[%s] %s\n", h->name, msg);
+    return 0;
+}
+
+static int l_warn(lua_State *L)
+{
+    lua_host *h = host_of(L);
+    strlist_add(&h->warnings, luaL_checkstring(L, 1));
+    if (h->verbose) fprintf(stderr, "[%s] warning: %s\n", h->name, luaL_checkstring(L, 1));
+    return 0;
+}
+
+/* P.error(service, op, region, code, message, status) */
+static int l_error(lua_State *L)
+{
+    client_push_error(L, luaL_checkstring(L, 1), luaL_checkstring(L, 2), luaL_optstring(L, 3, ""),
+                      luaL_checkstring(L, 4), luaL_optstring(L, 5, ""), (long)luaL_optinteger(L, 6, 400),
+                      NULL, 0, 0, 1);
+    return 1;
+}
+
+void lua_api_push(lua_State *L, lua_host *host)
+{
+    static const luaL_Reg fns[] = {
+        { "call", l_call },   { "next_params", l_next_params }, { "each", l_each },
+        { "paginator", l_paginator },
+        { "emit", l_emit },   { "log", l_log },                 { "warn", l_warn },
+        { "error", l_error }, { NULL, NULL },
+    };
+    lua_newtable(L);
+    lua_pushlightuserdata(L, host);
+    luaL_setfuncs(L, fns, 1);
+}

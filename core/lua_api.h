@@ -1,0 +1,49 @@
+/* lua_api.h -- the primitives the C core hands to Lua (like wrk's script.c).
+ *
+ * They are few on purpose; core/engine.lua builds the friendlier ctx on top:
+ *
+ *   P.call(service, op, params, region)      -> result   (parks the task)
+ *   P.next_params(service, op, params, page, seen) -> params of the next page, or nil
+ *   P.paginator(service, op)                  -> { result_keys, output_tokens, ... } or nil
+ *   P.each(list, fn)                          runs fn(item, i) in child tasks, waits for all
+ *   P.emit(kind, id, table)                   "component" | "relation" | "delete"
+ *   P.log(msg), P.warn(msg)
+ *   P.error(service, op, region, code, message, status) -> an aws error table
+ *
+ * A lua_host says where their effects go. The host must outlive the state.
+ */
+#ifndef AWSTOPO_LUA_API_H
+#define AWSTOPO_LUA_API_H
+
+#include <lua.h>
+#include <stddef.h>
+
+#include "client.h"
+#include "model.h"
+#include "topology.h"
+
+typedef struct strlist {
+    char **items;
+    size_t len, cap;
+} strlist;
+
+void strlist_add(strlist *l, const char *s);
+void strlist_free(strlist *l);
+
+typedef struct lua_host {
+    const char *name;          /* mapping name, for messages */
+    aws_client *client;        /* NULL: no live calls (replay) */
+    model_registry *models;    /* paginators */
+    topology *topo;            /* where emit goes */
+    strlist warnings;          /* P.warn, and logs when not verbose */
+    int verbose;               /* P.log to stderr */
+} lua_host;
+
+/* Pushes the primitives table P bound to host. */
+void lua_api_push(lua_State *L, lua_host *host);
+
+/* When the error on top of co (a dead task) is an aws error table, records
+ * where in the mapping it was raised ("mappings/sqs.lua:23") in its "where". */
+void lua_api_annotate_error(lua_State *co);
+
+#endif

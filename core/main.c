@@ -1,0 +1,68 @@
+/* main.c -- awstopo's entry point: picks the subcommand.
+ *
+ * Start reading here. Each command is a cmd_<name>.c file; from there the
+ * path to the network is
+ *   cmd_scan.c / cmd_call.c -> engine.c (mapping runs) -> lua_api.c (P.call)
+ *   -> client.c (serialize, sign, retry) -> http.c (libcurl multi) -> socket
+ * and back: http.c -> client.c (protocol_parse) -> the mapping's task ->
+ * topology.c -> intake.c -> sink_*.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "awstopo " AWSTOPO_VERSION " -- AWS topology for StackState\n"
+    "\n"
+    "usage: awstopo <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  call SERVICE OPERATION   call one AWS API operation and print the response as JSON\n"
+    "  test [PATH...]           replay fixture cases through the mappings, compare with golden files\n"
+    "  mappings [list|describe NAME]  show the mappings on the mapping path\n"
+    "  version                  print the version\n"
+    "\n"
+    "options shared by the commands that talk to AWS:\n"
+    "  --profile NAME           profile of ~/.aws/config and ~/.aws/credentials (AWS_PROFILE)\n"
+    "  --region REGION          region (AWS_REGION, AWS_DEFAULT_REGION, the profile's region)\n"
+    "  --role-arn ARN           assume this role first (AWS_ROLE_ARN)\n"
+    "  --session-name NAME      role session name (default awstopo-<time>)\n"
+    "  --external-id ID         external id for the role\n"
+    "  --endpoint-url URL       send requests here (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>)\n"
+    "  --models DIR             extra botocore model directory, searched first (AWSTOPO_MODEL_PATH)\n"
+    "  --mappings DIR           extra mapping directory, searched first (AWSTOPO_MAPPING_PATH)\n"
+    "  -v, --verbose            log what the mappings log\n"
+    "\n"
+    "environment: AWS_CLI_READ_TIMEOUT (seconds, default 30), AWS_MAX_ATTEMPTS (default 3),\n"
+    "HTTP_PROXY / HTTPS_PROXY / NO_PROXY, AWS_CA_BUNDLE.\n"
+    "\n"
+    "'awstopo COMMAND --help' explains a command. Documentation: docs/ in the source tree.\n";
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    { "call", cmd_call },
+    { "test", cmd_test },
+    { "mappings", cmd_mappings },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("awstopo %s\n", AWSTOPO_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (see awstopo --help)", argv[1]);
+    return EXIT_USAGE;
+}

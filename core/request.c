@@ -1,0 +1,134 @@
+/* request.c -- HTTP request/response containers (see request.h). */
+#include "request.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void headers_add(http_headers *h, const char *name, const char *value)
+{
+    if (h->len == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 8;
+        h->items = xrealloc(h->items, h->cap * sizeof *h->items);
+    }
+    h->items[h->len].name = xstrdup(name);
+    h->items[h->len].value = xstrdup(value);
+    h->len++;
+}
+
+void headers_remove(http_headers *h, const char *name)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < h->len; i++) {
+        if (strcasecmp(h->items[i].name, name) == 0) {
+            free(h->items[i].name);
+            free_secret(h->items[i].value); /* may be a token or a signature */
+        } else {
+            h->items[j++] = h->items[i];
+        }
+    }
+    h->len = j;
+}
+
+void headers_set(http_headers *h, const char *name, const char *value)
+{
+    headers_remove(h, name);
+    headers_add(h, name, value);
+}
+
+const char *headers_get(const http_headers *h, const char *name)
+{
+    for (size_t i = 0; i < h->len; i++)
+        if (strcasecmp(h->items[i].name, name) == 0) return h->items[i].value;
+    return NULL;
+}
+
+void headers_free(http_headers *h)
+{
+    for (size_t i = 0; i < h->len; i++) {
+        free(h->items[i].name);
+        free_secret(h->items[i].value);
+    }
+    free(h->items);
+    h->items = NULL;
+    h->len = h->cap = 0;
+}
+
+void request_set(char **field, const char *value)
+{
+    free(*field);
+    *field = xstrdup(value ? value : "");
+}
+
+void request_init(http_request *r)
+{
+    memset(r, 0, sizeof *r);
+    r->method = xstrdup("GET");
+    r->scheme = xstrdup("https");
+    r->host = xstrdup("");
+    r->path = xstrdup("/");
+    r->query = xstrdup("");
+}
+
+void request_add_query(http_request *r, const char *encoded_name, const char *encoded_value)
+{
+    buf q = {0};
+    buf_puts(&q, r->query);
+    if (q.len) buf_putc(&q, '&');
+    buf_puts(&q, encoded_name);
+    buf_putc(&q, '=');
+    buf_puts(&q, encoded_value);
+    free(r->query);
+    r->query = buf_steal(&q);
+}
+
+char *request_url(const http_request *r)
+{
+    buf u = {0};
+    buf_printf(&u, "%s://%s%s", r->scheme, r->host, r->path);
+    if (r->query[0]) buf_printf(&u, "?%s", r->query);
+    return buf_steal(&u);
+}
+
+void request_free(http_request *r)
+{
+    free(r->method);
+    free(r->scheme);
+    free(r->host);
+    free(r->path);
+    free_secret(r->query); /* presigned queries carry credentials */
+    headers_free(&r->headers);
+    buf_wipe(&r->body);
+    memset(r, 0, sizeof *r);
+}
+
+void response_init(http_response *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void response_free(http_response *r)
+{
+    headers_free(&r->headers);
+    buf_wipe(&r->body); /* STS responses carry secret keys */
+    memset(r, 0, sizeof *r);
+}
+
+void uri_encode(buf *out, const char *s, size_t n, int keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    buf_reserve(out, n * 3);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/');
+        if (plain) {
+            out->data[out->len++] = (char)c;
+        } else {
+            out->data[out->len++] = '%';
+            out->data[out->len++] = hex[c >> 4];
+            out->data[out->len++] = hex[c & 15];
+        }
+    }
+    out->data[out->len] = '\0';
+}

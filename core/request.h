@@ -1,0 +1,64 @@
+/* request.h -- an HTTP request and response as the core passes them around.
+ *
+ * The protocol serializers fill an http_request, sigv4 adds its headers to it,
+ * and http.c sends it. The response comes back as an http_response that the
+ * protocol parsers read. Every string in both structs is owned by the struct:
+ * use the functions below to set them, and *_free to release everything.
+ */
+#ifndef AWSTOPO_REQUEST_H
+#define AWSTOPO_REQUEST_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+typedef struct http_header {
+    char *name;     /* as given; compare case-insensitively */
+    char *value;
+} http_header;
+
+typedef struct http_headers {
+    http_header *items;
+    size_t len, cap;
+} http_headers;
+
+typedef struct http_request {
+    char *method;       /* "GET", "POST", ... */
+    char *scheme;       /* "https" or "http" */
+    char *host;         /* host[:port] as it goes in the Host header */
+    char *path;         /* URI-encoded path as sent on the wire, starts with '/' */
+    char *query;        /* URI-encoded query string without '?', "" when none */
+    http_headers headers;
+    buf body;
+} http_request;
+
+typedef struct http_response {
+    long status;        /* 0 when no HTTP status arrived (connection error) */
+    http_headers headers;
+    buf body;
+} http_response;
+
+/* Headers. Names are matched case-insensitively. */
+void headers_add(http_headers *h, const char *name, const char *value);
+void headers_set(http_headers *h, const char *name, const char *value); /* replaces all of that name */
+const char *headers_get(const http_headers *h, const char *name);       /* first match or NULL */
+void headers_remove(http_headers *h, const char *name);
+void headers_free(http_headers *h);
+
+void request_init(http_request *r);   /* all empty: method "GET", scheme "https", path "/", query "" */
+void request_set(char **field, const char *value); /* frees the old string, copies value */
+/* Appends "name=value" to r->query; both must be URI-encoded already. */
+void request_add_query(http_request *r, const char *encoded_name, const char *encoded_value);
+/* Full URL "scheme://host/path?query"; caller frees. */
+char *request_url(const http_request *r);
+void request_free(http_request *r);
+
+void response_init(http_response *r);
+void response_free(http_response *r);
+
+/* URI encoding as SigV4 and the AWS protocols define it: every byte except
+ * A-Z a-z 0-9 - _ . ~ becomes %XX (upper-case hex); '/' is kept when
+ * keep_slash is set (for paths). */
+void uri_encode(buf *out, const char *s, size_t n, int keep_slash);
+
+#endif

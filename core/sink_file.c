@@ -1,0 +1,290 @@
+/* sink_file.c -- writes a topology to a file or stdout (see sink.h).
+ *
+ *   intake  the payloads as a JSON array, exactly what the StackState sink
+ *           would POST (for inspection, or to replay with curl)
+ *   json    {"components": [...], "relations": [...], "delete_ids": [...]},
+ *           one item per line: readable, diffable, and still JSON
+ *   dot     a Graphviz digraph: a node per component, labelled with its name
+ *           and type, filled with a colour per type and grouped in a cluster
+ *           per layer; an edge per relation, labelled with its type. Relation
+ *           ends that are not components of this topology are drawn dashed.
+ *           `dot -Tsvg` renders it.
+ *
+ * The json and intake formats copy the items' JSON as it is; only dot reads
+ * the items (with cJSON) for the few fields it draws.
+ */
+#include "sink.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+int output_format_parse(const char *name, output_format *out)
+{
+    static const struct { const char *name; output_format format; } formats[] = {
+        { "intake", FORMAT_INTAKE }, { "json", FORMAT_JSON }, { "dot", FORMAT_DOT },
+    };
+    for (size_t i = 0; name && i < sizeof formats / sizeof formats[0]; i++) {
+        if (strcmp(name, formats[i].name) == 0) {
+            *out = formats[i].format;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ---- json ---- */
+
+static void json_list(buf *out, const char *name, const topo_list *l, int last)
+{
+    buf_printf(out, "  \"%s\": [", name);
+    for (size_t i = 0; i < l->len; i++) {
+        buf_puts(out, i ? ",\n    " : "\n    ");
+        if (l->items[i].json) buf_append(out, l->items[i].json, l->items[i].json_len);
+        else intake_json_string(out, l->items[i].external_id, strlen(l->items[i].external_id));
+    }
+    buf_puts(out, l->len ? "\n  ]" : "]");
+    buf_puts(out, last ? "\n" : ",\n");
+}
+
+static void format_json(buf *out, const topology *t)
+{
+    buf_puts(out, "{\n");
+    json_list(out, "components", &t->components, 0);
+    json_list(out, "relations", &t->relations, 0);
+    json_list(out, "delete_ids", &t->deletes, 1);
+    buf_puts(out, "}\n");
+}
+
+/* ---- intake ---- */
+
+static void format_intake(buf *out, const payload_list *payloads)
+{
+    buf_puts(out, "[");
+    for (size_t i = 0; i < payloads->len; i++) {
+        buf_puts(out, i ? ",\n" : "\n");
+        buf_append(out, payloads->items[i].data, payloads->items[i].len);
+    }
+    buf_puts(out, payloads->len ? "\n]\n" : "]\n");
+}
+
+/* ---- dot ---- */
+
+/* Appends s as a double-quoted DOT string. Newlines become DOT's "\n" line
+ * break; other control characters are dropped. */
+static void dot_string(buf *out, const char *s)
+{
+    buf_putc(out, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            buf_putc(out, '\\');
+            buf_putc(out, (char)c);
+        } else if (c == '\n') {
+            buf_puts(out, "\\n");
+        } else if (c >= 0x20) {
+            buf_putc(out, (char)c);
+        }
+    }
+    buf_putc(out, '"');
+}
+
+/* The string at obj.a(.b), or NULL. */
+static const char *json_get(const cJSON *obj, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, a);
+    if (b) v = cJSON_GetObjectItemCaseSensitive(v, b);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A light fill colour per type name: stable, and different types mostly differ. */
+static void type_colour(const char *type, char out[8])
+{
+    unsigned h = 2166136261u;
+    for (; *type; type++) h = (h ^ (unsigned char)*type) * 16777619u;
+    /* Pastel: each channel in [0xa0, 0xef]. */
+    snprintf(out, 8, "#%02x%02x%02x", 0xa0 + (h & 0x4f), 0xa0 + ((h >> 8) & 0x4f), 0xa0 + ((h >> 16) & 0x4f));
+}
+
+/* A component as drawn. */
+typedef struct dot_node {
+    const char *id, *name, *type, *layer;   /* point into the parsed JSON or the item */
+    cJSON *json;                            /* owned */
+} dot_node;
+
+static void dot_node_line(buf *out, const dot_node *n, const char *indent)
+{
+    char colour[8];
+    type_colour(n->type, colour);
+    buf_puts(out, indent);
+    dot_string(out, n->id);
+    buf_puts(out, " [label=");
+    buf l = {0};
+    buf_printf(&l, "%s\n%s", n->name, n->type);
+    dot_string(out, l.data);
+    buf_free(&l);
+    buf_printf(out, ", fillcolor=\"%s\"];\n", colour);
+}
+
+/* Is id among the nodes (sorted by id)? */
+static int is_component(const dot_node *nodes, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(nodes[mid].id, id);
+        if (c == 0) return 1;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
+static int compare_node_ids(const void *a, const void *b)
+{
+    return strcmp(((const dot_node *)a)->id, ((const dot_node *)b)->id);
+}
+
+static void dot_nodes(buf *out, dot_node *nodes, size_t n)
+{
+    /* Components without a layer first, then one cluster per layer, layers
+     * in order of first appearance (a handful: a linear search finds them). */
+    const char **layers = xmalloc((n ? n : 1) * sizeof *layers);
+    size_t nlayers = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!nodes[i].layer) {
+            dot_node_line(out, &nodes[i], "  ");
+            continue;
+        }
+        size_t k = 0;
+        while (k < nlayers && strcmp(layers[k], nodes[i].layer) != 0) k++;
+        if (k == nlayers) layers[nlayers++] = nodes[i].layer;
+    }
+    for (size_t k = 0; k < nlayers; k++) {
+        buf_printf(out, "  subgraph cluster_%zu {\n    label=", k);
+        dot_string(out, layers[k]);
+        buf_puts(out, ";\n    style=\"rounded,filled\"; fillcolor=\"#f4f4f4\"; color=\"#bbbbbb\";\n");
+        for (size_t i = 0; i < n; i++)
+            if (nodes[i].layer && strcmp(nodes[i].layer, layers[k]) == 0) dot_node_line(out, &nodes[i], "    ");
+        buf_puts(out, "  }\n");
+    }
+    free(layers);
+}
+
+static void dot_edges(buf *out, const topology *t, const dot_node *sorted, size_t n)
+{
+    buf missing = {0};   /* ends that are not components: declared once each, dashed */
+    for (size_t i = 0; i < t->relations.len; i++) {
+        const topo_item *it = &t->relations.items[i];
+        cJSON *j = it->json ? cJSON_ParseWithLength(it->json, it->json_len) : NULL;
+        const char *src = json_get(j, "sourceId", NULL), *dst = json_get(j, "targetId", NULL);
+        const char *type = json_get(j, "type", "name");
+        if (src && dst) {
+            const char *ends[2] = { src, dst };
+            for (int k = 0; k < 2; k++) {
+                if (is_component(sorted, n, ends[k])) continue;
+                buf_puts(&missing, "  ");
+                dot_string(&missing, ends[k]);
+                buf_puts(&missing, " [style=\"rounded,dashed\", fillcolor=white];\n");
+            }
+            buf_puts(out, "  ");
+            dot_string(out, src);
+            buf_puts(out, " -> ");
+            dot_string(out, dst);
+            buf_puts(out, " [label=");
+            dot_string(out, type ? type : "");
+            buf_puts(out, "];\n");
+        }
+        cJSON_Delete(j);
+    }
+    /* A node statement may repeat: Graphviz merges the attributes. */
+    if (missing.len) buf_append(out, missing.data, missing.len);
+    buf_free(&missing);
+}
+
+static void format_dot(buf *out, const topology *t)
+{
+    size_t n = t->components.len;
+    dot_node *nodes = xcalloc(n ? n : 1, sizeof *nodes);
+    for (size_t i = 0; i < n; i++) {
+        const topo_item *it = &t->components.items[i];
+        dot_node *d = &nodes[i];
+        d->json = it->json ? cJSON_ParseWithLength(it->json, it->json_len) : NULL;
+        d->id = it->external_id;
+        d->type = json_get(d->json, "type", "name");
+        d->name = json_get(d->json, "data", "name");
+        d->layer = json_get(d->json, "data", "layer");
+        if (!d->type) d->type = "?";
+        if (!d->name) d->name = d->id;
+    }
+    buf_puts(out, "digraph topology {\n"
+                  "  graph [rankdir=LR, fontname=\"Helvetica\", compound=true];\n"
+                  "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];\n"
+                  "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#555555\"];\n");
+    dot_nodes(out, nodes, n);
+    dot_node *sorted = xmalloc((n ? n : 1) * sizeof *sorted);
+    if (n) memcpy(sorted, nodes, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, compare_node_ids);
+    dot_edges(out, t, sorted, n);
+    if (t->deletes.len) buf_printf(out, "  // %zu delete(s) not drawn\n", t->deletes.len);
+    buf_puts(out, "}\n");
+    free(sorted);
+    for (size_t i = 0; i < n; i++) cJSON_Delete(nodes[i].json);
+    free(nodes);
+}
+
+/* ---- writing ---- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int write_out(const char *path, const buf *b, char *err, size_t errlen)
+{
+    int to_stdout = strcmp(path, "-") == 0;
+    FILE *f = to_stdout ? stdout : fopen(path, "w");
+    if (!f) {
+        set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int ok = fwrite(b->data ? b->data : "", 1, b->len, f) == b->len;
+    ok = fflush(f) == 0 && ok;
+    int saved = errno;
+    if (!to_stdout) ok = fclose(f) == 0 && ok;
+    if (!ok) {
+        set_err(err, errlen, "cannot write %s: %s", to_stdout ? "to stdout" : path, strerror(saved ? saved : errno));
+        return -1;
+    }
+    return 0;
+}
+
+int sink_file_write(const char *path, output_format format, const topology *t,
+                    const payload_list *payloads, char *err, size_t errlen)
+{
+    buf out = {0};
+    switch (format) {
+    case FORMAT_INTAKE:
+        if (!payloads) {
+            set_err(err, errlen, "the intake format needs the payloads");
+            return -1;
+        }
+        format_intake(&out, payloads);
+        break;
+    case FORMAT_JSON: format_json(&out, t); break;
+    case FORMAT_DOT: format_dot(&out, t); break;
+    }
+    int rc = write_out(path, &out, err, errlen);
+    buf_free(&out);
+    return rc;
+}

@@ -1,0 +1,507 @@
+/* spool.c -- the durable payload FIFO (see spool.h for the on-disk layout).
+ *
+ * A spool keeps the directory open (all file operations are relative to it,
+ * and fsync on it makes renames and unlinks durable) and an index of the
+ * entries it knows, oldest first, so that peeking and removing do not read
+ * the directory again for every payload.
+ */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define SEQ_DIGITS 20
+#define ENTRY_SUFFIX ".json.gz"
+#define TMP_SUFFIX ".tmp"
+#define STALE_TMP_SECONDS 600
+
+typedef struct entry {
+    uint64_t seq;
+    size_t size;       /* file size in bytes */
+} entry;
+
+struct spool {
+    char *dir;
+    int dirfd;         /* the directory, open for *at() calls and fsync */
+    int lockfd;        /* <dir>/.lock */
+    int locked;
+    size_t max_bytes;
+    entry *entries;    /* known entries, ascending seq; [first, len) are live */
+    size_t first, len, cap;
+    size_t bytes;      /* sum of live entries' sizes */
+    uint64_t next_seq; /* sequence for the next push */
+    unsigned tmp_counter;
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- names ---- */
+
+static void entry_name(char name[SEQ_DIGITS + sizeof ENTRY_SUFFIX], uint64_t seq)
+{
+    snprintf(name, SEQ_DIGITS + sizeof ENTRY_SUFFIX, "%020llu" ENTRY_SUFFIX, (unsigned long long)seq);
+}
+
+/* Is name "<20 digits>.json.gz"? Stores the number in *seq. */
+static int parse_entry_name(const char *name, uint64_t *seq)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < SEQ_DIGITS; i++) {
+        if (name[i] < '0' || name[i] > '9') return 0;
+        v = v * 10 + (uint64_t)(name[i] - '0');
+    }
+    if (strcmp(name + SEQ_DIGITS, ENTRY_SUFFIX) != 0) return 0;
+    *seq = v;
+    return 1;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+void spool_entry_path(const spool *s, uint64_t seq, buf *out)
+{
+    char name[SEQ_DIGITS + sizeof ENTRY_SUFFIX];
+    entry_name(name, seq);
+    buf_printf(out, "%s/%s", s->dir, name);
+}
+
+/* ---- the index ---- */
+
+static int compare_entries(const void *a, const void *b)
+{
+    uint64_t x = ((const entry *)a)->seq, y = ((const entry *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+static void index_append(spool *s, uint64_t seq, size_t size)
+{
+    if (s->first > 0 && s->first == s->len) s->first = s->len = 0;
+    if (s->len == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->entries = xrealloc(s->entries, s->cap * sizeof *s->entries);
+    }
+    s->entries[s->len++] = (entry){ seq, size };
+    s->bytes += size;
+}
+
+static void index_drop(spool *s, size_t i)
+{
+    s->bytes -= s->entries[i].size;
+    if (i == s->first) {
+        s->first++;
+        return;
+    }
+    memmove(&s->entries[i], &s->entries[i + 1], (s->len - i - 1) * sizeof *s->entries);
+    s->len--;
+}
+
+/* Is the writer of "<pid>-<n>.tmp" gone, or the file too old to be in progress? */
+static int tmp_is_stale(int dirfd, const char *name)
+{
+    char *end;
+    long pid = strtol(name, &end, 10);
+    if (end == name || *end != '-' || pid <= 0) return 1;
+    if (pid == (long)getpid()) return 1;   /* ours from before: nothing of ours is in flight */
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 1;
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
+    return time(NULL) - st.st_mtime > STALE_TMP_SECONDS;
+}
+
+/* Reads the directory into the index; with clean_tmp, deletes stale .tmp files. */
+static int scan(spool *s, int clean_tmp, char *err, size_t errlen)
+{
+    int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        set_err(err, errlen, "cannot read spool %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    s->first = s->len = 0;
+    s->bytes = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        uint64_t seq;
+        struct stat st;
+        if (parse_entry_name(de->d_name, &seq)) {
+            if (fstatat(s->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+            index_append(s, seq, (size_t)st.st_size);
+            if (seq >= s->next_seq) s->next_seq = seq + 1;
+        } else if (clean_tmp && has_suffix(de->d_name, TMP_SUFFIX) && tmp_is_stale(s->dirfd, de->d_name)) {
+            unlinkat(s->dirfd, de->d_name, 0);
+        }
+    }
+    closedir(d);
+    if (s->len > 1) qsort(s->entries, s->len, sizeof *s->entries, compare_entries);
+    return 0;
+}
+
+int spool_rescan(spool *s, char *err, size_t errlen)
+{
+    return scan(s, 0, err, errlen);
+}
+
+/* ---- open / close ---- */
+
+/* mkdir -p, the last component with mode 0700. */
+static int make_dirs(const char *path)
+{
+    char *p = xstrdup(path);
+    for (char *q = p + 1; *q; q++) {
+        if (*q != '/') continue;
+        *q = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *q = '/';
+    }
+    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+spool *spool_open(const char *dir, size_t max_bytes, char *err, size_t errlen)
+{
+    if (!dir || !dir[0]) {
+        set_err(err, errlen, "no spool directory given");
+        return NULL;
+    }
+    if (make_dirs(dir) != 0) {
+        set_err(err, errlen, "cannot create spool directory %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    spool *s = xcalloc(1, sizeof *s);
+    s->dir = xstrdup(dir);
+    size_t n = strlen(s->dir);
+    while (n > 1 && s->dir[n - 1] == '/') s->dir[--n] = '\0';
+    s->max_bytes = max_bytes ? max_bytes : SPOOL_DEFAULT_MAX_BYTES;
+    s->next_seq = 1;
+    s->lockfd = -1;
+    s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dirfd < 0) {
+        set_err(err, errlen, "cannot open spool directory %s: %s", s->dir, strerror(errno));
+        spool_close(s);
+        return NULL;
+    }
+    s->lockfd = openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lockfd < 0) {
+        set_err(err, errlen, "cannot create %s/.lock: %s", s->dir, strerror(errno));
+        spool_close(s);
+        return NULL;
+    }
+    if (scan(s, 1, err, errlen) != 0) {
+        spool_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void spool_close(spool *s)
+{
+    if (!s) return;
+    if (s->lockfd >= 0) close(s->lockfd);   /* also drops the flock */
+    if (s->dirfd >= 0) close(s->dirfd);
+    free(s->entries);
+    free(s->dir);
+    free(s);
+}
+
+/* ---- the lock ---- */
+
+int spool_lock(spool *s, int wait, char *err, size_t errlen)
+{
+    if (s->locked) return 1;
+    int rc;
+    do {
+        rc = flock(s->lockfd, LOCK_EX | (wait ? 0 : LOCK_NB));
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        if (errno == EWOULDBLOCK) return 0;
+        set_err(err, errlen, "cannot lock %s/.lock: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    s->locked = 1;
+    if (scan(s, 0, err, errlen) != 0) {
+        spool_unlock(s);
+        return -1;
+    }
+    return 1;
+}
+
+void spool_unlock(spool *s)
+{
+    if (!s->locked) return;
+    flock(s->lockfd, LOCK_UN);
+    s->locked = 0;
+}
+
+/* ---- push ---- */
+
+static double mib(size_t n)
+{
+    return (double)n / (1024.0 * 1024.0);
+}
+
+/* A MiB figure readable at any size: "256", "1.5", "0.00195". */
+static void format_mib(char *out, size_t outlen, size_t n)
+{
+    double v = mib(n);
+    snprintf(out, outlen, v >= 100 || v == 0 ? "%.0f" : v >= 1 ? "%.1f" : "%.3g", v);
+}
+
+int spool_fits(const spool *s, size_t n, char *err, size_t errlen)
+{
+    if (s->bytes <= s->max_bytes && n <= s->max_bytes - s->bytes) return 1;
+    char used[32], max[32];
+    format_mib(used, sizeof used, s->bytes);
+    format_mib(max, sizeof max, s->max_bytes);
+    set_err(err, errlen,
+            "spool %s is full (%s MiB of %s MiB): payload not accepted \xe2\x80\x94 "
+            "is the StackState receiver reachable?", s->dir, used, max);
+    return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Writes data to a new .tmp file, fsync'ed. The name goes into tmp. */
+static int write_tmp(spool *s, const void *data, size_t len, char *tmp, size_t tmplen)
+{
+    snprintf(tmp, tmplen, "%ld-%u" TMP_SUFFIX, (long)getpid(), s->tmp_counter++);
+    int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlinkat(s->dirfd, tmp, 0);
+        errno = e;
+        return -1;
+    }
+    if (close(fd) != 0) {
+        int e = errno;
+        unlinkat(s->dirfd, tmp, 0);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+/* Gives the .tmp file the first free entry name from s->next_seq on. A hard
+ * link fails rather than replace an entry another process just made; on file
+ * systems without hard links, rename after checking the name is free. */
+static int publish_tmp(spool *s, const char *tmp, uint64_t *seq)
+{
+    char name[SEQ_DIGITS + sizeof ENTRY_SUFFIX];
+    for (;;) {
+        entry_name(name, s->next_seq);
+        if (linkat(s->dirfd, tmp, s->dirfd, name, 0) == 0) {
+            unlinkat(s->dirfd, tmp, 0);
+            break;
+        }
+        if (errno == EEXIST) {
+            s->next_seq++;
+            continue;
+        }
+        if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS && errno != EMLINK) return -1;
+        if (faccessat(s->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+            s->next_seq++;
+            continue;
+        }
+        if (renameat(s->dirfd, tmp, s->dirfd, name) != 0) return -1;
+        break;
+    }
+    *seq = s->next_seq++;
+    return 0;
+}
+
+int spool_push(spool *s, const void *data, size_t len, char *err, size_t errlen)
+{
+    if (!spool_fits(s, len, err, errlen)) return -1;
+    char tmp[64];
+    uint64_t seq;
+    if (write_tmp(s, data, len, tmp, sizeof tmp) != 0) {
+        set_err(err, errlen, "cannot write to spool %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    if (publish_tmp(s, tmp, &seq) != 0) {
+        set_err(err, errlen, "cannot add an entry to spool %s: %s", s->dir, strerror(errno));
+        unlinkat(s->dirfd, tmp, 0);
+        return -1;
+    }
+    if (fsync(s->dirfd) != 0) {
+        set_err(err, errlen, "cannot sync spool directory %s: %s", s->dir, strerror(errno));
+        return -1;   /* the entry may or may not survive a crash: report it */
+    }
+    index_append(s, seq, len);
+    return 0;
+}
+
+/* ---- peek / remove ---- */
+
+static int read_file(int dirfd, const char *name, buf *out)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) buf_reserve(out, (size_t)st.st_size);
+    for (;;) {
+        buf_reserve(out, 65536);
+        ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (n == 0) break;
+        out->len += (size_t)n;
+        out->data[out->len] = '\0';
+    }
+    close(fd);
+    return 0;
+}
+
+int spool_peek_oldest(spool *s, buf *out, uint64_t *seq, char *err, size_t errlen)
+{
+    int scanned = 0;
+    for (;;) {
+        if (s->first == s->len) {
+            if (scanned) return 0;
+            if (scan(s, 0, err, errlen) != 0) return -1;
+            scanned = 1;
+            continue;
+        }
+        char name[SEQ_DIGITS + sizeof ENTRY_SUFFIX];
+        entry_name(name, s->entries[s->first].seq);
+        buf_clear(out);
+        if (read_file(s->dirfd, name, out) == 0) {
+            *seq = s->entries[s->first].seq;
+            return 1;
+        }
+        if (errno != ENOENT) {
+            set_err(err, errlen, "cannot read %s/%s: %s", s->dir, name, strerror(errno));
+            return -1;
+        }
+        index_drop(s, s->first);   /* delivered by another process meanwhile */
+    }
+}
+
+int spool_remove(spool *s, uint64_t seq, char *err, size_t errlen)
+{
+    char name[SEQ_DIGITS + sizeof ENTRY_SUFFIX];
+    entry_name(name, seq);
+    if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT) {
+        set_err(err, errlen, "cannot remove %s/%s: %s", s->dir, name, strerror(errno));
+        return -1;
+    }
+    /* Without this a crash could bring the entry back: it would be sent twice. */
+    fsync(s->dirfd);
+    for (size_t i = s->first; i < s->len; i++) {
+        if (s->entries[i].seq == seq) {
+            index_drop(s, i);
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- accessors ---- */
+
+size_t spool_count(const spool *s) { return s->len - s->first; }
+size_t spool_bytes(const spool *s) { return s->bytes; }
+size_t spool_max_bytes(const spool *s) { return s->max_bytes; }
+const char *spool_dir(const spool *s) { return s->dir; }
+
+/* ---- gzip ---- */
+
+void gzip_compress(buf *out, const void *data, size_t len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    /* 15 + 16: a gzip header and trailer instead of zlib's. */
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        fprintf(stderr, "awstopo: zlib deflateInit2 failed\n");
+        abort();
+    }
+    buf_reserve(out, deflateBound(&z, (uLong)len) + 1);
+    z.next_in = (Bytef *)(uintptr_t)data;
+    z.avail_in = (uInt)len;
+    int rc;
+    do {
+        buf_reserve(out, 65536);
+        z.next_out = (Bytef *)out->data + out->len;
+        z.avail_out = (uInt)(out->cap - out->len - 1);
+        rc = deflate(&z, Z_FINISH);
+        out->len = out->cap - 1 - z.avail_out;
+    } while (rc == Z_OK);
+    out->data[out->len] = '\0';
+    deflateEnd(&z);
+}
+
+int gzip_decompress(buf *out, const void *data, size_t len, char *err, size_t errlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 16) != Z_OK) {
+        set_err(err, errlen, "zlib inflateInit2 failed");
+        return -1;
+    }
+    size_t start = out->len;
+    z.next_in = (Bytef *)(uintptr_t)data;
+    z.avail_in = (uInt)len;
+    int rc;
+    do {
+        buf_reserve(out, len * 4 + 65536);
+        z.next_out = (Bytef *)out->data + out->len;
+        z.avail_out = (uInt)(out->cap - out->len - 1);
+        rc = inflate(&z, Z_NO_FLUSH);
+        out->len = out->cap - 1 - z.avail_out;
+    } while (rc == Z_OK);
+    int ok = rc == Z_STREAM_END && z.avail_in == 0;
+    inflateEnd(&z);
+    if (!ok) {
+        out->len = start;
+        if (out->data) out->data[out->len] = '\0';
+        set_err(err, errlen, "not a complete gzip stream (%s)", rc == Z_STREAM_END ? "trailing bytes" : "corrupt or truncated");
+        return -1;
+    }
+    out->data[out->len] = '\0';
+    return 0;
+}

@@ -1,0 +1,86 @@
+/* spool.h -- a durable FIFO of payloads in a directory.
+ *
+ * The StackState sink writes every payload here before it tries to send it,
+ * and removes it only once the receiver accepted it, so a payload survives a
+ * receiver outage, a crash or a restart (ARCHITECTURE.md, decision 7).
+ *
+ * On disk, one file per payload:
+ *
+ *   <dir>/00000000000000000042.json.gz   the payload exactly as it is sent:
+ *                                        gzip-compressed JSON (gzip_compress)
+ *   <dir>/<pid>-<n>.tmp                  an entry being written
+ *   <dir>/.lock                          the delivery lock (see spool_lock)
+ *
+ * The name is a 20-digit sequence number; the oldest entry is the smallest.
+ * An entry is written to a .tmp file, fsync'ed, linked to its final name
+ * (which never replaces an existing entry, even when two processes push at
+ * once) and the directory is fsync'ed: after spool_push() returns 0 the entry
+ * is on disk whole, and a crash can only leave .tmp files, which the next
+ * spool_open() deletes (those of writers that are no longer running, or older
+ * than ten minutes). The sequence continues from the highest entry present.
+ *
+ * Several processes may share a spool (e.g. `awstopo run` and a one-off
+ * `awstopo scan`): any of them may push, and the delivery lock makes sure only
+ * one delivers at a time. Secrets never go in a payload, so none is ever on
+ * disk here.
+ */
+#ifndef AWSTOPO_SPOOL_H
+#define AWSTOPO_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+typedef struct spool spool;
+
+#define SPOOL_DEFAULT_MAX_BYTES ((size_t)256 * 1024 * 1024)
+
+/* Opens the spool in dir, creating the directory (mode 0700, parents too)
+ * when missing. Deletes stale .tmp files and indexes the entries. max_bytes
+ * bounds the sum of the entries' sizes; 0 = SPOOL_DEFAULT_MAX_BYTES. Returns
+ * NULL with a message on failure. Caller frees with spool_close(). */
+spool *spool_open(const char *dir, size_t max_bytes, char *err, size_t errlen);
+void spool_close(spool *s);   /* releases the lock if held; entries stay */
+
+/* Appends data as the newest entry, durably. -1 with a message when the
+ * spool is full (see spool_fits) or on an I/O error; nothing is written then. */
+int spool_push(spool *s, const void *data, size_t len, char *err, size_t errlen);
+
+/* Would n more bytes fit under the bound? When they would not, and err is not
+ * NULL, writes "spool <dir> is full (N MiB of M MiB): payload not accepted --
+ * is the StackState receiver reachable?" into err. */
+int spool_fits(const spool *s, size_t n, char *err, size_t errlen);
+
+/* Reads the oldest entry into out (cleared first) and its sequence into
+ * *seq. Returns 1, 0 when the spool is empty, -1 with a message on an I/O
+ * error. Looks at the directory again when it knows of no entry, so entries
+ * pushed by other processes are found. */
+int spool_peek_oldest(spool *s, buf *out, uint64_t *seq, char *err, size_t errlen);
+/* Deletes the entry (delivered). Returns 0, or -1 with a message. */
+int spool_remove(spool *s, uint64_t seq, char *err, size_t errlen);
+
+/* Re-reads the directory (entries pushed or removed by other processes). */
+int spool_rescan(spool *s, char *err, size_t errlen);
+
+/* The delivery lock: flock(2) on <dir>/.lock, released by spool_unlock(),
+ * spool_close() or the process's exit. With wait = 0 it does not block.
+ * Returns 1 when this spool holds the lock (and has re-read the directory),
+ * 0 when another process holds it (wait = 0), -1 with a message on error. */
+int spool_lock(spool *s, int wait, char *err, size_t errlen);
+void spool_unlock(spool *s);
+
+size_t spool_count(const spool *s);        /* entries known */
+size_t spool_bytes(const spool *s);        /* sum of their file sizes */
+size_t spool_max_bytes(const spool *s);
+const char *spool_dir(const spool *s);
+/* "<dir>/<20 digits>.json.gz" into out (appended). */
+void spool_entry_path(const spool *s, uint64_t seq, buf *out);
+
+/* gzip (RFC 1952) with zlib. gzip_compress appends to out; gzip_decompress
+ * appends to out and returns 0, or -1 with a message for bytes that are not
+ * one complete gzip stream. */
+void gzip_compress(buf *out, const void *data, size_t len);
+int gzip_decompress(buf *out, const void *data, size_t len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,52 @@
+/* topology.h -- the topology buffer between mappings and sinks.
+ *
+ * Mappings emit components, relations and deletes; each arrives here already
+ * encoded as a JSON object in StackState's agent intake form, so the Lua
+ * tables can be collected as soon as they are emitted. A topology knows
+ * nothing about where it goes: sinks (sink_*.c) read it.
+ *
+ *   component: {"externalId": ..., "type": {"name": ...}, "data": {...}}
+ *   relation:  {"externalId": "<source>-<type>-<target>", "type": {"name": ...},
+ *               "sourceId": ..., "targetId": ..., "data": {...}}
+ *   delete:    an externalId
+ *
+ * Items are kept in arrival order; an item whose externalId was already
+ * emitted replaces the earlier one in place (a resource reached twice, e.g.
+ * by a scan and a CloudFormation stack, is sent once).
+ */
+#ifndef AWSTOPO_TOPOLOGY_H
+#define AWSTOPO_TOPOLOGY_H
+
+#include <stddef.h>
+
+typedef enum topo_kind { TOPO_COMPONENT, TOPO_RELATION, TOPO_DELETE } topo_kind;
+
+typedef struct topo_item {
+    char *external_id;    /* owned */
+    char *json;           /* owned; the encoded object (NULL for deletes) */
+    size_t json_len;
+} topo_item;
+
+typedef struct topo_list {
+    topo_item *items;
+    size_t len, cap;
+    struct topo_index *index;   /* private: externalId -> position */
+} topo_list;
+
+typedef struct topology {
+    topo_list components;
+    topo_list relations;
+    topo_list deletes;
+} topology;
+
+void topology_init(topology *t);
+void topology_free(topology *t);
+/* Copies id and json. Returns 1 when it replaced an item with the same id. */
+int topology_add(topology *t, topo_kind kind, const char *external_id, const char *json, size_t json_len);
+/* Moves everything from src to the end of dst (same replacement rule); src becomes empty. */
+void topology_merge(topology *dst, topology *src);
+size_t topology_count(const topology *t);
+/* Sorts each list by externalId (stable output for golden files and diffs). */
+void topology_sort(topology *t);
+
+#endif

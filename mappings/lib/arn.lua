@@ -1,0 +1,33 @@
+-- lib/arn.lua -- Amazon Resource Names, for every partition.
+--
+--   arn:<partition>:<service>:<region>:<account>:<resource>
+--
+-- The partition comes from the run (ctx.partition): "aws", "aws-cn" or
+-- "aws-us-gov". Never write "arn:aws:" by hand in a mapping.
+
+local M = {}
+
+function M.build(partition, service, region, account, resource)
+  return ("arn:%s:%s:%s:%s:%s"):format(partition, service, region or "", account or "", resource)
+end
+
+-- Splits an ARN into its fields; nil when s is not an ARN.
+function M.parse(s)
+  if type(s) ~= "string" then return nil end
+  local partition, service, region, account, resource = s:match("^arn:([^:]+):([^:]+):([^:]*):([^:]*):(.+)$")
+  if not partition then return nil end
+  return { partition = partition, service = service, region = region, account = account, resource = resource }
+end
+
+-- The partition a region belongs to, from its name (for data that names a
+-- region but not a partition).
+function M.partition_of(region)
+  if type(region) ~= "string" then return "aws" end
+  if region:match("^cn%-") then return "aws-cn" end
+  if region:match("^us%-gov%-") then return "aws-us-gov" end
+  if region:match("^us%-iso%-") then return "aws-iso" end
+  if region:match("^us%-isob%-") then return "aws-iso-b" end
+  return "aws"
+end
+
+return M

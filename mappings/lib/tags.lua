@@ -1,0 +1,73 @@
+-- lib/tags.lua -- AWS tags, in whatever shape a service returns them.
+--
+-- Services disagree: EC2 and most query services return a list of
+-- {Key = .., Value = ..}, ECS uses {key = .., value = ..}, Lambda, SQS and
+-- API Gateway a plain map. Everything here takes any of these.
+
+local M = {}
+
+-- Tags as a plain map { key = value }; nil and empty inputs give {}.
+function M.to_map(tags)
+  local map = {}
+  if type(tags) ~= "table" then return map end
+  for k, v in pairs(tags) do
+    if type(k) == "number" and type(v) == "table" then
+      local key = v.Key or v.key or v.TagKey
+      local value = v.Value or v.value or v.TagValue
+      if key ~= nil then map[key] = value or "" end
+    elseif type(k) == "string" then
+      map[k] = v
+    end
+  end
+  return map
+end
+
+-- "stackstate-identifier", "StackstateIdentifier", "stackstate_identifier",
+-- "STACKSTATE-IDENTIFIERS" ... all become "stackstateidentifier(s)".
+local function squash(key)
+  return (key:lower():gsub("[^%w]", ""))
+end
+
+local function split_values(value, out)
+  for item in tostring(value):gmatch("[^,;%s]+") do out[#out + 1] = item end
+end
+
+-- The special StackState tags, whatever their case or spelling:
+--   stackstate-identifier(s)  -> identifiers = { ... } (values split on , ; and spaces)
+--   stackstate-environment(s) -> environment = "..." (the first value)
+function M.stackstate(map)
+  local identifiers, environment = {}, nil
+  local keys = {}
+  for k in pairs(map) do keys[#keys + 1] = k end
+  table.sort(keys)   -- stable order whatever the hash order
+  for _, key in ipairs(keys) do
+    local s = squash(key)
+    if s == "stackstateidentifier" or s == "stackstateidentifiers" then
+      split_values(map[key], identifiers)
+    elseif (s == "stackstateenvironment" or s == "stackstateenvironments") and environment == nil then
+      local values = {}
+      split_values(map[key], values)
+      environment = values[1]
+    end
+  end
+  return { identifiers = identifiers, environment = environment }
+end
+
+function M.is_special(key)
+  return squash(key):match("^stackstate") ~= nil
+end
+
+-- Labels from tags: "key:value", or "key" when the value is empty; sorted.
+-- The special stackstate-* tags are consumed, not turned into labels.
+function M.labels(map)
+  local labels = {}
+  for k, v in pairs(map) do
+    if not M.is_special(k) then
+      labels[#labels + 1] = (v == nil or v == "") and k or (k .. ":" .. tostring(v))
+    end
+  end
+  table.sort(labels)
+  return labels
+end
+
+return M

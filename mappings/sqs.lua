@@ -1,0 +1,97 @@
+-- mappings/sqs.lua -- Amazon SQS queues.
+--
+-- One component per queue, with its attributes (GetQueueAttributes "All")
+-- and tags. A queue with a redrive policy uses its dead-letter queue.
+-- Lambda event source mappings (queue triggers function) are drawn by
+-- mappings/lambda.lua, which sees both ends.
+
+local arn = require("arn")
+
+local M = {
+  service = "sqs",
+  scope = "regional",
+  calls = { "ListQueues", "GetQueueAttributes", "ListQueueTags" },
+
+  types = {
+    ["aws.sqs.queue"] = {
+      layer = "Messaging",
+      views = { "all", "serverless" },
+      action = {
+        name = "Go to SQS console",
+        url = "{console}/sqs/v2/home?region={region}#/queues/{QueueUrl|url}",
+      },
+      cloudwatch = {
+        namespace = "AWS/SQS",
+        dimensions = { QueueName = "{name}" },
+        metrics = { "ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage",
+                    "NumberOfMessagesSent", "NumberOfMessagesDeleted" },
+      },
+    },
+  },
+}
+
+-- The queue's name is the last path segment of its URL.
+local function queue_name(url)
+  return url:match("([^/]+)$")
+end
+
+-- The queue's ARN from its URL, for events that carry only the URL:
+-- https://sqs.<region>.amazonaws.com/<account>/<name>
+function M.queue_arn(ctx, url)
+  local account, name = url:match("/(%d+)/([^/]+)$")
+  return ctx.arn("sqs", name, { account = account })
+end
+
+local function dead_letter_target(attrs)
+  local policy = attrs.RedrivePolicy
+  if type(policy) ~= "string" then return nil end
+  local ok, decoded = pcall(json.decode, policy)
+  return ok and type(decoded) == "table" and decoded.deadLetterTargetArn or nil
+end
+
+function M.describe_queue(ctx, url)
+  local result, err = ctx.aws.try("GetQueueAttributes", { QueueUrl = url, AttributeNames = { "All" } })
+  if not result then
+    if err.code == "AWS.SimpleQueueService.NonExistentQueue" or err.code == "QueueDoesNotExist" then return end
+    ctx.warn("queue %s: GetQueueAttributes: %s", url, err.code)
+  end
+  local attrs = result and result.Attributes or {}
+  local tags, tag_err = ctx.aws.try("ListQueueTags", { QueueUrl = url })
+  if not tags then ctx.warn("queue %s: ListQueueTags: %s", url, tag_err.code) end
+
+  attrs.QueueUrl = url
+  local id = attrs.QueueArn or M.queue_arn(ctx, url)
+  ctx.component {
+    type = "aws.sqs.queue",
+    id = id,
+    name = queue_name(url),
+    data = attrs,
+    tags = tags and tags.Tags,
+    identifiers = { url },
+  }
+  local dlq = dead_letter_target(attrs)
+  if dlq and arn.parse(dlq) then ctx.relation(id, "uses", dlq) end
+end
+
+function M.scan(ctx)
+  for page in ctx.aws.paginate("ListQueues", { MaxResults = 1000 }) do
+    ctx.each(page.QueueUrls, function(url) M.describe_queue(ctx, url) end)
+  end
+end
+
+M.events = {
+  CreateQueue = function(ctx, e)
+    M.describe_queue(ctx, e.responseElements.queueUrl)
+  end,
+  SetQueueAttributes = function(ctx, e)
+    M.describe_queue(ctx, e.requestParameters.queueUrl)
+  end,
+  TagQueue = function(ctx, e)
+    M.describe_queue(ctx, e.requestParameters.queueUrl)
+  end,
+  DeleteQueue = function(ctx, e)
+    ctx.delete(M.queue_arn(ctx, e.requestParameters.queueUrl))
+  end,
+}
+
+return M
