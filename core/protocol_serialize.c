@@ -253,9 +253,10 @@ static int sorted_keys(ser_ctx *c, int idx, int keys, lua_Integer *n)
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
         if (lua_type(L, -1) != LUA_TSTRING) {
+            const char *t = type_name(L, -1);
             free(names);
             lua_pop(L, 1);
-            return ser_fail(c, "expected a map with string keys, got a %s key", type_name(L, -1));
+            return ser_fail(c, "expected a map with string keys, got a %s key", t);
         }
         if (count == cap) names = xrealloc(names, (cap *= 2) * sizeof *names);
         names[count++] = lua_tostring(L, -1);

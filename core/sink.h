@@ -18,9 +18,11 @@
 /* ---- StackState receiver ---- */
 
 typedef struct stackstate_options {
-    const char *base_url;          /* e.g. https://stackstate.example.com/receiver (…/stsAgent is appended) */
+    /* https://host, https://host/receiver, …/stsAgent or …/stsAgent/intake
+     * (a trailing '/' is fine): "/stsAgent/intake" is appended as needed. */
+    const char *base_url;
     const char *api_key;           /* secret: never logged, never spooled */
-    const char *spool_dir;         /* durable queue of undelivered payloads */
+    const char *spool_dir;         /* durable queue of undelivered payloads (spool.h); required */
     size_t spool_max_bytes;        /* 0 = 256 MiB */
     int max_attempts;              /* per payload per delivery round; 0 = 5 */
     long retry_base_ms;            /* first backoff; 0 = 1000 */
@@ -34,18 +36,22 @@ typedef struct sink_stats {
     size_t delivered;              /* payloads accepted (2xx) */
     size_t spooled;                /* payloads left in the spool */
     size_t retries;
-    size_t bytes_sent;             /* compressed bytes on the wire */
+    size_t bytes_sent;             /* body bytes of the attempts that got an HTTP answer */
 } sink_stats;
 
 /* Opens (and creates) the spool. NULL with a message on failure. Caller frees. */
 stackstate_sink *stackstate_sink_new(const stackstate_options *o, char *err, size_t errlen);
 void stackstate_sink_free(stackstate_sink *s);
 
-/* Spools the payloads (atomic write + fsync, in order), then delivers the
- * whole spool in order, oldest first. Returns 0 when everything was
- * delivered, 1 when some payloads stay spooled (receiver down: retried later),
- * -1 on a permanent error (e.g. 401/403 wrong API key, spool full) with a
- * message in err. */
+/* Spools the payloads (atomic write + fsync, in order; all of them or, when
+ * the spool is full even after delivering what waits, none), then delivers
+ * the whole spool in order, oldest first, never skipping a payload that could
+ * not go. Returns 0 when everything was delivered, 1 when some payloads stay
+ * spooled (receiver down or failing after max_attempts, or another process
+ * holds the spool's delivery lock: retried later), -1 on a permanent error
+ * (401/403 wrong API key, 413 or another 4xx, spool full, I/O error); the
+ * refused payload stays spooled. err says why whenever the result is not 0,
+ * and never holds the API key. */
 int stackstate_sink_send(stackstate_sink *s, const payload_list *payloads, char *err, size_t errlen);
 /* Delivers what the spool holds; same return values. */
 int stackstate_sink_flush(stackstate_sink *s, char *err, size_t errlen);

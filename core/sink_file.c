@@ -178,7 +178,7 @@ static void dot_nodes(buf *out, dot_node *nodes, size_t n)
 
 static void dot_edges(buf *out, const topology *t, const dot_node *sorted, size_t n)
 {
-    buf missing = {0};   /* ends that are not components: declared once each, dashed */
+    buf missing = {0};   /* ends that are not components: declared dashed, after the edges */
     for (size_t i = 0; i < t->relations.len; i++) {
         const topo_item *it = &t->relations.items[i];
         cJSON *j = it->json ? cJSON_ParseWithLength(it->json, it->json_len) : NULL;

@@ -26,9 +26,11 @@
  *   other status            -1 with the status and the start of the body
  *
  * Two processes sharing a spool: the delivery lock (spool_lock) is taken
- * without waiting. When another process holds it, this one only spools its
- * payloads and returns 1; the process holding the lock looks at the
- * directory again before it lets go, and delivers them.
+ * without waiting. When another process holds it, this one skips delivery:
+ * it only spools its payloads and returns 1. The process holding the lock
+ * reads the directory again when it runs out of entries, and once more after
+ * letting go, so those payloads are delivered by it (or by the next send or
+ * flush of anyone).
  *
  * The API key lives only in this struct and in the request's query; both are
  * wiped when freed. Every message is built from the URL without its query,
@@ -412,9 +414,10 @@ static int deliver_spool(stackstate_sink *s, char *err, size_t errlen)
         if (locked < 0) return REFUSED;
         if (locked == 0) {
             s->stats.spooled = spool_count(s->spool);
+            if (!s->stats.spooled) return DELIVERED;
             set_err(err, errlen, "another process is delivering spool %s; %zu payload(s) wait there for it",
                     spool_dir(s->spool), s->stats.spooled);
-            return s->stats.spooled ? GAVE_UP : DELIVERED;
+            return GAVE_UP;
         }
         rc = deliver_locked(s, err, errlen);
         spool_unlock(s->spool);

@@ -48,13 +48,14 @@ void spool_close(spool *s);   /* releases the lock if held; entries stay */
 int spool_push(spool *s, const void *data, size_t len, char *err, size_t errlen);
 
 /* Would n more bytes fit under the bound? When they would not, and err is not
- * NULL, writes "spool <dir> is full (N MiB of M MiB): payload not accepted --
+ * NULL, writes "spool <dir> is full (N MiB of M MiB): payload not accepted —
  * is the StackState receiver reachable?" into err. */
 int spool_fits(const spool *s, size_t n, char *err, size_t errlen);
 
 /* Reads the oldest entry into out (cleared first) and its sequence into
  * *seq. Returns 1, 0 when the spool is empty, -1 with a message on an I/O
- * error. Looks at the directory again when it knows of no entry, so entries
+ * error. Entries another process removed meanwhile are skipped; when it runs
+ * out of the entries it knows, it reads the directory again, so entries
  * pushed by other processes are found. */
 int spool_peek_oldest(spool *s, buf *out, uint64_t *seq, char *err, size_t errlen);
 /* Deletes the entry (delivered). Returns 0, or -1 with a message. */

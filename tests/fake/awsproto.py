@@ -85,8 +85,9 @@ class Models:
     """Lazily loaded models from a list of directories (first hit wins)."""
 
     def __init__(self, dirs=None):
+        """dirs are searched before the default model directories."""
         self.dirs = []
-        for d in dirs or DEFAULT_MODEL_DIRS:
+        for d in list(dirs or []) + DEFAULT_MODEL_DIRS:
             if os.path.isdir(d) and os.path.realpath(d) not in map(os.path.realpath, self.dirs):
                 self.dirs.append(d)
         self._cache = {}

@@ -28,6 +28,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -59,7 +60,8 @@ def parse_rule(spec):
     """A --fail rule "[service.]Operation:N:kind[:status:code]" -> dict."""
     parts = spec.split(":")
     if len(parts) not in (3, 5):
-        raise ValueError("--fail wants [service.]Operation:N:kind[:status:code]")
+        raise ValueError("a fail rule is [service.]Operation:N:kind or "
+                         "[service.]Operation:N:status:STATUS:CODE")
     target, count, kind = parts[0], parts[1], parts[2]
     service, _, operation = target.rpartition(".")
     rule = {"service": service or None, "operation": operation, "count": int(count),
@@ -480,23 +482,29 @@ def serve_call(fake, call):
     respond(fake, call, fake.faults.pick(call.service, call.operation))
 
 
+ERROR_FAULTS = ("throttle", "error", "unavailable", "status")
+
+
+def recorded_answer(fake, call):
+    """(status, headers, body) from the fixtures, synthetic data or a no-match error."""
+    try:
+        return find_response(fake, call) or no_match_response(fake, call)
+    except recorded.FixtureError as e:
+        return _error_triple(call, 500, "FakeBadFixture", str(e))
+
+
 def respond(fake, call, fault):
     """Applies the fault (if any) and sends the answer."""
+    kind = fault.kind if fault else None
     if fault:
-        call.fault = fault.kind
-        fake.stats.fault(fault.kind)
-        if fault.kind == "reset":
-            return call.reset()
-        if fault.kind == "stall":
-            time.sleep(fake.faults.stall())
-    if fault and fault.kind not in ("stall", "truncate"):
-        answer = fault_response(call, fault)
-    else:
-        try:
-            answer = find_response(fake, call) or no_match_response(fake, call)
-        except recorded.FixtureError as e:
-            answer = _error_triple(call, 500, "FakeBadFixture", str(e))
-    if fault and fault.kind == "truncate":
+        call.fault = kind
+        fake.stats.fault(kind)
+    if kind == "reset":
+        return call.reset()
+    if kind == "stall":
+        time.sleep(fake.faults.stall())
+    answer = fault_response(call, fault) if kind in ERROR_FAULTS else recorded_answer(fake, call)
+    if kind == "truncate":
         return call.send_truncated(*answer)
     call.send(*answer)
 
@@ -567,6 +575,10 @@ class Handler(BaseHTTPRequestHandler):
             serve_call(fake, call)
         except (BrokenPipeError, ConnectionResetError):
             call.status = 0
+        except Exception:               # a bug in the fake: say so loudly, not as a reset
+            traceback.print_exc()
+            if call.status is None:
+                call.send_error(500, "FakeInternalError", "fake_aws.py failed; see its stderr")
         finally:
             finish_call(fake, call)
 
@@ -599,7 +611,8 @@ def parse_args(argv):
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 = an ephemeral port")
     p.add_argument("--fixtures", help="directory of recorded responses")
-    p.add_argument("--models", action="append", help="botocore model directory")
+    p.add_argument("--models", action="append",
+                   help="botocore model directory, searched before the defaults")
     p.add_argument("--config", help="JSON file with the same keys as POST /__control")
     p.add_argument("--creds", action="append", default=[], metavar="AKID:SECRET[:TOKEN]")
     p.add_argument("--expired-token", action="append", default=[])
@@ -609,7 +622,7 @@ def parse_args(argv):
     p.add_argument("--latency-ms", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--fail", action="append", default=[],
-                   metavar="[SVC.]OP:N:KIND[:STATUS:CODE]")
+                   metavar="[SVC.]OP:N:KIND")
     p.add_argument("--synthetic", type=int, metavar="N")
     p.add_argument("--max-skew", type=float, help="seconds of clock skew allowed (0 = off)")
     p.add_argument("--missing", choices=("error", "empty"))

@@ -268,7 +268,8 @@ def _check_payload_hash(identity, headers, body):
         return
     if declared != hashlib.sha256(body or b"").hexdigest():
         raise AuthError(400, "XAmzContentSHA256Mismatch",
-                        "The provided 'x-amz-content-sha256' header does not match what was computed")
+                        "The provided 'x-amz-content-sha256' header does not match "
+                        "what was computed")
 
 
 def verify(method, target, header_pairs, body, table, now=None, max_skew=900,

@@ -107,7 +107,8 @@ def ec2_request(fake, action="DescribeVpcs", **extra):
 
 def test_accepts_all_protocols(fake):
     vpcs = client(fake, "ec2").describe_vpcs()["Vpcs"]
-    check("ec2 DescribeVpcs accepted and parsed", vpcs and vpcs[0]["VpcId"] == "vpc-0a1b2c3d4e5f60001")
+    check("ec2 DescribeVpcs accepted and parsed",
+          vpcs and vpcs[0]["VpcId"] == "vpc-0a1b2c3d4e5f60001")
     pages = client(fake, "ec2").get_paginator("describe_instances").paginate()
     ids = [i["InstanceId"] for p in pages for r in p["Reservations"] for i in r["Instances"]]
     check("ec2 pagination by NextToken fixture", len(ids) == 3, ids)
@@ -176,11 +177,13 @@ def test_rejects_bad_signatures(fake):
               got == (403, "SignatureDoesNotMatch"), got)
     got = error_of(lambda: client(fake, "dynamodb", akid="AKIDUNKNOWN").list_tables())
     check("unknown key -> InvalidClientTokenId", got == (403, "InvalidClientTokenId"), got)
-    got = error_of(lambda: client(fake, "sts", TOKEN_AKID, TOKEN_SECRET, "bad").get_caller_identity())
+    sts = client(fake, "sts", TOKEN_AKID, TOKEN_SECRET, "bad")
+    got = error_of(sts.get_caller_identity)
     check("wrong session token -> InvalidClientTokenId", got == (403, "InvalidClientTokenId"), got)
     got = error_of(lambda: client(fake, "sts", TOKEN_AKID, TOKEN_SECRET).get_caller_identity())
-    check("missing session token -> InvalidClientTokenId", got == (403, "InvalidClientTokenId"), got)
-    got = error_of(lambda: client(fake, "sts", OLD_AKID, OLD_SECRET, OLD_TOKEN).get_caller_identity())
+    check("missing session token -> InvalidClientTokenId",
+          got == (403, "InvalidClientTokenId"), got)
+    got = error_of(client(fake, "sts", OLD_AKID, OLD_SECRET, OLD_TOKEN).get_caller_identity)
     check("expired token -> ExpiredToken", got == (403, "ExpiredToken"), got)
 
 
@@ -287,7 +290,8 @@ def test_routing_unit():
     extra = awsproto.fixture_routes([{"method": "GET", "path": r"^/custom/(?P<Id>\w+)$",
                                       "operation": "CustomOp"}])
     op, labels = awsproto.route_rest(extra + routes, "GET", "/custom/abc", {})
-    check("_routes.json routes win and name their groups", (op, labels) == ("CustomOp", {"Id": "abc"}))
+    check("_routes.json routes win and name their groups",
+          (op, labels) == ("CustomOp", {"Id": "abc"}))
 
 
 # --- fault injection ---------------------------------------------------------------------

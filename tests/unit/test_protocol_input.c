@@ -23,7 +23,8 @@
  *
  * Skipped: botocore's protocol-tests-ignore-list.json, and our own
  * skip-input.txt (one case id per line, each with a '#' reason).
- * AWSTOPO_CONFORMANCE_ALL=1 runs the skipped cases too, for information.
+ * AWSTOPO_CONFORMANCE_ALL=1 runs the skipped cases too, for information;
+ * AWSTOPO_CONFORMANCE_DUMP=1 prints every request built.
  *
  * JSON objects keep their order in the params (an ordered __pairs
  * metatable), because a few cases expect map entries in input order; plain
@@ -44,7 +45,9 @@
 #include "serialize.h"
 #include "testlib.h"
 
+#ifndef SUITE_DIR
 #define SUITE_DIR "tests/conformance/aws-protocols"
+#endif
 
 static const char *protocols[] = { "ec2", "query", "json", "json_1_0", "rest-json", "rest-xml" };
 
@@ -445,6 +448,16 @@ static void check_method_and_host(check *k)
     buf_free(&got);
 }
 
+/* AWSTOPO_CONFORMANCE_DUMP=1 prints every request we build. */
+static void dump_request(const char *proto, const cJSON *c, const http_request *req, const char *host_prefix)
+{
+    printf("-- %s %s\n%s %s%s%s  host prefix: %s\n", proto, cJSON_GetObjectItem(c, "id")->valuestring,
+           req->method, req->path, req->query[0] ? "?" : "", req->query, host_prefix ? host_prefix : "-");
+    for (size_t i = 0; i < req->headers.len; i++)
+        printf("%s: %s\n", req->headers.items[i].name, req->headers.items[i].value);
+    printf("%s\n", buf_cstr((buf *)&req->body));
+}
+
 /* ---- running the suite ---- */
 
 typedef struct tally {
@@ -476,6 +489,7 @@ static int run_case(lua_State *L, const char *proto, const cJSON *suite, const c
             check_headers(&k);
             check_body(&k);
             ok = k.why.len == 0;
+            if (getenv("AWSTOPO_CONFORMANCE_DUMP")) dump_request(proto, c, &req, host_prefix);
             if (!ok) buf_append(why, k.why.data, k.why.len);
             buf_free(&k.why);
         }

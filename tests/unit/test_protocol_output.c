@@ -390,6 +390,7 @@ static void run_file(const char *base, tally *total)
             if (skip_has(&ignored_cases, id) || (desc && skip_has(&ignored_suites, desc))) {
                 t.ignored++;
                 t.ignored_passing += ok;
+                if (!ok) printf("  (ignored, fails) %s %s: %s\n", base, id, buf_cstr(&why));
             } else {
                 CHECK(ok, "%s %s: %s", base, id, buf_cstr(&why));
                 if (ok) t.passed++; else t.failed++;
@@ -552,7 +553,8 @@ static void test_describe_instances(void)
         lua_settop(L, 0);
         int rc = protocol_parse(L, m, op, &t, err, sizeof err);
         int blank = strspn(describe_instances_xml, " \n") >= cut;
-        if (!(rc == (blank ? 0 : -1) && lua_gettop(L) == (rc == 0)))
+        int complete = cut >= sizeof describe_instances_xml - 2;   /* all but the final newline */
+        if (!(rc == (blank || complete ? 0 : -1) && lua_gettop(L) == (rc == 0)))
             CHECK(0, "truncated at %zu: rc %d, stack %d, %s", cut, rc, lua_gettop(L), err);
         response_free(&t);
     }

@@ -1,0 +1,5 @@
+-- luacheck configuration for mappings/ (run: make lint)
+std = "lua54"
+-- the sandbox provides these (core/engine.c); io, os.execute, package, debug do not exist there
+read_globals = { "json" }
+max_line_length = 120
