@@ -5,6 +5,7 @@
 #   make test-asan    the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make lint         luacheck on mappings/
 #   make bench        benchmarks (figures, not pass/fail)
+#   make demo         scan the bundled demo account into out/
 #   make install PREFIX=/usr/local
 #
 # Every core/*.c except main.c goes into build/libawstopo.a; each
@@ -31,7 +32,7 @@ BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BIN       := $(if $(filter build,$(BUILD)),awstopo,$(BUILD)/awstopo)
 
-.PHONY: all test test-asan lint bench install clean models
+.PHONY: all test test-asan lint bench install clean models demo
 all: $(BIN)
 
 $(BUILD)/core/%.o: core/%.c $(wildcard core/*.h)
@@ -76,6 +77,12 @@ bench: $(BIN) $(BENCH_BIN)
 
 models:
 	python3 tools/gen-models.py
+
+# The main job on the bundled demo account: no AWS account, no StackState.
+demo: $(BIN)
+	@mkdir -p out
+	./$(BIN) scan --demo --output out/intake.json --format json --output out/topology.json --output out/topology.dot
+	@if command -v dot >/dev/null; then dot -Tsvg out/topology.dot > out/topology.svg && echo "wrote out/topology.svg"; fi
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)

@@ -59,5 +59,7 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_call(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_mappings(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -32,6 +32,8 @@ struct engine {
     size_t memory_limit;
     int verbose;
     model_registry *models;
+    void (*on_finish)(mapping_run *r, void *ud);
+    void *on_finish_ud;
 };
 
 struct mapping_run {
@@ -42,6 +44,8 @@ struct mapping_run {
     char *name;
     char *file;
     char *service;
+    char *region;
+    long long started_ms, finished_ms;
     int global;
     int entry_ref;            /* the table engine.lua returned */
     int run_ref;              /* the `run` table */
@@ -62,6 +66,8 @@ engine *engine_new(const engine_options *o, model_registry *models)
     e->memory_limit = o->memory_limit ? o->memory_limit : (size_t)1 << 30;
     e->verbose = o->verbose;
     e->models = models;
+    e->on_finish = o->on_finish;
+    e->on_finish_ud = o->on_finish_ud;
     return e;
 }
 
@@ -363,6 +369,7 @@ mapping_run *run_new(engine *e, const char *name, const run_info *info, aws_clie
     mapping_run *r = xcalloc(1, sizeof *r);
     r->e = e;
     r->name = xstrdup(name);
+    r->region = xstrdup(info->region ? info->region : "us-east-1");
     r->file = file;
     r->memory_limit = e->memory_limit;
     r->task_ref = LUA_NOREF;
@@ -394,6 +401,7 @@ void run_free(mapping_run *r)
     free(r->name);
     free(r->file);
     free(r->service);
+    free(r->region);
     free(r->error);
     free(r);
 }
@@ -417,6 +425,14 @@ int run_finished(const mapping_run *r) { return r->finished; }
 const char *run_error(const mapping_run *r) { return r->error; }
 topology *run_topology(mapping_run *r) { return &r->topo; }
 const strlist *run_warnings(const mapping_run *r) { return &r->host.warnings; }
+const char *run_name(const mapping_run *r) { return r->name; }
+const char *run_region(const mapping_run *r) { return r->region; }
+size_t run_calls(const mapping_run *r) { return r->host.calls; }
+
+double run_seconds(const mapping_run *r)
+{
+    return r->finished_ms > r->started_ms ? (double)(r->finished_ms - r->started_ms) / 1000.0 : 0.0;
+}
 
 /* ---- running ---- */
 
@@ -450,6 +466,8 @@ static void task_done(void *ud, lua_State *co, int status)
     }
     luaL_unref(r->L, LUA_REGISTRYINDEX, r->task_ref);
     r->task_ref = LUA_NOREF;
+    r->finished_ms = sched_now_ms();
+    if (r->e->on_finish) r->e->on_finish(r, r->e->on_finish_ud);
 }
 
 /* A new task calling entry[fn] with nargs values taken from the top of r->L. */
@@ -463,6 +481,7 @@ static void start(mapping_run *r, sched *s, const char *fn, int nargs)
     lua_remove(co, -2);
     lua_xmove(L, co, nargs);
     r->started = 1;
+    r->started_ms = sched_now_ms();
     sched_spawn(s, co, nargs, task_done, r);
 }
 

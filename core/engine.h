@@ -21,11 +21,16 @@
 #include "scheduler.h"
 #include "topology.h"
 
+typedef struct mapping_run mapping_run;
+
 typedef struct engine_options {
     const char *mapping_path;      /* ':'-separated directories: user's first, bundled last */
     long long instruction_budget;  /* per run; 0 = 20 billion */
     size_t memory_limit;           /* per run, bytes; 0 = 1 GiB */
     int verbose;                   /* ctx.log to stderr */
+    /* Called as each run ends (progress display); may be NULL. */
+    void (*on_finish)(mapping_run *r, void *ud);
+    void *on_finish_ud;
 } engine_options;
 
 typedef struct engine engine;
@@ -45,8 +50,6 @@ typedef struct run_info {
     const char *instance;          /* StackPack instance name */
     const char *const *regions;    /* every region of the scan, NULL-terminated */
 } run_info;
-
-typedef struct mapping_run mapping_run;
 
 /* Loads and checks the mapping. client may be NULL (replay). NULL with a
  * message on failure (no such mapping, syntax error, invalid declaration).
@@ -71,6 +74,10 @@ int run_finished(const mapping_run *r);
 const char *run_error(const mapping_run *r);     /* NULL when it succeeded */
 topology *run_topology(mapping_run *r);
 const strlist *run_warnings(const mapping_run *r);
+const char *run_name(const mapping_run *r);
+const char *run_region(const mapping_run *r);
+size_t run_calls(const mapping_run *r);          /* API calls made */
+double run_seconds(const mapping_run *r);        /* from start to end */
 /* The mapping's declaration (types, calls, ...) as JSON; caller frees. */
 char *run_describe(mapping_run *r);
 

@@ -46,6 +46,7 @@ static int l_call(lua_State *L)
     if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
     const char *region = luaL_optstring(L, 4, NULL);
     if (!h->client) return luaL_error(L, "no AWS client in this run (replay without a recorded response?)");
+    h->calls++;
     return client_call(h->client, L, service, region, op, lua_istable(L, 3) ? 3 : 0);
 }
 

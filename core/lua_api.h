@@ -37,6 +37,7 @@ typedef struct lua_host {
     topology *topo;            /* where emit goes */
     strlist warnings;          /* P.warn, and logs when not verbose */
     int verbose;               /* P.log to stderr */
+    size_t calls;              /* P.call count (API calls of this run) */
 } lua_host;
 
 /* Pushes the primitives table P bound to host. */

@@ -18,9 +18,12 @@ static const char usage[] =
     "usage: awstopo <command> [options]\n"
     "\n"
     "commands:\n"
+    "  scan                     scan AWS accounts and regions; send the topology to StackState\n"
+    "                           and/or write it (--output); --demo scans the bundled demo account\n"
     "  call SERVICE OPERATION   call one AWS API operation and print the response as JSON\n"
     "  test [PATH...]           replay fixture cases through the mappings, compare with golden files\n"
     "  mappings [list|describe NAME]  show the mappings on the mapping path\n"
+    "  config check FILE        validate a configuration file and explain each problem\n"
     "  version                  print the version\n"
     "\n"
     "options shared by the commands that talk to AWS:\n"
@@ -45,7 +48,9 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    { "scan", cmd_scan },
     { "call", cmd_call },
+    { "config", cmd_config },
     { "test", cmd_test },
     { "mappings", cmd_mappings },
 };

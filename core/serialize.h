@@ -6,8 +6,8 @@
  *   serialize_json.c   json 1.0/1.1 bodies, and the JSON bodies of rest-json
  *   serialize_rest.c   rest-json / rest-xml: URI labels, query string, headers, payload
  *   serialize_xml.c    the XML bodies of rest-xml
- * The helpers declared here read Lua values by shape (with the type checks
- * and messages every protocol shares) and format scalars for the wire.
+ * which read Lua values by shape through serialize_value.c (the type checks
+ * and messages every protocol shares) and format scalars with it too.
  *
  * Stack discipline: every function takes absolute stack indices and leaves
  * the Lua stack as it found it, on success and on error.
@@ -50,7 +50,7 @@ void ser_path_pop(ser_ctx *c, size_t mark);
 int ser_enter(ser_ctx *c);
 void ser_leave(ser_ctx *c);
 
-/* ---- reading params ---- */
+/* ---- reading params (serialize_value.c) ---- */
 
 /* Is the value at idx absent (nil or json.null)? */
 int ser_absent(lua_State *L, int idx);
@@ -77,7 +77,7 @@ int ser_boolean(ser_ctx *c, int idx, int *v);
 /* Accepts epoch seconds (a number) or a string timestamp_parse() reads. */
 int ser_timestamp(ser_ctx *c, int idx, double *t);
 
-/* ---- formatting ---- */
+/* ---- formatting (serialize_value.c) ---- */
 
 /* The shortest text that reads back as the same double ("10.8", not
  * "10.800000000000001"); "NaN", "Infinity", "-Infinity" as AWS spells them. */

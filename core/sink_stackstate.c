@@ -308,7 +308,7 @@ static size_t gzip_isize(const buf *gz)
 
 /* A status that ends delivery for good: the message for it. */
 static void refusal_message(const stackstate_sink *s, long status, const exchange *x, const buf *gz,
-                            uint64_t seq, char *err, size_t errlen)
+                            size_t sent, uint64_t seq, char *err, size_t errlen)
 {
     buf path = {0};
     spool_entry_path(s->spool, seq, &path);
@@ -318,7 +318,7 @@ static void refusal_message(const stackstate_sink *s, long status, const exchang
         set_err(err, errlen,
                 "payload too large (%zu bytes, %zu uncompressed): lower max payload size "
                 "(HTTP 413 from %s; the payload stays spooled as %s)",
-                gz->len, gzip_isize(gz), s->shown_url, path.data);
+                sent, gzip_isize(gz), s->shown_url, path.data);
     } else {
         char excerpt[BODY_EXCERPT + 1];
         body_excerpt(&x->resp.body, excerpt, sizeof excerpt);
@@ -363,7 +363,7 @@ static int deliver_one(stackstate_sink *s, uint64_t seq, const buf *gz, char *er
             break;
         }
         if (status && !retryable_status(status)) {
-            refusal_message(s, status, &x, gz, seq, err, errlen);
+            refusal_message(s, status, &x, gz, req.body.len, seq, err, errlen);
             response_free(&x.resp);
             rc = REFUSED;
             break;

@@ -364,11 +364,12 @@ int spool_push(spool *s, const void *data, size_t len, char *err, size_t errlen)
         unlinkat(s->dirfd, tmp, 0);
         return -1;
     }
-    if (fsync(s->dirfd) != 0) {
-        set_err(err, errlen, "cannot sync spool directory %s: %s", s->dir, strerror(errno));
-        return -1;   /* the entry may or may not survive a crash: report it */
-    }
     index_append(s, seq, len);
+    if (fsync(s->dirfd) != 0) {
+        /* The entry is there, but may not survive a crash: say so. */
+        set_err(err, errlen, "cannot sync spool directory %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 

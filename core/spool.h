@@ -44,7 +44,9 @@ spool *spool_open(const char *dir, size_t max_bytes, char *err, size_t errlen);
 void spool_close(spool *s);   /* releases the lock if held; entries stay */
 
 /* Appends data as the newest entry, durably. -1 with a message when the
- * spool is full (see spool_fits) or on an I/O error; nothing is written then. */
+ * spool is full (see spool_fits) or on an I/O error. Nothing is written then,
+ * unless only the final fsync of the directory failed (the entry is there but
+ * may not survive a crash). */
 int spool_push(spool *s, const void *data, size_t len, char *err, size_t errlen);
 
 /* Would n more bytes fit under the bound? When they would not, and err is not

@@ -45,7 +45,7 @@
 #include "serialize.h"
 #include "testlib.h"
 
-#ifndef SUITE_DIR
+#ifndef SUITE_DIR   /* -DSUITE_DIR=... runs another suite of the same format */
 #define SUITE_DIR "tests/conformance/aws-protocols"
 #endif
 
@@ -623,6 +623,10 @@ static void test_messages(lua_State *L, const aws_model *m)
                  "DescribeInstances: unknown parameter MaxResult (valid: MaxResults, Filters, Since");
     expect_error(L, m, "DescribeInstances", "return { Since = 'yesterday' }",
                  "DescribeInstances: parameter Since: expected a timestamp, got \"yesterday\"");
+    expect_error(L, m, "DescribeInstances", "return { Since = 0/0 }",
+                 "DescribeInstances: parameter Since: timestamp");
+    expect_error(L, m, "DescribeInstances", "return { Since = 1e300 }",
+                 "DescribeInstances: parameter Since: timestamp 1e+300 is out of range");
     expect_error(L, m, "DescribeInstances", "return { Tags = { 'a' } }",
                  "DescribeInstances: parameter Tags: expected a map with string keys, got a number key");
     expect_error(L, m, "DescribeInstances", "return 42", "DescribeInstances: parameters must be a table");
@@ -706,6 +710,47 @@ static void test_rest(lua_State *L)
     model_free(m);
 }
 
+/* JSON numbers keep their exact value; query flattened lists take their
+ * element's name (SQS's AttributeName.1). */
+static const char json_model[] =
+    "{\"metadata\":{\"protocol\":\"json\",\"jsonVersion\":\"1.1\",\"targetPrefix\":\"T\"},"
+    "\"operations\":{\"Put\":{\"name\":\"Put\",\"input\":{\"shape\":\"Req\"}}},"
+    "\"shapes\":{\"Req\":{\"type\":\"structure\",\"members\":{\"Ratio\":{\"shape\":\"Dbl\"},"
+    "  \"When\":{\"shape\":\"Time\"},\"Data\":{\"shape\":\"Blob\"}}},"
+    " \"Dbl\":{\"type\":\"double\"},\"Time\":{\"type\":\"timestamp\"},\"Blob\":{\"type\":\"blob\"}}}";
+
+static const char query_model[] =
+    "{\"metadata\":{\"protocol\":\"query\",\"apiVersion\":\"2012-11-05\"},"
+    "\"operations\":{\"Get\":{\"name\":\"Get\",\"input\":{\"shape\":\"Req\"}}},"
+    "\"shapes\":{\"Req\":{\"type\":\"structure\",\"members\":{\"AttributeNames\":{\"shape\":\"Names\"}}},"
+    " \"Names\":{\"type\":\"list\",\"member\":{\"shape\":\"Str\",\"locationName\":\"AttributeName\"},"
+    "  \"flattened\":true},\"Str\":{\"type\":\"string\"}}}";
+
+static void test_json_and_query(lua_State *L)
+{
+    char err[512];
+    aws_model *m = model_parse("json", json_model, strlen(json_model), NULL, 0, err, sizeof err);
+    CHECK(m != NULL, "json model: %s", err);
+    if (m) {
+        expect_body(L, m, "Put", "return { Ratio = 0.1 }", "{\"Ratio\":0.1}");
+        expect_body(L, m, "Put", "return { Ratio = 1/3 }", "{\"Ratio\":0.3333333333333333}");
+        expect_body(L, m, "Put", "return { Ratio = -0.0 }", "{\"Ratio\":-0}");
+        expect_body(L, m, "Put", "return { Ratio = 0/0 }", "{\"Ratio\":\"NaN\"}");
+        expect_body(L, m, "Put", "return { Ratio = math.huge }", "{\"Ratio\":\"Infinity\"}");
+        expect_body(L, m, "Put", "return { When = 1422172800.25 }", "{\"When\":1422172800.25}");
+        expect_body(L, m, "Put", "return { Data = 'a\\0b' }", "{\"Data\":\"YQBi\"}");
+        expect_body(L, m, "Put", "return nil", "{}");
+        model_free(m);
+    }
+    m = model_parse("query", query_model, strlen(query_model), NULL, 0, err, sizeof err);
+    CHECK(m != NULL, "query model: %s", err);
+    if (m) {
+        expect_body(L, m, "Get", "return { AttributeNames = { 'All', 'Policy' } }",
+                    "Action=Get&Version=2012-11-05&AttributeName.1=All&AttributeName.2=Policy");
+        model_free(m);
+    }
+}
+
 static void test_own(lua_State *L)
 {
     char err[512];
@@ -717,6 +762,7 @@ static void test_own(lua_State *L)
     test_tokens_and_hosts(L, m);
     model_free(m);
     test_rest(L);
+    test_json_and_query(L);
 }
 
 int main(void)

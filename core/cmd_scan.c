@@ -1,0 +1,475 @@
+/* cmd_scan.c -- `awstopo scan`: the product's main job (the StackPack's topo-cron).
+ *
+ * For every configured account: resolve credentials and the account id,
+ * start one mapping run per (mapping, region) -- once per account for global
+ * mappings -- on one scheduler, and run them all concurrently. The
+ * topologies of all accounts are merged into one snapshot, cut into intake
+ * payloads and handed to the sinks: StackState (with its spool) and/or local
+ * files. A snapshot in which any run failed is sent without stop_snapshot,
+ * so StackState deletes nothing by mistake.
+ */
+#include <dirent.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "config.h"
+#include "engine.h"
+#include "intake.h"
+#include "luajson.h"
+#include "scheduler.h"
+#include "sink.h"
+
+static const char help[] =
+    "usage: awstopo scan [options]\n"
+    "\n"
+    "Scans the configured AWS accounts and regions and sends the topology to\n"
+    "StackState and/or writes it locally.\n"
+    "\n"
+    "what to scan:\n"
+    "  --config FILE            configuration file (docs/config.md); AWSTOPO_CONFIG\n"
+    "  --regions R1,R2          regions (default: the profile's / AWS_REGION)\n"
+    "  --all-regions            every region of the account's partition\n"
+    "  --services S1,S2         mapping names (default: all; see awstopo mappings)\n"
+    "  --profile, --role-arn, --external-id, --session-name   credentials (awstopo --help)\n"
+    "  --account-id ID          skip the sts GetCallerIdentity lookup\n"
+    "  --demo                   scan the bundled demo account (recorded responses; no AWS)\n"
+    "\n"
+    "where it goes:\n"
+    "  --stackstate-url URL     StackState receiver base URL (AWSTOPO_STACKSTATE_URL)\n"
+    "  --api-key KEY            StackState API key (AWSTOPO_API_KEY; prefer the variable)\n"
+    "  --instance NAME          the StackPack's AWS instance name (AWSTOPO_INSTANCE)\n"
+    "  --spool DIR              undelivered payloads wait here (default ~/.cache/awstopo/spool)\n"
+    "  --output FILE|-          also write the topology here (repeatable)\n"
+    "  --format intake|json|dot format of the --output that follows (default: from the\n"
+    "                           file name: .dot -> dot, else intake)\n"
+    "  --max-payload-items N    components+relations per payload (default 2500)\n"
+    "\n"
+    "Exit codes: 0 complete, 1 partial (some service/region failed, or payloads are\n"
+    "still spooled), 2 failure (nothing scanned or delivered), 64 usage.\n";
+
+typedef struct output_spec {
+    const char *path;
+    output_format format;
+} output_spec;
+
+typedef struct scan_options {
+    common_options co;
+    const char *config_path;
+    const char *regions;
+    int all_regions;
+    const char *services;
+    const char *account_id;
+    int demo;
+    const char *stackstate_url, *api_key, *instance, *spool;
+    output_spec outputs[8];
+    int noutputs;
+    size_t max_items;
+} scan_options;
+
+/* ---- arguments ---- */
+
+static int infer_format(const char *path, const char *explicit_format, output_format *out)
+{
+    if (explicit_format) return output_format_parse(explicit_format, out);
+    size_t n = strlen(path);
+    *out = n > 4 && strcmp(path + n - 4, ".dot") == 0 ? FORMAT_DOT : FORMAT_INTAKE;
+    return 0;
+}
+
+static int parse_args(scan_options *o, int argc, char **argv)
+{
+    const char *format = NULL, *max_items = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *out = NULL;
+        int rc;
+#define VALUE(name, field) ((rc = take_value(argc, argv, &i, name, &(field))) != 0)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(help, stdout);
+            exit(EXIT_OK);
+        } else if (strcmp(argv[i], "--all-regions") == 0) {
+            o->all_regions = 1;
+        } else if (strcmp(argv[i], "--demo") == 0) {
+            o->demo = 1;
+        } else if (VALUE("--config", o->config_path) || VALUE("--regions", o->regions) ||
+                   VALUE("--services", o->services) || VALUE("--account-id", o->account_id) ||
+                   VALUE("--stackstate-url", o->stackstate_url) || VALUE("--api-key", o->api_key) ||
+                   VALUE("--instance", o->instance) || VALUE("--spool", o->spool) ||
+                   VALUE("--format", format) || VALUE("--max-payload-items", max_items)) {
+            if (rc < 0) return -1;
+        } else if (VALUE("--output", out)) {
+            if (rc < 0) return -1;
+            if (o->noutputs == (int)(sizeof o->outputs / sizeof *o->outputs)) {
+                cli_error("scan: too many --output options");
+                return -1;
+            }
+            output_spec *spec = &o->outputs[o->noutputs++];
+            spec->path = out;
+            if (infer_format(out, format, &spec->format) < 0) {
+                cli_error("scan: unknown --format '%s' (intake, json or dot)", format);
+                return -1;
+            }
+            format = NULL;
+        } else if ((rc = common_option(&o->co, argc, argv, &i)) != 0) {
+            if (rc < 0) return -1;
+        } else {
+            cli_error("scan: unknown argument '%s' (see awstopo scan --help)", argv[i]);
+            return -1;
+        }
+#undef VALUE
+    }
+    if (format) {
+        cli_error("scan: --format applies to the --output that follows it");
+        return -1;
+    }
+    if (max_items) o->max_items = (size_t)atol(max_items);
+    if (!o->config_path) o->config_path = getenv("AWSTOPO_CONFIG");
+    return 0;
+}
+
+/* ---- progress ---- */
+
+typedef struct progress {
+    int tty;
+    size_t done, total, failed;
+} progress;
+
+static void on_run_finished(mapping_run *r, void *ud)
+{
+    progress *p = ud;
+    p->done++;
+    if (run_error(r)) p->failed++;
+    if (!p->tty) return;
+    topology *t = run_topology(r);
+    fprintf(stderr, "  [%3zu/%zu] %-15s %-15s %6zu components %6zu relations %5zu calls %6.2fs%s%s\n",
+            p->done, p->total, run_name(r), run_region(r), t->components.len, t->relations.len,
+            run_calls(r), run_seconds(r), run_error(r) ? "  FAILED: " : "", run_error(r) ? run_error(r) : "");
+}
+
+/* ---- one account ---- */
+
+typedef struct account_scan {
+    const char *name;
+    char *account_id;
+    const char *partition;
+    strlist regions;
+    aws_client *client;     /* NULL in demo mode */
+    mapping_run **runs;
+    size_t nruns, capruns;
+} account_scan;
+
+static void add_run(account_scan *a, mapping_run *r)
+{
+    if (a->nruns == a->capruns) {
+        a->capruns = a->capruns ? a->capruns * 2 : 32;
+        a->runs = xrealloc(a->runs, a->capruns * sizeof *a->runs);
+    }
+    a->runs[a->nruns++] = r;
+}
+
+/* The account id from sts GetCallerIdentity, through the same client. */
+static char *lookup_account_id(aws_client *c, model_registry *models, char *err, size_t errlen)
+{
+    lua_State *L = luaL_newstate();
+    luaL_openlibs(L);
+    lua_host host = { .name = "sts", .client = c, .models = models };
+    lua_State *co = lua_newthread(L);
+    luaL_loadstring(co, "local P = ...; return P.call('sts', 'GetCallerIdentity', {}, nil).Account");
+    lua_api_push(co, &host);
+    sched *s = sched_new(client_http(c));
+    struct { int ok; char *id; } out = { 0, NULL };
+    sched_spawn(s, co, 1, NULL, NULL);
+    sched_run(s);
+    sched_free(s);
+    if (lua_status(co) == LUA_OK && lua_isstring(co, -1)) {
+        out.id = xstrdup(lua_tostring(co, -1));
+    } else {
+        const char *msg = lua_isstring(co, -1) ? lua_tostring(co, -1) : NULL;
+        if (!msg && lua_istable(co, -1)) {
+            lua_getfield(co, -1, "message");
+            msg = lua_tostring(co, -1);
+        }
+        snprintf(err, errlen, "cannot find the account id (sts GetCallerIdentity): %s", msg ? msg : "error");
+    }
+    lua_close(L);
+    strlist_free(&host.warnings);
+    return out.id;
+}
+
+static void pick_regions(account_scan *a, const scan_options *o, const awstopo_config *cfg,
+                         const account_config *ac)
+{
+    if (o->regions) {
+        split_list(o->regions, &a->regions);
+    } else if (ac && ac->regions.len) {
+        for (size_t i = 0; i < ac->regions.len; i++) strlist_add(&a->regions, ac->regions.items[i]);
+    } else {
+        for (size_t i = 0; i < cfg->regions.len; i++) strlist_add(&a->regions, cfg->regions.items[i]);
+    }
+    int all = o->all_regions || (a->regions.len == 1 && strcmp(a->regions.items[0], "all") == 0);
+    if (all && a->client) {
+        strlist_free(&a->regions);
+        size_t n = 0;
+        const char **list = client_service_regions(a->client, "ec2", a->partition, &n);
+        for (size_t i = 0; i < n; i++) strlist_add(&a->regions, list[i]);
+        free(list);
+    }
+    if (!a->regions.len) strlist_add(&a->regions, a->client ? client_region(a->client) : "eu-west-1");
+}
+
+/* Demo responses for (mapping, region): demo/<region>/<mapping>.json, or NULL. */
+static char *demo_responses(const char *mapping, const char *region, size_t *len)
+{
+    buf p = {0};
+    buf_printf(&p, "%s/demo/%s/%s.json", data_dir(), region, mapping);
+    char *text = read_file_maybe_gz(p.data, len);
+    buf_free(&p);
+    return text;
+}
+
+/* Starts the runs of one mapping: one per region, or one for a global mapping. */
+static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapping, const char *instance,
+                          const char *const *regions, progress *prog)
+{
+    for (size_t i = 0; i < a->regions.len; i++) {
+        const char *region = a->regions.items[i];
+        run_info info = { a->account_id, region, a->partition, instance, regions };
+        char err[1024];
+        size_t len = 0;
+        char *demo = NULL;
+        if (!a->client && !(demo = demo_responses(mapping, region, &len))) continue;
+        mapping_run *r = run_new(e, mapping, &info, a->client, err, sizeof err);
+        if (!r) {
+            cli_error("%s", err);
+            prog->failed++;
+            free(demo);
+            return;
+        }
+        if (demo && run_set_replay(r, demo, len, err, sizeof err) < 0) cli_error("demo %s: %s", mapping, err);
+        free(demo);
+        int global = run_is_global(r);
+        add_run(a, r);
+        prog->total++;
+        run_start_scan(r, s);
+        if (global) return;
+    }
+}
+
+/* ---- summary and delivery ---- */
+
+typedef struct totals {
+    size_t components, relations, warnings, failed_runs, calls;
+} totals;
+
+static void collect(account_scan *a, topology *all, totals *t, int verbose)
+{
+    for (size_t i = 0; i < a->nruns; i++) {
+        mapping_run *r = a->runs[i];
+        const strlist *w = run_warnings(r);
+        t->warnings += w->len;
+        t->calls += run_calls(r);
+        for (size_t k = 0; k < w->len && verbose; k++)
+            fprintf(stderr, "warning: %s %s: %s\n", run_name(r), run_region(r), w->items[k]);
+        if (run_error(r)) {
+            t->failed_runs++;
+            fprintf(stderr, "error: %s (%s, %s)\n", run_error(r), a->name, run_region(r));
+        }
+        topology_merge(all, run_topology(r));
+    }
+}
+
+static int deliver(const scan_options *o, const awstopo_config *cfg, topology *all, int complete)
+{
+    intake_options io = { .instance_type = "aws", .instance_url = cfg->instance ? cfg->instance : "aws",
+                          .max_items = o->max_items };
+    payload_list payloads = {0};
+    intake_build(all, &io, complete ? INTAKE_SNAPSHOT_COMPLETE : INTAKE_SNAPSHOT_INCOMPLETE, &payloads);
+    int rc = 0;
+    char err[1024];
+    for (int i = 0; i < o->noutputs; i++) {
+        if (sink_file_write(o->outputs[i].path, o->outputs[i].format, all, &payloads, err, sizeof err) < 0) {
+            cli_error("%s", err);
+            rc = 2;
+        }
+    }
+    if (cfg->stackstate_url) {
+        buf spool = {0};
+        if (cfg->spool_dir) buf_puts(&spool, cfg->spool_dir);
+        else buf_printf(&spool, "%s/.cache/awstopo/spool", getenv("HOME") ? getenv("HOME") : "/tmp");
+        stackstate_options so = { .base_url = cfg->stackstate_url, .api_key = cfg->api_key,
+                                  .spool_dir = spool.data, .spool_max_bytes = cfg->spool_max_mb << 20 };
+        stackstate_sink *sink = stackstate_sink_new(&so, err, sizeof err);
+        if (!sink) {
+            cli_error("%s", err);
+            rc = 2;
+        } else {
+            int sent = stackstate_sink_send(sink, &payloads, err, sizeof err);
+            const sink_stats *st = stackstate_sink_stats(sink);
+            fprintf(stderr, "stackstate: %zu payloads delivered, %zu spooled, %zu retries\n", st->delivered,
+                    st->spooled, st->retries);
+            if (sent < 0) cli_error("%s", err);
+            if (sent != 0 && rc == 0) rc = sent < 0 ? 2 : 1;
+            stackstate_sink_free(sink);
+        }
+        buf_free(&spool);
+    }
+    payload_list_free(&payloads);
+    return rc;
+}
+
+/* ---- the command ---- */
+
+static void merge_flags(awstopo_config *cfg, const scan_options *o)
+{
+    if (o->stackstate_url) config_set(&cfg->stackstate_url, o->stackstate_url);
+    if (o->api_key) config_set(&cfg->api_key, o->api_key);
+    if (o->instance) config_set(&cfg->instance, o->instance);
+    if (o->spool) config_set(&cfg->spool_dir, o->spool);
+    if (o->services) {
+        strlist_free(&cfg->services);
+        split_list(o->services, &cfg->services);
+    }
+    if (o->demo && !cfg->instance) config_set(&cfg->instance, "demo");
+}
+
+/* Credentials of one account: the flags win over the file. */
+static common_options account_options(const scan_options *o, const account_config *ac)
+{
+    common_options co = o->co;
+    if (ac) {
+        if (!co.profile) co.profile = ac->profile;
+        if (!co.role_arn) co.role_arn = ac->role_arn;
+        if (!co.external_id) co.external_id = ac->external_id;
+        if (!co.session_name) co.session_name = ac->session_name;
+    }
+    return co;
+}
+
+static int scan_account(const scan_options *o, const awstopo_config *cfg, const account_config *ac, engine *e,
+                        model_registry *models, account_scan *a, progress *prog)
+{
+    char err[1024];
+    a->name = ac ? ac->name : "default";
+    if (!o->demo) {
+        common_options co = account_options(o, ac);
+        a->client = make_client(&co, models, err, sizeof err);
+        if (!a->client) {
+            cli_error("account %s: %s", a->name, err);
+            return -1;
+        }
+        a->partition = client_partition(a->client, client_region(a->client));
+        const char *known = o->account_id ? o->account_id : ac ? ac->account_id : NULL;
+        a->account_id = known ? xstrdup(known) : lookup_account_id(a->client, models, err, sizeof err);
+        if (!a->account_id) {
+            cli_error("account %s: %s", a->name, err);
+            return -1;
+        }
+    } else {
+        a->partition = "aws";
+        a->account_id = xstrdup("123456789012");
+    }
+    pick_regions(a, o, cfg, ac);
+    strlist names = {0};
+    if (cfg->services.len) {
+        for (size_t i = 0; i < cfg->services.len; i++) strlist_add(&names, cfg->services.items[i]);
+    } else {
+        engine_list(e, &names);
+    }
+    const char **regions = xcalloc(a->regions.len + 1, sizeof *regions);
+    for (size_t i = 0; i < a->regions.len; i++) regions[i] = a->regions.items[i];
+    if (prog->tty)
+        fprintf(stderr, "account %s (%s): %zu mappings x %zu regions\n", a->name, a->account_id, names.len,
+                a->regions.len);
+    sched *s = sched_new(a->client ? client_http(a->client) : NULL);
+    for (size_t i = 0; i < names.len; i++)
+        start_mapping(a, e, s, names.items[i], cfg->instance ? cfg->instance : "aws", regions, prog);
+    sched_run(s);
+    sched_free(s);
+    free(regions);
+    strlist_free(&names);
+    return 0;
+}
+
+static void free_account(account_scan *a)
+{
+    for (size_t i = 0; i < a->nruns; i++) run_free(a->runs[i]);
+    free(a->runs);
+    strlist_free(&a->regions);
+    free(a->account_id);
+    client_free(a->client);
+}
+
+int cmd_scan(int argc, char **argv)
+{
+    scan_options o = {0};
+    if (parse_args(&o, argc, argv) < 0) return EXIT_USAGE;
+    awstopo_config cfg;
+    char err[1024];
+    if (config_load(&cfg, o.config_path, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        return EXIT_FAILURE_;
+    }
+    for (size_t i = 0; i < cfg.problems.len; i++) cli_error("config: %s", cfg.problems.items[i]);
+    config_apply_env(&cfg);
+    merge_flags(&cfg, &o);
+    if (!cfg.stackstate_url && o.noutputs == 0) {   /* nowhere to go: print it */
+        o.outputs[0] = (output_spec){ "-", FORMAT_JSON };
+        o.noutputs = 1;
+    }
+
+    long long t0 = sched_now_ms();
+    char *mpath = model_search_path(&o.co), *mappath = mapping_search_path(&o.co);
+    model_registry *models = model_registry_new(mpath);
+    progress prog = { isatty(2), 0, 0, 0 };
+    engine_options eo = { .mapping_path = mappath, .verbose = o.co.verbose, .on_finish = on_run_finished,
+                          .on_finish_ud = &prog };
+    engine *e = engine_new(&eo, models);
+
+    size_t naccounts = cfg.naccounts ? cfg.naccounts : 1;
+    account_scan *accounts = xcalloc(naccounts, sizeof *accounts);
+    topology all;
+    topology_init(&all);
+    totals t = {0};
+    size_t failed_accounts = 0;
+    client_stats cs = {0};
+    for (size_t i = 0; i < naccounts; i++) {
+        const account_config *ac = cfg.naccounts ? &cfg.accounts[i] : NULL;
+        if (scan_account(&o, &cfg, ac, e, models, &accounts[i], &prog) < 0) failed_accounts++;
+        collect(&accounts[i], &all, &t, o.co.verbose);
+        if (accounts[i].client) {
+            const client_stats *s = client_get_stats(accounts[i].client);
+            cs.calls += s->calls;
+            cs.retries += s->retries;
+            cs.throttles += s->throttles;
+            cs.failures += s->failures;
+        }
+    }
+    int complete = failed_accounts == 0 && t.failed_runs == 0 && prog.failed == 0;
+    int delivered = deliver(&o, &cfg, &all, complete);
+
+    fprintf(stderr,
+            "scan: %zu components, %zu relations; %zu runs, %zu failed; %zu API calls, %zu retries, "
+            "%zu throttled; %zu warnings; %.2fs%s\n",
+            all.components.len, all.relations.len, prog.total, prog.failed,
+            o.demo ? t.calls : cs.calls, cs.retries, cs.throttles, t.warnings,
+            (double)(sched_now_ms() - t0) / 1000.0, complete ? "" : " (incomplete: no stop_snapshot sent)");
+
+    int rc = EXIT_OK;
+    if (failed_accounts == naccounts || delivered == 2) rc = EXIT_FAILURE_;
+    else if (!complete || delivered == 1) rc = EXIT_PARTIAL;
+    for (size_t i = 0; i < naccounts; i++) free_account(&accounts[i]);
+    free(accounts);
+    topology_free(&all);
+    engine_free(e);
+    model_registry_free(models);
+    free(mpath);
+    free(mappath);
+    config_free(&cfg);
+    return rc;
+}

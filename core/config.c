@@ -1,0 +1,260 @@
+/* config.c -- reading and checking the configuration file (see config.h). */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "model.h"
+
+void config_set(char **field, const char *value)
+{
+    free(*field);
+    *field = value ? xstrdup(value) : NULL;
+}
+
+void split_list(const char *s, strlist *l)
+{
+    buf item = {0};
+    for (const char *p = s;; p++) {
+        if (*p == ',' || *p == '\0' || isspace((unsigned char)*p)) {
+            if (item.len) strlist_add(l, item.data);
+            buf_clear(&item);
+            if (!*p) break;
+        } else {
+            buf_putc(&item, *p);
+        }
+    }
+    buf_free(&item);
+}
+
+/* "${VAR}" anywhere in a value reads the environment. */
+static char *expand_env(const char *v)
+{
+    buf out = {0};
+    while (*v) {
+        const char *start = strstr(v, "${");
+        const char *end = start ? strchr(start, '}') : NULL;
+        if (!start || !end) {
+            buf_puts(&out, v);
+            break;
+        }
+        buf_append(&out, v, (size_t)(start - v));
+        char *name = xstrndup(start + 2, (size_t)(end - start - 2));
+        const char *val = getenv(name);
+        if (val) buf_puts(&out, val);
+        free(name);
+        v = end + 1;
+    }
+    return buf_steal(&out);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+static void problem(awstopo_config *c, const char *path, int line, const char *fmt, const char *a)
+{
+    buf b = {0};
+    if (line > 0) buf_printf(&b, "%s:%d: ", path, line);
+    else buf_printf(&b, "%s: ", path);
+    buf_printf(&b, fmt, a);
+    strlist_add(&c->problems, b.data);
+    buf_free(&b);
+}
+
+typedef enum { SEC_NONE, SEC_STACKSTATE, SEC_SCAN, SEC_ACCOUNT } section;
+
+static int set_stackstate(awstopo_config *c, const char *key, const char *value)
+{
+    if (strcmp(key, "url") == 0) config_set(&c->stackstate_url, value);
+    else if (strcmp(key, "api_key") == 0) config_set(&c->api_key, value);
+    else if (strcmp(key, "instance") == 0) config_set(&c->instance, value);
+    else if (strcmp(key, "spool") == 0) config_set(&c->spool_dir, value);
+    else if (strcmp(key, "spool_max_mb") == 0) c->spool_max_mb = (size_t)atol(value);
+    else return -1;
+    return 0;
+}
+
+static int set_scan(awstopo_config *c, const char *key, const char *value)
+{
+    if (strcmp(key, "regions") == 0) split_list(value, &c->regions);
+    else if (strcmp(key, "services") == 0) split_list(value, &c->services);
+    else return -1;
+    return 0;
+}
+
+static int set_account(account_config *a, const char *key, const char *value)
+{
+    if (strcmp(key, "profile") == 0) config_set(&a->profile, value);
+    else if (strcmp(key, "role_arn") == 0) config_set(&a->role_arn, value);
+    else if (strcmp(key, "external_id") == 0) config_set(&a->external_id, value);
+    else if (strcmp(key, "session_name") == 0) config_set(&a->session_name, value);
+    else if (strcmp(key, "account_id") == 0) config_set(&a->account_id, value);
+    else if (strcmp(key, "regions") == 0) split_list(value, &a->regions);
+    else return -1;
+    return 0;
+}
+
+static account_config *add_account(awstopo_config *c, const char *name)
+{
+    c->accounts = xrealloc(c->accounts, (c->naccounts + 1) * sizeof *c->accounts);
+    account_config *a = &c->accounts[c->naccounts++];
+    memset(a, 0, sizeof *a);
+    a->name = xstrdup(name);
+    return a;
+}
+
+static void parse_line(awstopo_config *c, const char *path, int n, char *line, section *sec)
+{
+    char *s = trim(line);
+    if (!*s || *s == ';' || *s == '#') return;
+    if (*s == '[') {
+        char *end = strchr(s, ']');
+        if (!end) return problem(c, path, n, "section header without ']': %s", s);
+        *end = '\0';
+        char *name = trim(s + 1);
+        if (strcmp(name, "stackstate") == 0) *sec = SEC_STACKSTATE;
+        else if (strcmp(name, "scan") == 0) *sec = SEC_SCAN;
+        else if (strncmp(name, "account", 7) == 0 && (name[7] == ' ' || !name[7])) {
+            *sec = SEC_ACCOUNT;
+            add_account(c, name[7] ? trim(name + 8) : "default");
+        } else {
+            *sec = SEC_NONE;
+            problem(c, path, n, "unknown section [%s] (stackstate, scan, account NAME)", name);
+        }
+        return;
+    }
+    char *eq = strchr(s, '=');
+    if (!eq) return problem(c, path, n, "expected 'key = value', got: %s", s);
+    *eq = '\0';
+    char *key = trim(s), *raw = eq + 1;
+    char *semi = strstr(raw, " ;");   /* trailing comment */
+    if (semi) *semi = '\0';
+    char *value = expand_env(trim(raw));
+    int rc = -1;
+    if (*sec == SEC_STACKSTATE) rc = set_stackstate(c, key, value);
+    else if (*sec == SEC_SCAN) rc = set_scan(c, key, value);
+    else if (*sec == SEC_ACCOUNT) rc = set_account(&c->accounts[c->naccounts - 1], key, value);
+    else return free(value), problem(c, path, n, "'%s' outside a section", key);
+    if (rc < 0) problem(c, path, n, "unknown key '%s' in this section", key);
+    free_secret(value);
+}
+
+int config_load(awstopo_config *c, const char *path, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    if (!path) return 0;
+    size_t len;
+    char *text = read_file_maybe_gz(path, &len);
+    if (!text) {
+        snprintf(err, errlen, "cannot read config file %s", path);
+        return -1;
+    }
+    section sec = SEC_NONE;
+    int n = 0;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        parse_line(c, path, ++n, line, &sec);
+    free_secret(text);   /* it may hold the api key */
+    return 0;
+}
+
+void config_apply_env(awstopo_config *c)
+{
+    const char *v;
+    if ((v = getenv("AWSTOPO_STACKSTATE_URL")) && *v) config_set(&c->stackstate_url, v);
+    if ((v = getenv("AWSTOPO_API_KEY")) && *v) config_set(&c->api_key, v);
+    if ((v = getenv("AWSTOPO_INSTANCE")) && *v) config_set(&c->instance, v);
+    if ((v = getenv("AWSTOPO_SPOOL")) && *v) config_set(&c->spool_dir, v);
+    if ((v = getenv("AWSTOPO_REGIONS")) && *v) {
+        strlist_free(&c->regions);
+        split_list(v, &c->regions);
+    }
+    if ((v = getenv("AWSTOPO_SERVICES")) && *v) {
+        strlist_free(&c->services);
+        split_list(v, &c->services);
+    }
+}
+
+void config_free(awstopo_config *c)
+{
+    free(c->stackstate_url);
+    free_secret(c->api_key);
+    free(c->instance);
+    free(c->spool_dir);
+    strlist_free(&c->regions);
+    strlist_free(&c->services);
+    for (size_t i = 0; i < c->naccounts; i++) {
+        account_config *a = &c->accounts[i];
+        free(a->name);
+        free(a->profile);
+        free(a->role_arn);
+        free(a->external_id);
+        free(a->session_name);
+        free(a->account_id);
+        strlist_free(&a->regions);
+    }
+    free(c->accounts);
+    strlist_free(&c->problems);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- awstopo config check ---- */
+
+static void check_semantics(awstopo_config *c, const char *path)
+{
+    if (c->stackstate_url && strncmp(c->stackstate_url, "http://", 7) != 0 &&
+        strncmp(c->stackstate_url, "https://", 8) != 0)
+        problem(c, path, 0, "stackstate url must start with http:// or https:// (got '%s')", c->stackstate_url);
+    if (c->stackstate_url && (!c->api_key || !*c->api_key))
+        problem(c, path, 0, "stackstate url is set but api_key is empty%s", "");
+    for (size_t i = 0; i < c->naccounts; i++) {
+        const char *r = c->accounts[i].role_arn;
+        if (r && strncmp(r, "arn:", 4) != 0)
+            problem(c, path, 0, "account role_arn '%s' is not an ARN (arn:aws:iam::<account>:role/<name>)", r);
+    }
+    for (size_t i = 0; i < c->regions.len; i++) {
+        const char *r = c->regions.items[i];
+        for (const char *p = r; *p; p++)
+            if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-')) {
+                problem(c, path, 0, "region '%s' is not a region name (e.g. eu-west-1, or all)", r);
+                break;
+            }
+    }
+}
+
+int cmd_config(int argc, char **argv)
+{
+    if (argc < 3 || strcmp(argv[1], "check") != 0) {
+        fputs("usage: awstopo config check FILE\n"
+              "Reads the configuration file, applies the AWSTOPO_* environment variables and\n"
+              "explains every problem found. Exit code 0 when it is valid, 2 otherwise.\n",
+              argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+        return argc >= 2 && strcmp(argv[1], "--help") == 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    awstopo_config c;
+    char err[512];
+    if (config_load(&c, argv[2], err, sizeof err) < 0) {
+        cli_error("%s", err);
+        return EXIT_FAILURE_;
+    }
+    config_apply_env(&c);
+    check_semantics(&c, argv[2]);
+    for (size_t i = 0; i < c.problems.len; i++) printf("%s\n", c.problems.items[i]);
+    int ok = c.problems.len == 0;
+    if (ok) {
+        printf("%s: ok: stackstate %s, instance %s, %zu account(s), regions %s\n", argv[2],
+               c.stackstate_url ? c.stackstate_url : "(none: local output only)",
+               c.instance ? c.instance : "(default)", c.naccounts ? c.naccounts : 1,
+               c.regions.len ? c.regions.items[0] : "(default region)");
+    }
+    config_free(&c);
+    return ok ? EXIT_OK : EXIT_FAILURE_;
+}
