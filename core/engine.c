@@ -62,8 +62,12 @@ engine *engine_new(const engine_options *o, model_registry *models)
 {
     engine *e = xcalloc(1, sizeof *e);
     e->mapping_path = xstrdup(o->mapping_path ? o->mapping_path : "");
-    e->budget = o->instruction_budget > 0 ? o->instruction_budget : 20000000000LL;
-    e->memory_limit = o->memory_limit ? o->memory_limit : (size_t)1 << 30;
+    /* AWSTOPO_INSTRUCTION_BUDGET / AWSTOPO_MEMORY_LIMIT_MB: for tests and odd accounts */
+    const char *budget = getenv("AWSTOPO_INSTRUCTION_BUDGET"), *mem = getenv("AWSTOPO_MEMORY_LIMIT_MB");
+    e->budget = o->instruction_budget > 0 ? o->instruction_budget
+              : budget && atoll(budget) > 0 ? atoll(budget) : 20000000000LL;
+    e->memory_limit = o->memory_limit ? o->memory_limit
+                    : mem && atoll(mem) > 0 ? (size_t)atoll(mem) << 20 : (size_t)1 << 30;
     e->verbose = o->verbose;
     e->models = models;
     e->on_finish = o->on_finish;
@@ -171,7 +175,7 @@ static void limits_hook(lua_State *L, lua_Debug *ar)
     mapping_run *r = ud;
     r->instructions += HOOK_EVERY;
     if (r->instructions > r->e->budget)
-        luaL_error(L, "instruction budget exceeded (%lld instructions)", r->e->budget);
+        luaL_error(L, "instruction budget exceeded (%I instructions)", (lua_Integer)r->e->budget);
     if (r->memory > r->memory_limit)
         luaL_error(L, "memory limit exceeded (%d MiB)", (int)(r->memory_limit >> 20));
 }
@@ -284,18 +288,20 @@ static int fail(char *err, size_t errlen, const char *fmt, const char *a, const 
     return -1;
 }
 
-/* The mapping's chunk name: "mappings/x.lua" for bundled files keeps
- * messages short; a user's file is named by its path. */
-static void push_chunkname(lua_State *L, const char *file, const char *name)
+/* The mapping's chunk name: "<directory>/<file>" ("mappings/sqs.lua") keeps
+ * messages short and the same on every machine. */
+static void push_chunkname(lua_State *L, const char *file)
 {
-    if (strstr(file, "/mappings/") && !getenv("AWSTOPO_FULL_PATHS")) lua_pushfstring(L, "@mappings/%s.lua", name);
-    else lua_pushfstring(L, "@%s", file);
+    const char *base = strrchr(file, '/');
+    const char *dir = base;
+    while (dir && dir > file && dir[-1] != '/') dir--;
+    lua_pushfstring(L, "@%s", dir ? dir : file);
 }
 
 static int load_mapping(mapping_run *r, char *err, size_t errlen)
 {
     lua_State *L = r->L;
-    push_chunkname(L, r->file, r->name);
+    push_chunkname(L, r->file);
     if (load_source(L, r->file, lua_tostring(L, -1)) != LUA_OK)
         return fail(err, errlen, "%s%s", lua_tostring(L, -1), "");
     lua_remove(L, -2);

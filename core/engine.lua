@@ -101,7 +101,8 @@ local function paginate(name, params, opts)
   return function()
     if done then return nil end
     local page = call(name, nextp, opts)
-    local following = P.next_params(service, op, nextp, page, seen)
+    local ok, following = pcall(P.next_params, service, op, nextp, page, seen)
+    if not ok then error(following, 2) end   -- blame the mapping's loop, not this file
     if following == nil then done = true else nextp = following end
     return page
   end

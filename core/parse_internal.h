@@ -34,6 +34,7 @@ typedef struct shape_index {
     const shape *s;
     index_entry *entries; /* sorted by (len, bytes) */
     size_t n;
+    int size_hint;        /* most members one table of this shape got so far: presizes the next */
     unsigned has_attributes : 1;   /* some member is an xmlAttribute */
 } shape_index;
 
@@ -54,7 +55,7 @@ void parse_ctx_init(parse_ctx *c, lua_State *L, const aws_model *m, const operat
 void parse_ctx_free(parse_ctx *c);
 
 /* The body-member index of structure s (built on first use). */
-const shape_index *shape_index_get(parse_ctx *c, const shape *s);
+shape_index *shape_index_get(parse_ctx *c, const shape *s);
 /* The member whose wire name is name[0..len), or NULL. */
 const member *shape_index_find(const shape_index *ix, const char *name, size_t len);
 

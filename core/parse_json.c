@@ -292,12 +292,12 @@ static int parse_object(jparser *j, const shape *s, int into)
 {
     lua_State *L = j->L;
     if (enter(j) < 0) return -1;
-    int tab = into;
+    shape_index *ix = s && s->type == SHAPE_STRUCTURE ? shape_index_get(j->c, s) : NULL;
+    int tab = into, fields = 0;
     if (!tab) {
-        lua_newtable(L);
+        lua_createtable(L, 0, ix ? ix->size_hint : 0);
         tab = lua_gettop(L);
     }
-    const shape_index *ix = s && s->type == SHAPE_STRUCTURE ? shape_index_get(j->c, s) : NULL;
     const shape *value_shape = s && s->type == SHAPE_MAP ? s->value.shape : NULL;
     j->p++;
     if (peek(j) == '}') {
@@ -315,7 +315,10 @@ static int parse_object(jparser *j, const shape *s, int into)
             if (expect(j, ':', "expected ':'") < 0) return -1;
             int r = m ? parse_value(j, m->shape) : skip_value(j);
             if (r < 0) return -1;
-            if (m && r == 1) lua_setfield(L, tab, m->name);
+            if (m && r == 1) {
+                lua_setfield(L, tab, m->name);
+                fields++;
+            }
         } else {                                            /* map entry or generic object */
             lua_pushlstring(L, key, klen);
             if (expect(j, ':', "expected ':'") < 0) return -1;
@@ -332,6 +335,7 @@ static int parse_object(jparser *j, const shape *s, int into)
         return jfail(j, "expected ',' or '}'");
     }
     j->depth--;
+    if (ix && fields > ix->size_hint) ix->size_hint = fields;
     if (into) return 0;
     lua_settop(L, tab);
     return 1;

@@ -56,11 +56,11 @@ typedef enum frame_dest {
 typedef struct xframe {
     const shape *shape;       /* structure / list / map / scalar shape; map shape for entries */
     const member *mem;        /* the member this element is (D_FIELD, D_FLAT) */
-    const shape_index *idx;   /* F_STRUCT: member lookup */
+    shape_index *idx;         /* F_STRUCT: member lookup */
     unsigned char kind, dest;
     int base;                 /* Lua stack top before this element pushed anything */
     int tab;                  /* F_STRUCT/F_LIST/F_MAP: its table; F_ENTRY: the map */
-    lua_Integer n;            /* F_LIST: items so far */
+    lua_Integer n;            /* F_LIST: items so far; F_STRUCT: members set */
     int key, val;             /* F_ENTRY: stack slots of key and value, 0 = not seen */
 } xframe;
 
@@ -115,7 +115,7 @@ static void open_struct(xml_parser *x, xframe *f, const shape *s, const XML_Char
     if (f->dest == D_ROOT) {
         f->tab = x->into;
     } else {
-        lua_newtable(x->L);
+        lua_createtable(x->L, 0, f->idx->size_hint);
         f->tab = lua_gettop(x->L);
     }
     if (f->idx->has_attributes) read_attributes(x, f, atts);
@@ -304,6 +304,7 @@ static void deliver(xml_parser *x, xframe *f, xframe *parent)
     switch (f->dest) {
     case D_FIELD:
         lua_setfield(L, parent->tab, f->mem->name);
+        parent->n++;
         break;
     case D_ITEM:
         lua_rawseti(L, parent->tab, ++parent->n);
@@ -346,6 +347,9 @@ static void XMLCALL on_end(void *ud, const XML_Char *qname)
             lua_settop(L, f->base);
         break;
     case F_STRUCT:
+        if (f->n > f->idx->size_hint) f->idx->size_hint = (int)f->n;
+        deliver(x, f, parent);
+        break;
     case F_LIST:
     case F_MAP:
         deliver(x, f, parent);

@@ -1,12 +1,13 @@
 /* protocol.h -- turning Lua tables into AWS requests and AWS responses into Lua tables.
  *
- * One entry point per direction; each dispatches on the model's protocol to
- *   protocol_query.c  query and ec2 (form-encoded request, XML response)
- *   protocol_json.c   json 1.0/1.1 and rest-json bodies
- *   protocol_rest.c   the URI / query string / header bindings of rest-json and rest-xml
- *   protocol_xml.c    XML responses (query, ec2, rest-xml) and rest-xml request bodies
+ * One entry point per direction; each dispatches on the model's protocol:
+ *   requests   protocol_serialize.c and serialize_*.c (see serialize.h)
+ *   responses  protocol_parse.c and parse_*.c
  *
- * Input tables are shaped like boto3 parameters. Output tables are shaped
+ * Input tables are shaped like boto3 parameters: timestamps as epoch seconds
+ * or ISO-8601 strings, blobs as Lua strings of raw bytes, lists as sequences,
+ * maps as tables (sent with sorted keys, or in the order of a __pairs
+ * metamethod), json.null meaning absent. Output tables are shaped
  * exactly like boto3 / `aws ... --output json`: member names as keys, lists
  * unwrapped (flattened or not) as Lua sequences carrying the array metatable
  * (luajson.h), maps as tables, timestamps as ISO-8601 UTC strings
@@ -34,8 +35,11 @@ typedef struct aws_error {
 /* Serializes the params table at stack index idx (or no params when idx is 0)
  * into req: method, path, query, headers and body. The host is left for the
  * caller (endpoint resolution), except that a hostPrefix is returned in
- * *host_prefix (caller frees; NULL when none). Returns 0, or -1 with a
- * message in err (e.g. a missing required parameter, a wrong type). */
+ * *host_prefix (caller frees; NULL when none). Absent idempotency tokens are
+ * filled with random UUIDs (the params table itself is not changed). Returns
+ * 0, or -1 with a message in err naming the operation and the parameter (a
+ * missing required parameter, an unknown one, a wrong type); req may then be
+ * partly filled and is freed as usual. The Lua stack is left as it was. */
 int protocol_serialize(lua_State *L, int idx, const aws_model *m, const operation *op,
                        http_request *req, char **host_prefix, char *err, size_t errlen);
 

@@ -84,23 +84,27 @@ static void add_query(http_request *req, const char *name, const char *value, si
     buf_free(&v);
 }
 
+static int query_scalar(ser_ctx *c, int idx, const member *mb, const char *name, http_request *req)
+{
+    buf text = {0};
+    int rc = ser_scalar_text(c, idx, mb, "iso8601", &text);
+    if (rc == 0) add_query(req, name, buf_cstr(&text), text.len);
+    buf_free(&text);
+    return rc;
+}
+
 /* name=value for a scalar, name=v1&name=v2 for a list of them. */
 static int query_values(ser_ctx *c, int idx, const member *mb, const char *name, http_request *req)
 {
-    lua_Integer n = 1;
-    int list = mb->shape->type == SHAPE_LIST;
-    if (list && ser_list_length(c, idx, &n) < 0) return -1;
-    const member *el = list ? &mb->shape->element : mb;
+    if (mb->shape->type != SHAPE_LIST) return query_scalar(c, idx, mb, name, req);
+    lua_Integer n;
+    if (ser_list_length(c, idx, &n) < 0) return -1;
     for (lua_Integer i = 1; i <= n; i++) {
-        if (list) lua_rawgeti(c->L, idx, i);
-        size_t path = list ? ser_path_index(c, i) : c->path.len;
-        buf text = {0};
-        int absent = list && ser_absent(c->L, -1);
-        int rc = absent ? 0 : ser_scalar_text(c, list ? lua_gettop(c->L) : idx, el, "iso8601", &text);
-        if (rc == 0 && !absent) add_query(req, name, buf_cstr(&text), text.len);
-        buf_free(&text);
+        lua_rawgeti(c->L, idx, i);
+        size_t path = ser_path_index(c, i);
+        int rc = ser_absent(c->L, -1) ? 0 : query_scalar(c, lua_gettop(c->L), &mb->shape->element, name, req);
         ser_path_pop(c, path);
-        if (list) lua_pop(c->L, 1);
+        lua_pop(c->L, 1);
         if (rc < 0) return -1;
     }
     return 0;
@@ -236,19 +240,17 @@ static int json_header(ser_ctx *c, int idx, buf *out)
 static int header_member(ser_ctx *c, int idx, const member *mb, http_request *req)
 {
     buf value = {0};
+    lua_Integer n = 1;
     int rc;
     if (mb->shape->type == SHAPE_LIST) {
-        lua_Integer n;
         rc = ser_list_length(c, idx, &n);
-        if (rc == 0 && n == 0) goto done;   /* an empty list sends no header */
-        if (rc == 0) rc = list_header(c, idx, mb, &value);
+        if (rc == 0 && n > 0) rc = list_header(c, idx, mb, &value);
     } else if (mb->json_value) {
         rc = json_header(c, idx, &value);
     } else {
         rc = ser_scalar_text(c, idx, mb, "rfc822", &value);
     }
-    if (rc == 0) rc = set_header(c, req, ser_wire_name(mb), &value);
-done:
+    if (rc == 0 && n > 0) rc = set_header(c, req, ser_wire_name(mb), &value);   /* [] sends no header */
     buf_free(&value);
     return rc;
 }

@@ -1,0 +1,159 @@
+-- mappings/dynamodb.lua -- Amazon DynamoDB tables and their streams.
+--
+-- One component per table (DescribeTable, tags from ListTagsOfResource) and
+-- one per enabled stream (id = the table's LatestStreamArn, the ARN Lambda
+-- event source mappings name). Relation: table has stream. Lambda functions
+-- reading a stream are drawn by lambda.lua (function uses stream).
+--
+-- A stream has no tags of its own; it takes its table's stackstate-environment.
+
+local arn = require("arn")
+local tagslib = require("tags")
+
+local M = {
+  service = "dynamodb",
+  scope = "regional",
+  calls = { "ListTables", "DescribeTable", "ListTagsOfResource" },
+
+  types = {
+    ["aws.dynamodb.table"] = {
+      layer = "Databases",
+      views = { "all", "infrastructure" },
+      action = {
+        name = "Go to DynamoDB console",
+        url = "{console}/dynamodbv2/home?region={region}#table?name={name|url}",
+      },
+      cloudwatch = {
+        namespace = "AWS/DynamoDB",
+        dimensions = { TableName = "{name}" },
+        metrics = { "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits",
+                    "ReadThrottleEvents", "WriteThrottleEvents" },
+      },
+    },
+    ["aws.dynamodb.stream"] = {
+      layer = "Messaging",
+      views = { "all" },
+      action = {
+        name = "Go to DynamoDB console",
+        url = "{console}/dynamodbv2/home?region={region}#table?name={TableName|url}&tab=exports-streams",
+      },
+      cloudwatch = {
+        namespace = "AWS/DynamoDB",
+        dimensions = { TableName = "{TableName}", StreamLabel = "{StreamLabel}", Operation = "GetRecords" },
+        metrics = { "ReturnedRecordsCount", "ReturnedBytes", "SuccessfulRequestLatency" },
+      },
+    },
+  },
+}
+
+local function table_arn(ctx, name)
+  return ctx.arn("dynamodb", "table/" .. name)
+end
+
+-- All the tags of a table (ListTagsOfResource pages); nil after a warning.
+local function table_tags(ctx, name, id)
+  local all = {}
+  local ok, err = pcall(function()
+    for page in ctx.aws.paginate("ListTagsOfResource", { ResourceArn = id }) do
+      for _, t in ipairs(page.Tags or {}) do all[#all + 1] = t end
+    end
+  end)
+  if ok then return all end
+  if type(err) ~= "table" or not err.code then error(err, 0) end
+  ctx.warn("table %s: ListTagsOfResource: %s", name, err.code)
+  return nil
+end
+
+local function stream_enabled(t)
+  return type(t.StreamSpecification) == "table" and t.StreamSpecification.StreamEnabled == true
+     and type(t.LatestStreamArn) == "string"
+end
+
+local function emit_stream(ctx, t, environment)
+  local id = ctx.component {
+    type = "aws.dynamodb.stream",
+    id = t.LatestStreamArn,
+    name = t.TableName .. "/stream/" .. (t.LatestStreamLabel or ""),
+    data = {
+      StreamArn = t.LatestStreamArn,
+      StreamLabel = t.LatestStreamLabel,
+      StreamViewType = t.StreamSpecification.StreamViewType,
+      TableName = t.TableName,
+      TableArn = t.TableArn,
+    },
+    tags = {},
+    environment = environment,
+  }
+  ctx.relation(t.TableArn, "has", id)
+end
+
+-- Emits one table and its stream. With `deleting_stale`, a stream the table
+-- no longer has enabled is deleted (events; a scan's snapshot does that).
+function M.describe_table(ctx, name, deleting_stale)
+  local result, err = ctx.aws.try("DescribeTable", { TableName = name })
+  if not result then
+    if err.code == "ResourceNotFoundException" then return end
+    ctx.warn("table %s: DescribeTable: %s", name, err.code)
+  end
+  local t = result and result.Table or { TableName = name }
+  name = t.TableName
+  t.TableArn = t.TableArn or table_arn(ctx, name)
+  local tags = table_tags(ctx, name, t.TableArn)
+
+  ctx.component {
+    type = "aws.dynamodb.table",
+    id = t.TableArn,
+    name = name,
+    data = t,
+    tags = tags or {},
+  }
+  if stream_enabled(t) then
+    emit_stream(ctx, t, tagslib.stackstate(tagslib.to_map(tags)).environment)
+  elseif deleting_stale and type(t.LatestStreamArn) == "string" then
+    ctx.delete(t.LatestStreamArn)
+  end
+end
+
+function M.scan(ctx)
+  for page in ctx.aws.paginate("ListTables") do
+    ctx.each(page.TableNames, function(name) M.describe_table(ctx, name) end)
+  end
+end
+
+---------------------------------------------------------------------------
+-- events
+
+-- A table's name from its name or its ARN (requests may give either).
+local function name_of(s)
+  if type(s) ~= "string" then return nil end
+  local a = arn.parse(s)
+  if not a then return s end
+  return a.service == "dynamodb" and a.resource:match("^table/([^/]+)$") or nil
+end
+
+local function refresh(ctx, e)
+  local name = name_of(e.requestParameters.tableName)
+  if name then M.describe_table(ctx, name, true) end
+end
+
+-- TagResource / UntagResource name the table by ARN
+local function refresh_arn(ctx, e)
+  local name = name_of(e.requestParameters.resourceArn)
+  if name then M.describe_table(ctx, name, true) end
+end
+
+M.events = {
+  CreateTable = refresh,
+  UpdateTable = refresh,
+  TagResource = refresh_arn,
+  UntagResource = refresh_arn,
+  DeleteTable = function(ctx, e)
+    local name = name_of(e.requestParameters.tableName)
+    if not name then return end
+    ctx.delete(table_arn(ctx, name))
+    local described = (e.responseElements or {}).tableDescription or {}
+    if described.latestStreamArn then ctx.delete(described.latestStreamArn) end
+  end,
+}
+
+return M

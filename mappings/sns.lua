@@ -1,0 +1,130 @@
+-- mappings/sns.lua -- Amazon SNS topics.
+--
+-- One component per topic, with its attributes (GetTopicAttributes) and tags.
+-- Relations, from the topic's confirmed subscriptions: topic publishes-to
+-- each SQS queue (protocol sqs), Lambda function (protocol lambda) and
+-- Firehose delivery stream (protocol firehose) it delivers to. A Lambda
+-- endpoint is reduced to the unqualified function ARN, the id lambda.lua
+-- gives functions (an alias or version qualifier is stripped). Other
+-- protocols (http/s, email, sms, application) have no component to point at.
+
+local arn = require("arn")
+
+local M = {
+  service = "sns",
+  scope = "regional",
+  calls = { "ListTopics", "GetTopicAttributes", "ListTagsForResource", "ListSubscriptionsByTopic" },
+
+  types = {
+    ["aws.sns.topic"] = {
+      layer = "Messaging",
+      views = { "all", "serverless" },
+      action = {
+        name = "Go to SNS console",
+        url = "{console}/sns/v3/home?region={region}#/topic/{id}",
+      },
+      cloudwatch = {
+        namespace = "AWS/SNS",
+        dimensions = { TopicName = "{name}" },
+        metrics = { "NumberOfMessagesPublished", "NumberOfNotificationsDelivered",
+                    "NumberOfNotificationsFailed" },
+      },
+    },
+  },
+}
+
+local function topic_name(topic_arn)
+  return topic_arn:match("([^:]+)$")
+end
+
+local function function_arn(s)
+  if type(s) ~= "string" then return nil end
+  return s:match("^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+)")
+end
+
+-- What a subscription's endpoint points at, by protocol.
+local TARGET = {
+  sqs = function(endpoint) return endpoint end,
+  firehose = function(endpoint) return endpoint end,
+  lambda = function_arn,
+}
+
+local function draw_subscription(ctx, id, s)
+  -- "PendingConfirmation" / "Deleted" subscriptions deliver nothing
+  if not arn.parse(s.SubscriptionArn) then return end
+  local target = TARGET[s.Protocol]
+  local endpoint = target and target(s.Endpoint)
+  if arn.parse(endpoint) then ctx.relation(id, "publishes-to", endpoint) end
+end
+
+local function not_found(err)
+  return err.code == "NotFound" or err.code == "NotFoundException"
+end
+
+function M.describe_topic(ctx, topic_arn)
+  local name = topic_name(topic_arn)
+  local result, err = ctx.aws.try("GetTopicAttributes", { TopicArn = topic_arn })
+  if not result then
+    if not_found(err) then return end
+    ctx.warn("topic %s: GetTopicAttributes: %s", name, err.code)
+  end
+  local tags, tag_err = ctx.aws.try("ListTagsForResource", { ResourceArn = topic_arn })
+  if not tags then ctx.warn("topic %s: ListTagsForResource: %s", name, tag_err.code) end
+
+  local attrs = result and result.Attributes or {}
+  attrs.TopicArn = attrs.TopicArn or topic_arn
+  ctx.component {
+    type = "aws.sns.topic",
+    id = topic_arn,
+    name = name,
+    data = attrs,
+    tags = tags and tags.Tags or {},
+  }
+
+  local ok, list_err = pcall(function()
+    for page in ctx.aws.paginate("ListSubscriptionsByTopic", { TopicArn = topic_arn }) do
+      for _, s in ipairs(page.Subscriptions or {}) do draw_subscription(ctx, topic_arn, s) end
+    end
+  end)
+  if not ok then
+    if type(list_err) ~= "table" or not list_err.code then error(list_err, 0) end
+    if not not_found(list_err) then ctx.warn("topic %s: ListSubscriptionsByTopic: %s", name, list_err.code) end
+  end
+end
+
+function M.scan(ctx)
+  for page in ctx.aws.paginate("ListTopics") do
+    ctx.each(page.Topics, function(t) M.describe_topic(ctx, t.TopicArn) end)
+  end
+end
+
+---------------------------------------------------------------------------
+-- events
+
+local function is_topic(s)
+  local a = arn.parse(s)
+  return a and a.service == "sns" and not a.resource:find(":", 1, true)
+end
+
+local function refresh(ctx, topic_arn)
+  if is_topic(topic_arn) then M.describe_topic(ctx, topic_arn) end
+end
+
+M.events = {
+  CreateTopic = function(ctx, e) refresh(ctx, (e.responseElements or {}).topicArn) end,
+  SetTopicAttributes = function(ctx, e) refresh(ctx, e.requestParameters.topicArn) end,
+  Subscribe = function(ctx, e) refresh(ctx, e.requestParameters.topicArn) end,
+  ConfirmSubscription = function(ctx, e) refresh(ctx, e.requestParameters.topicArn) end,
+  -- a subscription ARN is "<topic arn>:<subscription id>"
+  Unsubscribe = function(ctx, e)
+    local s = e.requestParameters.subscriptionArn
+    refresh(ctx, type(s) == "string" and s:match("^(.*):[^:]+$"))
+  end,
+  TagResource = function(ctx, e) refresh(ctx, e.requestParameters.resourceArn) end,
+  UntagResource = function(ctx, e) refresh(ctx, e.requestParameters.resourceArn) end,
+  DeleteTopic = function(ctx, e)
+    if is_topic(e.requestParameters.topicArn) then ctx.delete(e.requestParameters.topicArn) end
+  end,
+}
+
+return M

@@ -1,0 +1,2 @@
+-- a mapping with a syntax error
+return { service = "sqs", calls = {}, scan = function(ctx) if then end }
