@@ -147,7 +147,6 @@ aws_client *make_client(const common_options *o, model_registry *models, char *e
     co.creds.role_arn = o->role_arn;
     co.creds.session_name = o->session_name;
     co.creds.external_id = o->external_id;
-    co.http.verbose = getenv("AWSTOPO_HTTP_DEBUG") != NULL;
     const char *base = getenv("AWSTOPO_RETRY_BASE_MS");
     if (base) co.retry_base_ms = atol(base);
     aws_client *c = client_new(&co, err, errlen);

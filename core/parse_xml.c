@@ -83,6 +83,16 @@ static const char *local_name(const char *name)
     return colon ? colon + 1 : name;
 }
 
+/* The name without its prefix, and its length, in one pass. */
+static const char *local_name_len(const char *name, size_t *len)
+{
+    const char *start = name, *p = name;
+    for (; *p; p++)
+        if (*p == ':') start = p + 1;
+    *len = (size_t)(p - start);
+    return start;
+}
+
 static void fail(xml_parser *x, const char *msg)
 {
     if (x->failed) return;
@@ -263,8 +273,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *qname, const XML_Char **a
     xframe *f = &x->frames[x->depth++];
     memset(f, 0, sizeof *f);
     f->base = lua_gettop(x->L);
-    const char *name = local_name(qname);
-    size_t len = strlen(name);
+    size_t len;
+    const char *name = local_name_len(qname, &len);
 
     switch (parent ? parent->kind : F_WRAP) {
     case F_STRUCT:

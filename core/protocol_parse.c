@@ -13,6 +13,7 @@
 #include "protocol.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <stdarg.h>
@@ -202,8 +203,9 @@ static int push_integer_text(lua_State *L, const char *s, size_t n)
 {
     char tok[64], *end;
     if (!copy_token(s, n, tok, sizeof tok)) return 0;
+    errno = 0;
     long long v = strtoll(tok, &end, 10);
-    if (*end == '\0') {
+    if (*end == '\0' && errno == 0) {
         lua_pushinteger(L, (lua_Integer)v);
         return 1;
     }
@@ -238,8 +240,16 @@ int parse_push_scalar(lua_State *L, const shape *sh, const char *text, size_t n)
     }
     trim(&text, &n);
     switch (sh->type) {
-    case SHAPE_BLOB:
-        lua_pushlstring(L, text, n);            /* base64 stays base64 */
+    case SHAPE_BLOB:                            /* base64 stays base64, without line breaks */
+        if (memchr(text, '\n', n) || memchr(text, ' ', n) || memchr(text, '\r', n)) {
+            luaL_Buffer b;
+            luaL_buffinitsize(L, &b, n);
+            for (size_t i = 0; i < n; i++)
+                if (!isspace((unsigned char)text[i])) luaL_addchar(&b, text[i]);
+            luaL_pushresult(&b);
+        } else {
+            lua_pushlstring(L, text, n);
+        }
         return 1;
     case SHAPE_INTEGER:
     case SHAPE_LONG:
@@ -619,7 +629,12 @@ void protocol_parse_error(const aws_model *m, const http_response *resp, aws_err
     } else if (!is_blank(&resp->body)) {
         parsed = xml_error_fields(resp->body.data, resp->body.len, out) == 0;
     }
-    if (!out->code[0] && resp->status) snprintf(out->code, sizeof out->code, "HTTP %ld", resp->status);
+    /* A body without a code (a proxy's HTML page, a bare 503) is described by
+     * the status, and an excerpt of it serves as the message. */
+    if (!out->code[0] && resp->status) {
+        snprintf(out->code, sizeof out->code, "HTTP %ld", resp->status);
+        parsed = 0;
+    }
     if (!parsed && !out->message[0] && !is_blank(&resp->body))
         body_excerpt(&resp->body, out->message, sizeof out->message);
 }

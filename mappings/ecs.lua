@@ -294,7 +294,11 @@ local function describe_tasks_event(ctx, cluster, task_arns)
   local hosts = {}
   if #ci > 0 then
     local h, err = hosts_of(ctx, cluster_arn, ci)
-    if h then hosts = h else ctx.warn("cluster %s: DescribeContainerInstances: %s", M.cluster_name(cluster), err.code) end
+    if h then
+      hosts = h
+    else
+      ctx.warn("cluster %s: DescribeContainerInstances: %s", M.cluster_name(cluster_arn), err.code)
+    end
   end
   local services = services_by_construction(ctx, M.cluster_name(cluster_arn))
   for _, t in ipairs(tasks) do

@@ -1,8 +1,8 @@
 -- mappings/elb.lua -- Classic Elastic Load Balancers (model elasticloadbalancing 2012-06-01).
 --
 -- One component per classic load balancer, id
--- arn:<p>:elasticloadbalancing:<region>:<account>:loadbalancer/<name>; its DNS name is an
--- extra identifier (Route 53 alias records name load balancers by DNS name).
+-- arn:<p>:elasticloadbalancing:<region>:<account>:loadbalancer/<name>; its DNS name gives the
+-- extra identifier "urn:dns:/<dns name>" (route53.lua's alias/CNAME records point at it).
 -- Relations:
 --   load balancer runs-in its VPC                  (VPCId; absent for EC2-Classic)
 --   load balancer routes-to each registered instance (Instances[].InstanceId)
@@ -40,6 +40,13 @@ local M = {
 
 M.TAGS_PER_CALL = 20   -- DescribeTags: LoadBalancerNames has at most 20 members
 M.PAGE_SIZE = 400      -- DescribeLoadBalancers: PageSize maximum
+
+-- "urn:dns:/<dns name>", lowercased, without a trailing dot: route53.lua points alias
+-- and CNAME records at load balancers with this identifier.
+local function dns_identifier(name)
+  if type(name) ~= "string" or name == "" then return nil end
+  return "urn:dns:/" .. (name:lower():gsub("%.$", ""))
+end
 
 local function chunks(list, size)
   local out = {}
@@ -81,7 +88,7 @@ function M.emit(ctx, lb, tags, skip)
     name = lb.LoadBalancerName,
     data = lb,
     tags = tags or {},
-    identifiers = { lb.DNSName and lb.DNSName:lower() },
+    identifiers = { dns_identifier(lb.DNSName) },
   }
   if lb.VPCId then ctx.relation(id, "runs-in", ctx.arn("ec2", "vpc/" .. lb.VPCId)) end
   for _, inst in ipairs(lb.Instances or {}) do

@@ -9,7 +9,8 @@
 --   aws.elbv2.target-group               target groups
 -- Views are declared per type, so the three kinds of load balancer are three types;
 -- data.Type still says "application" / "network" / "gateway". A load balancer's DNS
--- name is an extra identifier (Route 53 alias records name load balancers by DNS name).
+-- name gives the extra identifier "urn:dns:/<dns name>" (route53.lua's alias/CNAME
+-- records point at it).
 --
 -- Relations:
 --   load balancer routes-to target group   (TargetGroup.LoadBalancerArns: no per-LB
@@ -115,6 +116,13 @@ local LB_TYPES = {
   gateway = "aws.elbv2.gateway-load-balancer",
 }
 
+-- "urn:dns:/<dns name>", lowercased, without a trailing dot: route53.lua points alias
+-- and CNAME records at load balancers with this identifier.
+local function dns_identifier(name)
+  if type(name) ~= "string" or name == "" then return nil end
+  return "urn:dns:/" .. (name:lower():gsub("%.$", ""))
+end
+
 local function chunks(list, size)
   local out = {}
   for i = 1, #list, size do
@@ -173,7 +181,7 @@ function M.emit_lb(ctx, lb, tags)
     name = lb.LoadBalancerName,
     data = lb,
     tags = tags or {},
-    identifiers = { lb.DNSName and lb.DNSName:lower() },
+    identifiers = { dns_identifier(lb.DNSName) },
   }
   if lb.VpcId then ctx.relation(id, "runs-in", ctx.arn("ec2", "vpc/" .. lb.VpcId)) end
   for _, sg in ipairs(lb.SecurityGroups or {}) do

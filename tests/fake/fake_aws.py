@@ -334,14 +334,10 @@ class Call:
         h.close_connection = True
 
     def reset(self):
-        """Closes the socket with no response; SO_LINGER 0 makes it a TCP RST."""
+        """No response; the handler closes the socket with a TCP RST when it finishes."""
         self.status = 0
-        h = self.handler
-        h.close_connection = True
-        sock = h.connection
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        h.rfile.close()
-        sock.close()
+        self.handler.close_connection = True
+        self.handler.abort = True
 
 
 def _redacted_params(params):
@@ -562,6 +558,14 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.counted = False            # connections that carried AWS calls
+        self.abort = False              # end with a TCP RST (reset fault)
+
+    def finish(self):
+        super().finish()
+        if self.abort:                  # SO_LINGER 0 turns close() into an RST
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
 
     def dispatch(self):
         fake = self.server.fake

@@ -38,7 +38,9 @@
 #include "testlib.h"
 #include "timestamp.h"
 
+#ifndef SUITE_DIR
 #define SUITE_DIR "tests/conformance/aws-protocols"
+#endif
 
 /* ---- small helpers ---- */
 
@@ -771,6 +773,66 @@ static void test_rest_cases(void)
     model_free(m);
 }
 
+static void test_query_cases(void)
+{
+    aws_model *m = inline_model("sts",
+        "{'metadata':{'protocol':'query','serviceId':'STS','apiVersion':'2011-06-15'},"
+        " 'shapes':{'Out':{'type':'structure','members':{'Arn':{'shape':'S'},'Data':{'shape':'B'},"
+        "   'Count':{'shape':'L'},'Attrs':{'shape':'Attrs','locationName':'Attribute'}}},"
+        "  'Attrs':{'type':'map','key':{'shape':'S','locationName':'Name'},"
+        "   'value':{'shape':'S','locationName':'Value'},'flattened':true},"
+        "  'S':{'type':'string'},'B':{'type':'blob'},'L':{'type':'long'}},"
+        " 'operations':{'GetCallerIdentity':{'name':'GetCallerIdentity',"
+        "   'output':{'shape':'Out','resultWrapper':'GetCallerIdentityResult'}}}}");
+    if (!m) return;
+    const operation *op = model_operation(m, "GetCallerIdentity");
+    http_response r;
+    response_init(&r);
+    lua_State *L = luaL_newstate();
+    char err[512];
+    set_response(&r, 200,
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+        " <GetCallerIdentityResult>\n"
+        "  <Arn>arn:aws:iam::123456789012:user/Alice</Arn>\n"
+        "  <Data>\n   aGVsbG8g\n   d29ybGQ=\n  </Data>\n"
+        "  <Count>99999999999999999999</Count>\n"
+        "  <Attribute><Name>Policy</Name><Value>{&quot;a&quot;: 1}</Value></Attribute>\n"
+        "  <Attribute><Name>Delay</Name><Value>0</Value></Attribute>\n"
+        " </GetCallerIdentityResult>\n"
+        " <ResponseMetadata><RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId></ResponseMetadata>\n"
+        "</GetCallerIdentityResponse>");
+    CHECK(protocol_parse(L, m, op, &r, err, sizeof err) == 0, "query: %s", err);
+    CHECK_STR(str_at(L, "Arn"), "arn:aws:iam::123456789012:user/Alice");
+    CHECK_STR(str_at(L, "Data"), "aGVsbG8gd29ybGQ=");
+    get_path(L, "Count");
+    CHECK(lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1), "a long beyond 64 bits becomes a float");
+    lua_pop(L, 1);
+    CHECK_STR(str_at(L, "Attrs.Policy"), "{\"a\": 1}");
+    CHECK_STR(str_at(L, "Attrs.Delay"), "0");
+    get_path(L, "ResponseMetadata");
+    CHECK(lua_isnil(L, -1), "ResponseMetadata is not part of the result");
+    lua_settop(L, 0);
+
+    aws_error e;
+    set_response(&r, 503, "<html><body><h1>503 Service Unavailable</h1></body></html>");
+    protocol_parse_error(m, &r, &e);
+    CHECK_STR(e.code, "HTTP 503");
+    CHECK(strstr(e.message, "503 Service Unavailable") != NULL, "well-formed but not an AWS error: %s", e.message);
+    set_response(&r, 403, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>"
+                          "<Code>AccessDenied</Code><Message>User is not authorized</Message></Error>"
+                          "<RequestId>abc-123</RequestId></ErrorResponse>");
+    protocol_parse_error(m, &r, &e);
+    CHECK_STR(e.code, "AccessDenied");
+    CHECK_STR(e.message, "User is not authorized");
+    CHECK_STR(e.request_id, "abc-123");
+    CHECK(protocol_parse_error_fields(L, m, op, &r, &e, err, sizeof err) == 0 && lua_gettop(L) == 0,
+          "an undeclared error has no modeled fields");
+
+    lua_close(L);
+    response_free(&r);
+    model_free(m);
+}
+
 int main(void)
 {
     static const char *files[] = { "ec2", "query", "json", "json_1_0", "rest-json", "rest-xml" };
@@ -781,5 +843,6 @@ int main(void)
     test_describe_instances();
     test_json_cases();
     test_rest_cases();
+    test_query_cases();
     return test_summary();
 }
