@@ -45,11 +45,16 @@ local function deepcopy(v)
   return setmetatable(t, getmetatable(v))
 end
 
--- Does `actual` contain everything `expected` says? Tables are compared
--- member by member, so a fixture names only the parameters that matter.
+local ARRAY = getmetatable(json.array())
+
+-- Does `actual` contain everything `expected` says? Objects are compared
+-- member by member, so a fixture names only the parameters that matter;
+-- lists must match element for element, so a batch of 21 names never
+-- answers for a batch of 20.
 local function matches(expected, actual)
   if type(expected) ~= "table" then return expected == actual end
   if type(actual) ~= "table" then return false end
+  if getmetatable(expected) == ARRAY and #expected ~= #actual then return false end
   for k, v in pairs(expected) do
     if not matches(v, actual[k]) then return false end
   end

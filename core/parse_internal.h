@@ -70,8 +70,9 @@ int parse_fail(parse_ctx *c, const char *fmt, ...) __attribute__((format(printf,
  * when a value was pushed, 0 when the text is no value of that shape. */
 int parse_push_scalar(lua_State *L, const shape *sh, const char *text, size_t n);
 
-/* Pushes the ISO-8601 output form of epoch time t. */
-void parse_push_timestamp(lua_State *L, double t);
+/* Pushes the ISO-8601 output form of epoch time t and returns 1; returns 0
+ * (nothing pushed) when t is not a time between the years 1 and 9999. */
+int parse_push_timestamp(lua_State *L, double t);
 
 /* Is the member a list or map that XML writes without a wrapper element? */
 int parse_xml_flattened(const member *m);

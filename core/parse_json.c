@@ -203,20 +203,23 @@ static int read_number(jparser *j, number *num)
     return 0;
 }
 
-/* Integers exactly (all 64 bits); the rest, and overflows, as doubles. */
-static void push_number(lua_State *L, const number *num, int want_integer)
+/* Integers exactly (all 64 bits); the rest, and overflows, as doubles.
+ * Returns 0 (nothing pushed) for a number beyond a double's range (1e999). */
+static int push_number(lua_State *L, const number *num, int want_integer)
 {
     if (num->integral) {
         errno = 0;
         long long v = strtoll(num->text, NULL, 10);
         if (errno == 0) {
             lua_pushinteger(L, (lua_Integer)v);
-            return;
+            return 1;
         }
     }
     double d = strtod(num->text, NULL);
+    if (!isfinite(d)) return 0;
     if (want_integer && d == floor(d) && fabs(d) < 9.2e18) lua_pushinteger(L, (lua_Integer)d);
     else lua_pushnumber(L, d);
+    return 1;
 }
 
 /* ---- literals, skipping ---- */
@@ -385,22 +388,20 @@ static int push_string_as(lua_State *L, const shape *s, const char *str, size_t 
 
 static int push_number_as(lua_State *L, const shape *s, const number *num)
 {
-    if (!s || s->document) {
-        push_number(L, num, 0);
-        return 1;
-    }
+    if (!s || s->document) return push_number(L, num, 0);
     switch (s->type) {
     case SHAPE_INTEGER:
     case SHAPE_LONG:
-        push_number(L, num, 1);
-        return 1;
+        return push_number(L, num, 1);
     case SHAPE_FLOAT:
-    case SHAPE_DOUBLE:
-        lua_pushnumber(L, strtod(num->text, NULL));
+    case SHAPE_DOUBLE: {
+        double d = strtod(num->text, NULL);
+        if (!isfinite(d)) return 0;
+        lua_pushnumber(L, d);
         return 1;
+    }
     case SHAPE_TIMESTAMP:
-        parse_push_timestamp(L, strtod(num->text, NULL));
-        return 1;
+        return parse_push_timestamp(L, strtod(num->text, NULL));
     case SHAPE_STRING:
         lua_pushstring(L, num->text);
         return 1;

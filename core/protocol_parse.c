@@ -177,11 +177,13 @@ int parse_fail(parse_ctx *c, const char *fmt, ...)
 
 /* ---- scalars ---- */
 
-void parse_push_timestamp(lua_State *L, double t)
+int parse_push_timestamp(lua_State *L, double t)
 {
     char out[TIMESTAMP_MAX];
+    if (!(t >= -62135596800.0 && t <= 253402300799.0)) return 0;   /* also NaN */
     timestamp_format_output(t, out);
     lua_pushstring(L, out);
+    return 1;
 }
 
 static void trim(const char **s, size_t *n)
@@ -264,8 +266,7 @@ int parse_push_scalar(lua_State *L, const shape *sh, const char *text, size_t n)
         return 1;
     case SHAPE_TIMESTAMP:
         if (!copy_token(text, n, tok, sizeof tok) || timestamp_parse(tok, &t) < 0) return 0;
-        parse_push_timestamp(L, t);
-        return 1;
+        return parse_push_timestamp(L, t);
     default:
         return 0;
     }

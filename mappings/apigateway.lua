@@ -23,7 +23,10 @@
 -- Calls: GetRestApis (500 a page); per API GetStages (1) and GetResources (500 a page,
 -- embed=methods, so the methods and their integrations come with the resources and
 -- GetMethod is only needed for a method the response did not embed).
--- Events: GetRestApi, GetResource for the API or resource an event names.
+-- Events: GetRestApi, GetResource for the API or resource an event names. Deletes
+-- delete the named API / stage / resource / method only: what went with it (the
+-- stages and resources of a deleted API, the methods of a deleted resource, the old
+-- target of a changed integration) goes with the next full scan's snapshot.
 
 local M = {
   service = "apigateway",

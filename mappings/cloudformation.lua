@@ -16,6 +16,9 @@
 --
 -- Calls: DescribeStacks (paginated), ListStackResources per stack (paginated),
 -- autoscaling:DescribeAutoScalingGroups per 100 Auto Scaling group names.
+-- Events: CreateStack, UpdateStack, ExecuteChangeSet (when it names the stack) read
+-- the stack again; DeleteStack deletes its StackId, read with DescribeStacks while
+-- the delete is in progress when the event names the stack by name only.
 
 local M = {
   service = "cloudformation",
@@ -233,7 +236,12 @@ end
 
 local function on_stack(ctx, e)
   local q, r = e.requestParameters or {}, e.responseElements or {}
-  local stack = find_stack(ctx, r.stackId or q.stackName)
+  local ref = r.stackId or q.stackName
+  if not ref then
+    ctx.log("%s names no stack (a change set ARN only); the next scan picks the change up", e.eventName)
+    return
+  end
+  local stack = find_stack(ctx, ref)
   if stack then describe_stacks(ctx, { stack }) end
 end
 

@@ -30,7 +30,8 @@
 --
 -- Calls per region: DescribeDBInstances and DescribeDBClusters, paginated
 -- (100 per page, the API's maximum), + 1 DescribeDBSubnetGroups per DB subnet
--- group that only clusters without instances use.
+-- group that only clusters without instances use (once per group, however
+-- many clusters share it).
 
 local M = {
   service = "rds",
@@ -118,21 +119,29 @@ function M.emit_instance(ctx, db)
   if present(db.DBClusterIdentifier) then ctx.relation(M.cluster_arn(ctx, db.DBClusterIdentifier), "has", id) end
 end
 
--- The VPC of a DB subnet group, from `known` (name -> VPC id, learnt from the
--- instances) or one DescribeDBSubnetGroups call; nil when it cannot be had.
-local function subnet_group_vpc(ctx, cluster, known)
-  local name = cluster.DBSubnetGroup
-  if not present(name) then return nil end
-  if known[name] ~= nil then return known[name] or nil end
-  local result, err = ctx.aws.try("DescribeDBSubnetGroups", { DBSubnetGroupName = name })
-  if not result then
-    ctx.warn("cluster %s: DescribeDBSubnetGroups: %s", cluster.DBClusterIdentifier, err.code)
-    known[name] = false
-    return nil
+-- Learns the VPC of every DB subnet group the clusters name that `known`
+-- (name -> VPC id, or false when it cannot be had) does not hold yet: one
+-- DescribeDBSubnetGroups call per group, side by side. A failing call leaves
+-- those clusters without a VPC relation, with a warning.
+function M.learn_subnet_groups(ctx, clusters, known)
+  local names, first = {}, {}
+  for _, cluster in ipairs(clusters or {}) do
+    local name = cluster.DBSubnetGroup
+    if present(name) and known[name] == nil and not first[name] then
+      first[name] = cluster.DBClusterIdentifier
+      names[#names + 1] = name
+    end
   end
-  local group = (result.DBSubnetGroups or {})[1]
-  known[name] = group and present(group.VpcId) and group.VpcId or false
-  return known[name] or nil
+  ctx.each(names, function(name)
+    local result, err = ctx.aws.try("DescribeDBSubnetGroups", { DBSubnetGroupName = name })
+    if not result then
+      ctx.warn("cluster %s: DB subnet group %s: DescribeDBSubnetGroups: %s", first[name], name, err.code)
+      known[name] = false
+      return
+    end
+    local group = (result.DBSubnetGroups or {})[1]
+    known[name] = group and present(group.VpcId) and group.VpcId or false
+  end)
 end
 
 function M.emit_cluster(ctx, cluster, known)
@@ -151,7 +160,7 @@ function M.emit_cluster(ctx, cluster, known)
       ctx.relation(id, "has", M.instance_arn(ctx, member.DBInstanceIdentifier))
     end
   end
-  local vpc = subnet_group_vpc(ctx, cluster, known or {})
+  local vpc = present(cluster.DBSubnetGroup) and known[cluster.DBSubnetGroup]
   if vpc then ctx.relation(id, "runs-in", vpc_arn(ctx, vpc)) end
   uses_security_groups(ctx, id, cluster.VpcSecurityGroups)
 end
@@ -171,7 +180,8 @@ function M.scan(ctx)
     end
   end
   for page in ctx.aws.paginate("DescribeDBClusters", { MaxRecords = PAGE }) do
-    ctx.each(page.DBClusters, function(cluster) M.emit_cluster(ctx, cluster, known) end)
+    M.learn_subnet_groups(ctx, page.DBClusters, known)
+    for _, cluster in ipairs(page.DBClusters or {}) do M.emit_cluster(ctx, cluster, known) end
   end
 end
 
@@ -184,7 +194,11 @@ local KIND = {
                emit = function(ctx, db) M.emit_instance(ctx, db) end },
   cluster = { op = "DescribeDBClusters", param = "DBClusterIdentifier", list = "DBClusters",
               notfound = "DBClusterNotFoundFault", arn = M.cluster_arn,
-              emit = function(ctx, cluster) M.emit_cluster(ctx, cluster, {}) end },
+              emit = function(ctx, cluster)
+                local known = {}
+                M.learn_subnet_groups(ctx, { cluster }, known)
+                M.emit_cluster(ctx, cluster, known)
+              end },
 }
 
 -- Returns true when the resource exists (and was emitted).
@@ -205,14 +219,20 @@ end
 local function request(e) return e.requestParameters or {} end
 local function response(e) return e.responseElements or {} end
 
+-- An identifier as the request spelled it; RDS stores (and puts in ARNs)
+-- identifiers in lowercase, whatever case they were created with.
+local function ident(s)
+  return present(s) and s:lower() or nil
+end
+
 -- CloudTrail writes RDS fields in camelCase: dBInstanceIdentifier, ...
 local function instance_of(e)
-  return response(e).dBInstanceIdentifier or request(e).dBInstanceIdentifier
-         or request(e).targetDBInstanceIdentifier
+  return ident(response(e).dBInstanceIdentifier or request(e).dBInstanceIdentifier
+               or request(e).targetDBInstanceIdentifier)
 end
 
 local function cluster_of(e)
-  return response(e).dBClusterIdentifier or request(e).dBClusterIdentifier
+  return ident(response(e).dBClusterIdentifier or request(e).dBClusterIdentifier)
 end
 
 local function changed_instance(ctx, e)
@@ -229,10 +249,10 @@ end
 -- until then (not applied immediately) the old name is still the one.
 local function modified(kind, old_field, new_field)
   return function(ctx, e)
-    local old, new = request(e)[old_field], request(e)[new_field]
-    if present(new) and present(old) and new ~= old and M.describe(ctx, kind, new, true) then
+    local old, new = ident(request(e)[old_field]), ident(request(e)[new_field])
+    if new and old and new ~= old and M.describe(ctx, kind, new, true) then
       ctx.delete(KIND[kind].arn(ctx, old))
-    elseif present(old) then
+    elseif old then
       M.describe(ctx, kind, old)
     end
   end
@@ -240,8 +260,8 @@ end
 
 local function deleted(kind, field)
   return function(ctx, e)
-    local name = request(e)[field]
-    if present(name) then ctx.delete(KIND[kind].arn(ctx, name)) end
+    local name = ident(request(e)[field])
+    if name then ctx.delete(KIND[kind].arn(ctx, name)) end
   end
 end
 

@@ -89,9 +89,15 @@ end
 local function request(e) return e.requestParameters or {} end
 local function response(e) return e.responseElements or {} end
 
+-- An identifier as the request spelled it; Redshift stores (and puts in
+-- ARNs) cluster identifiers in lowercase.
+local function ident(s)
+  return present(s) and s:lower() or nil
+end
+
 local function changed(ctx, e)
-  local name = response(e).clusterIdentifier or request(e).clusterIdentifier
-  if present(name) then M.describe(ctx, name) end
+  local name = ident(response(e).clusterIdentifier or request(e).clusterIdentifier)
+  if name then M.describe(ctx, name) end
 end
 
 -- CreateTags / DeleteTags name the resource by ARN (clusters only here).
@@ -111,16 +117,16 @@ M.events = {
   ModifyClusterIamRoles = changed,
   -- a rename (newClusterIdentifier) replaces the component once it happened
   ModifyCluster = function(ctx, e)
-    local old, new = request(e).clusterIdentifier, request(e).newClusterIdentifier
-    if present(new) and present(old) and new ~= old and M.describe(ctx, new, true) then
+    local old, new = ident(request(e).clusterIdentifier), ident(request(e).newClusterIdentifier)
+    if new and old and new ~= old and M.describe(ctx, new, true) then
       ctx.delete(M.cluster_arn(ctx, old))
-    elseif present(old) then
+    elseif old then
       M.describe(ctx, old)
     end
   end,
   DeleteCluster = function(ctx, e)
-    local name = request(e).clusterIdentifier
-    if present(name) then ctx.delete(M.cluster_arn(ctx, name)) end
+    local name = ident(request(e).clusterIdentifier)
+    if name then ctx.delete(M.cluster_arn(ctx, name)) end
   end,
   CreateTags = retagged,
   DeleteTags = retagged,

@@ -29,6 +29,10 @@
 -- Calls: ListHostedZones (100 zones a page), ListTagsForResources (10 zones a
 -- call), ListResourceRecordSets per zone (300 records a page); GetHostedZone for
 -- events only.
+-- Events: CreateHostedZone, UpdateHostedZoneComment, ChangeTagsForResource (zone
+-- read again), DeleteHostedZone, ChangeResourceRecordSets (each change: DELETE
+-- deletes the record set's id, CREATE/UPSERT reads that record set with one
+-- ListResourceRecordSets starting at its name, type and SetIdentifier).
 
 local M = {
   service = "route53",

@@ -89,6 +89,9 @@ M.events = {
   TagQueue = function(ctx, e)
     M.describe_queue(ctx, e.requestParameters.queueUrl)
   end,
+  UntagQueue = function(ctx, e)
+    M.describe_queue(ctx, e.requestParameters.queueUrl)
+  end,
   DeleteQueue = function(ctx, e)
     ctx.delete(M.queue_arn(ctx, e.requestParameters.queueUrl))
   end,

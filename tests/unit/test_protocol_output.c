@@ -635,6 +635,20 @@ static void test_json_cases(void)
     CHECK(lua_isnil(L, -1), "unknown keys are ignored");
     lua_settop(L, 0);
 
+    /* Numbers beyond a double's range, and times beyond year 9999, are no values. */
+    set_response(&r, 200, "{\"Big\": 1e999, \"When\": 1e300, \"Doc\": [1e999, 2], \"Items\": [\"x\"]}");
+    CHECK(protocol_parse(L, m, op, &r, err, sizeof err) == 0, "json: %s", err);
+    get_path(L, "Big");
+    CHECK(lua_isnil(L, -1), "1e999 as a long is absent");
+    lua_pop(L, 1);
+    get_path(L, "When");
+    CHECK(lua_isnil(L, -1), "a timestamp in the year 10^292 is absent");
+    lua_pop(L, 1);
+    buf enc = {0};
+    CHECK(luajson_encode(L, -1, &enc, 0, err, sizeof err) == 0, "the result still encodes: %s", err);
+    buf_free(&enc);
+    lua_settop(L, 0);
+
     static const char *bad[] = { "{\"Big\": 1,}", "{\"Big\" 1}", "[1, 2", "{\"name\": \"abc",
                                  "{\"name\": \"\\x\"}", "{} {}", "nul", "<?xml version=\"1.0\"?><Out/>" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
