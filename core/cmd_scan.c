@@ -40,6 +40,7 @@ static const char help[] =
     "  --profile, --role-arn, --external-id, --session-name   credentials (awstopo --help)\n"
     "  --account-id ID          skip the sts GetCallerIdentity lookup\n"
     "  --demo                   scan the bundled demo account (recorded responses; no AWS)\n"
+    "  --replay DIR             scan recorded responses: DIR/<region>/<mapping>.json (as --demo)\n"
     "\n"
     "where it goes:\n"
     "  --stackstate-url URL     StackState receiver base URL (AWSTOPO_STACKSTATE_URL)\n"
@@ -67,6 +68,7 @@ typedef struct scan_options {
     const char *services;
     const char *account_id;
     int demo;
+    const char *replay_dir;       /* --replay, or <data dir>/demo for --demo */
     const char *stackstate_url, *api_key, *instance, *spool;
     output_spec outputs[8];
     int noutputs;
@@ -98,7 +100,7 @@ static int parse_args(scan_options *o, int argc, char **argv)
         } else if (strcmp(argv[i], "--demo") == 0) {
             o->demo = 1;
         } else if (VALUE("--config", o->config_path) || VALUE("--regions", o->regions) ||
-                   VALUE("--services", o->services) || VALUE("--account-id", o->account_id) ||
+                   VALUE("--services", o->services) || VALUE("--account-id", o->account_id) || VALUE("--replay", o->replay_dir) ||
                    VALUE("--stackstate-url", o->stackstate_url) || VALUE("--api-key", o->api_key) ||
                    VALUE("--instance", o->instance) || VALUE("--spool", o->spool) ||
                    VALUE("--format", format) || VALUE("--max-payload-items", max_items)) {
@@ -129,6 +131,7 @@ static int parse_args(scan_options *o, int argc, char **argv)
         return -1;
     }
     if (max_items) o->max_items = (size_t)atol(max_items);
+    if (o->replay_dir) o->demo = 1;
     if (!o->config_path) o->config_path = getenv("AWSTOPO_CONFIG");
     return 0;
 }
@@ -202,6 +205,32 @@ static char *lookup_account_id(aws_client *c, model_registry *models, char *err,
     return out.id;
 }
 
+static int compare_names(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The regions a replay directory has recordings for (its subdirectories). */
+static void replay_regions(const scan_options *o, strlist *out)
+{
+    buf dir = {0};
+    if (o->replay_dir) buf_puts(&dir, o->replay_dir);
+    else buf_printf(&dir, "%s/demo", data_dir());
+    DIR *d = opendir(dir.data);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        buf sub = {0};
+        buf_printf(&sub, "%s/%s", dir.data, e->d_name);
+        struct stat st;
+        if (stat(sub.data, &st) == 0 && S_ISDIR(st.st_mode)) strlist_add(out, e->d_name);
+        buf_free(&sub);
+    }
+    if (d) closedir(d);
+    buf_free(&dir);
+    qsort(out->items, out->len, sizeof *out->items, compare_names);
+}
+
 static void pick_regions(account_scan *a, const scan_options *o, const awstopo_config *cfg,
                          const account_config *ac)
 {
@@ -220,14 +249,16 @@ static void pick_regions(account_scan *a, const scan_options *o, const awstopo_c
         for (size_t i = 0; i < n; i++) strlist_add(&a->regions, list[i]);
         free(list);
     }
+    if (!a->regions.len && !a->client) replay_regions(o, &a->regions);
     if (!a->regions.len) strlist_add(&a->regions, a->client ? client_region(a->client) : "eu-west-1");
 }
 
-/* Demo responses for (mapping, region): demo/<region>/<mapping>.json, or NULL. */
-static char *demo_responses(const char *mapping, const char *region, size_t *len)
+/* Recorded responses for (mapping, region): <dir>/<region>/<mapping>.json, or NULL. */
+static char *demo_responses(const char *dir, const char *mapping, const char *region, size_t *len)
 {
     buf p = {0};
-    buf_printf(&p, "%s/demo/%s/%s.json", data_dir(), region, mapping);
+    if (dir) buf_printf(&p, "%s/%s/%s.json", dir, region, mapping);
+    else buf_printf(&p, "%s/demo/%s/%s.json", data_dir(), region, mapping);
     char *text = read_file_maybe_gz(p.data, len);
     buf_free(&p);
     return text;
@@ -235,7 +266,7 @@ static char *demo_responses(const char *mapping, const char *region, size_t *len
 
 /* Starts the runs of one mapping: one per region, or one for a global mapping. */
 static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapping, const char *instance,
-                          const char *const *regions, progress *prog)
+                          const char *const *regions, const char *replay_dir, progress *prog)
 {
     for (size_t i = 0; i < a->regions.len; i++) {
         const char *region = a->regions.items[i];
@@ -243,7 +274,7 @@ static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapp
         char err[1024];
         size_t len = 0;
         char *demo = NULL;
-        if (!a->client && !(demo = demo_responses(mapping, region, &len))) continue;
+        if (!a->client && !(demo = demo_responses(replay_dir, mapping, region, &len))) continue;
         mapping_run *r = run_new(e, mapping, &info, a->client, err, sizeof err);
         if (!r) {
             cli_error("%s", err);
@@ -388,7 +419,7 @@ static int scan_account(const scan_options *o, const awstopo_config *cfg, const 
                 a->regions.len);
     sched *s = sched_new(a->client ? client_http(a->client) : NULL);
     for (size_t i = 0; i < names.len; i++)
-        start_mapping(a, e, s, names.items[i], cfg->instance ? cfg->instance : "aws", regions, prog);
+        start_mapping(a, e, s, names.items[i], cfg->instance ? cfg->instance : "aws", regions, o->replay_dir, prog);
     sched_run(s);
     sched_free(s);
     free(regions);

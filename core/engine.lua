@@ -62,6 +62,7 @@ local function matches(expected, actual)
 end
 
 local function replay_call(service, op, params, region)
+  P.replayed()
   local entries = run.replay[service .. ":" .. op]
   if not entries and service == mapping.service then entries = run.replay[op] end
   for _, e in ipairs(entries or {}) do

@@ -50,6 +50,13 @@ static int l_call(lua_State *L)
     return client_call(h->client, L, service, region, op, lua_istable(L, 3) ? 3 : 0);
 }
 
+/* P.replayed(): a call answered from recorded responses (counted like a call) */
+static int l_replayed(lua_State *L)
+{
+    host_of(L)->calls++;
+    return 0;
+}
+
 /* P.next_params(service, op, params, page, seen) */
 static int l_next_params(lua_State *L)
 {
@@ -246,7 +253,7 @@ void lua_api_push(lua_State *L, lua_host *host)
 {
     static const luaL_Reg fns[] = {
         { "call", l_call },   { "next_params", l_next_params }, { "each", l_each },
-        { "paginator", l_paginator },
+        { "paginator", l_paginator }, { "replayed", l_replayed },
         { "emit", l_emit },   { "log", l_log },                 { "warn", l_warn },
         { "error", l_error }, { NULL, NULL },
     };

@@ -7,7 +7,7 @@
  *   P.paginator(service, op)                  -> { result_keys, output_tokens, ... } or nil
  *   P.each(list, fn)                          runs fn(item, i) in child tasks, waits for all
  *   P.emit(kind, id, table)                   "component" | "relation" | "delete"
- *   P.log(msg), P.warn(msg)
+ *   P.log(msg), P.warn(msg), P.replayed()    (counts a call answered from a recording)
  *   P.error(service, op, region, code, message, status) -> an aws error table
  *
  * A lua_host says where their effects go. The host must outlive the state.

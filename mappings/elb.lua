@@ -63,19 +63,29 @@ end
 local function instance_arn(ctx, id) return ctx.arn("ec2", "instance/" .. id) end
 
 -- Tags of the named load balancers: { name = {Key,Value list} }. A failing call
--- (AccessDenied) costs the tags of that chunk only, with a warning.
+-- (AccessDenied) costs the tags of that chunk only, with a warning. A load balancer
+-- deleted since it was listed fails its whole chunk (LoadBalancerNotFound): the chunk
+-- is then asked one name at a time, and the gone one is skipped.
+local GONE = { LoadBalancerNotFound = true, AccessPointNotFound = true }
+
+local function tag_chunk(ctx, chunk, result)
+  local resp, err = ctx.aws.try("DescribeTags", { LoadBalancerNames = chunk })
+  if not resp then
+    if GONE[err.code] and #chunk > 1 then
+      ctx.each(chunk, function(name) tag_chunk(ctx, { name }, result) end)
+    elseif not GONE[err.code] then
+      ctx.warn("load balancers %s: DescribeTags: %s", table.concat(chunk, ","), err.code)
+    end
+    return
+  end
+  for _, d in ipairs(resp.TagDescriptions or {}) do
+    if d.LoadBalancerName then result[d.LoadBalancerName] = d.Tags end
+  end
+end
+
 function M.tags_of(ctx, names)
   local result = {}
-  ctx.each(chunks(names, M.TAGS_PER_CALL), function(chunk)
-    local resp, err = ctx.aws.try("DescribeTags", { LoadBalancerNames = chunk })
-    if not resp then
-      ctx.warn("load balancers %s: DescribeTags: %s", table.concat(chunk, ","), err.code)
-      return
-    end
-    for _, d in ipairs(resp.TagDescriptions or {}) do
-      if d.LoadBalancerName then result[d.LoadBalancerName] = d.Tags end
-    end
-  end)
+  ctx.each(chunks(names, M.TAGS_PER_CALL), function(chunk) tag_chunk(ctx, chunk, result) end)
   return result
 end
 

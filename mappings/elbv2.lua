@@ -144,19 +144,29 @@ end
 local function is_tg_arn(s) return tg_full_name(s) ~= nil end
 
 -- Tags of the given ARNs: { arn = {Key,Value list} }. A failing call (AccessDenied)
--- costs the tags of that chunk only, with a warning.
+-- costs the tags of that chunk only, with a warning. A resource deleted since it was
+-- listed fails its whole chunk (LoadBalancerNotFound / TargetGroupNotFound): the chunk
+-- is then asked one ARN at a time, and the gone one is skipped.
+local GONE = { LoadBalancerNotFound = true, TargetGroupNotFound = true }
+
+local function tag_chunk(ctx, chunk, result)
+  local resp, err = ctx.aws.try("DescribeTags", { ResourceArns = chunk })
+  if not resp then
+    if GONE[err.code] and #chunk > 1 then
+      ctx.each(chunk, function(a) tag_chunk(ctx, { a }, result) end)
+    elseif not GONE[err.code] then
+      ctx.warn("DescribeTags (%d resources): %s", #chunk, err.code)
+    end
+    return
+  end
+  for _, d in ipairs(resp.TagDescriptions or {}) do
+    if d.ResourceArn then result[d.ResourceArn] = d.Tags end
+  end
+end
+
 function M.tags_of(ctx, arns)
   local result = {}
-  ctx.each(chunks(arns, M.TAGS_PER_CALL), function(chunk)
-    local resp, err = ctx.aws.try("DescribeTags", { ResourceArns = chunk })
-    if not resp then
-      ctx.warn("DescribeTags (%d resources): %s", #chunk, err.code)
-      return
-    end
-    for _, d in ipairs(resp.TagDescriptions or {}) do
-      if d.ResourceArn then result[d.ResourceArn] = d.Tags end
-    end
-  end)
+  ctx.each(chunks(arns, M.TAGS_PER_CALL), function(chunk) tag_chunk(ctx, chunk, result) end)
   return result
 end
 
@@ -218,7 +228,9 @@ end
 function M.targets_of(ctx, tg)
   local resp, err = ctx.aws.try("DescribeTargetHealth", { TargetGroupArn = tg.TargetGroupArn })
   if not resp then
-    ctx.warn("target group %s: DescribeTargetHealth: %s", tg.TargetGroupName or tg.TargetGroupArn, err.code)
+    if not GONE[err.code] then   -- deleted since it was listed: no warning
+      ctx.warn("target group %s: DescribeTargetHealth: %s", tg.TargetGroupName or tg.TargetGroupArn, err.code)
+    end
     return nil
   end
   return resp.TargetHealthDescriptions
@@ -246,7 +258,7 @@ function M.scan(ctx)
 end
 
 -- Re-describe one load balancer / target group by ARN (events); gone: nothing.
-local NOT_FOUND = { LoadBalancerNotFound = true, TargetGroupNotFound = true }
+local NOT_FOUND = GONE
 
 function M.describe_lb(ctx, lb_arn)
   local resp, err = ctx.aws.try("DescribeLoadBalancers", { LoadBalancerArns = { lb_arn } })
