@@ -48,8 +48,9 @@ static const char help[] =
     "  --instance NAME          the StackPack's AWS instance name (AWSTOPO_INSTANCE)\n"
     "  --spool DIR              undelivered payloads wait here (default ~/.cache/awstopo/spool)\n"
     "  --output FILE|-          also write the topology here (repeatable)\n"
-    "  --format intake|json|dot format of the --output that follows (default: from the\n"
-    "                           file name: .dot -> dot, else intake)\n"
+    "  --format intake|json|dot format of the --output before it (or after it); alone, the\n"
+    "                           topology goes to stdout in that format. Default: from the\n"
+    "                           file name (.dot -> dot, else intake)\n"
     "  --max-payload-items N    components+relations per payload (default 2500)\n"
     "\n"
     "Exit codes: 0 complete, 1 partial (some service/region failed, or payloads are\n"
@@ -58,6 +59,7 @@ static const char help[] =
 typedef struct output_spec {
     const char *path;
     output_format format;
+    int format_given;       /* --format named it (else inferred from the file name) */
 } output_spec;
 
 typedef struct scan_options {
@@ -85,6 +87,13 @@ static int infer_format(const char *path, const char *explicit_format, output_fo
     return 0;
 }
 
+static int bad_format(const char *format)
+{
+    if (format) cli_error("scan: unknown --format '%s' (intake, json or dot)", format);
+    else cli_error("scan: a --format without an --output of its own");
+    return -1;
+}
+
 static int parse_args(scan_options *o, int argc, char **argv)
 {
     const char *format = NULL, *max_items = NULL;
@@ -103,7 +112,7 @@ static int parse_args(scan_options *o, int argc, char **argv)
                    VALUE("--services", o->services) || VALUE("--account-id", o->account_id) || VALUE("--replay", o->replay_dir) ||
                    VALUE("--stackstate-url", o->stackstate_url) || VALUE("--api-key", o->api_key) ||
                    VALUE("--instance", o->instance) || VALUE("--spool", o->spool) ||
-                   VALUE("--format", format) || VALUE("--max-payload-items", max_items)) {
+                   VALUE("--max-payload-items", max_items)) {
             if (rc < 0) return -1;
         } else if (VALUE("--output", out)) {
             if (rc < 0) return -1;
@@ -113,11 +122,17 @@ static int parse_args(scan_options *o, int argc, char **argv)
             }
             output_spec *spec = &o->outputs[o->noutputs++];
             spec->path = out;
-            if (infer_format(out, format, &spec->format) < 0) {
-                cli_error("scan: unknown --format '%s' (intake, json or dot)", format);
-                return -1;
-            }
+            spec->format_given = format != NULL;
+            if (infer_format(out, format, &spec->format) < 0) return bad_format(format);
             format = NULL;
+        } else if (VALUE("--format", format)) {
+            if (rc < 0) return -1;
+            output_spec *last = o->noutputs ? &o->outputs[o->noutputs - 1] : NULL;
+            if (last && !last->format_given) {     /* --output FILE --format F */
+                if (output_format_parse(format, &last->format) < 0) return bad_format(format);
+                last->format_given = 1;
+                format = NULL;
+            }
         } else if ((rc = common_option(&o->co, argc, argv, &i)) != 0) {
             if (rc < 0) return -1;
         } else {
@@ -126,9 +141,11 @@ static int parse_args(scan_options *o, int argc, char **argv)
         }
 #undef VALUE
     }
-    if (format) {
-        cli_error("scan: --format applies to the --output that follows it");
-        return -1;
+    if (format) {                                  /* --format F alone: stdout */
+        if (o->noutputs) return bad_format(NULL);
+        o->outputs[0] = (output_spec){ "-", FORMAT_JSON, 1 };
+        if (output_format_parse(format, &o->outputs[0].format) < 0) return bad_format(format);
+        o->noutputs = 1;
     }
     if (max_items) o->max_items = (size_t)atol(max_items);
     if (o->replay_dir) o->demo = 1;
@@ -450,7 +467,7 @@ int cmd_scan(int argc, char **argv)
     config_apply_env(&cfg);
     merge_flags(&cfg, &o);
     if (!cfg.stackstate_url && o.noutputs == 0) {   /* nowhere to go: print it */
-        o.outputs[0] = (output_spec){ "-", FORMAT_JSON };
+        o.outputs[0] = (output_spec){ "-", FORMAT_JSON, 1 };
         o.noutputs = 1;
     }
 

@@ -123,6 +123,9 @@ end
 ---------------------------------------------------------------------------
 -- events
 
+-- the request parameters of a CloudTrail record (absent in some records)
+local function req(e) return e.requestParameters or {} end
+
 -- A table's name from its name or its ARN (requests may give either).
 local function name_of(s)
   if type(s) ~= "string" then return nil end
@@ -132,13 +135,13 @@ local function name_of(s)
 end
 
 local function refresh(ctx, e)
-  local name = name_of(e.requestParameters.tableName)
+  local name = name_of(req(e).tableName)
   if name then M.describe_table(ctx, name, true) end
 end
 
 -- TagResource / UntagResource name the table by ARN
 local function refresh_arn(ctx, e)
-  local name = name_of(e.requestParameters.resourceArn)
+  local name = name_of(req(e).resourceArn)
   if name then M.describe_table(ctx, name, true) end
 end
 
@@ -148,7 +151,7 @@ M.events = {
   TagResource = refresh_arn,
   UntagResource = refresh_arn,
   DeleteTable = function(ctx, e)
-    local name = name_of(e.requestParameters.tableName)
+    local name = name_of(req(e).tableName)
     if not name then return end
     ctx.delete(table_arn(ctx, name))
     local described = (e.responseElements or {}).tableDescription or {}

@@ -128,8 +128,11 @@ end
 ---------------------------------------------------------------------------
 -- events
 
+-- the request parameters of a CloudTrail record (absent in some records)
+local function req(e) return e.requestParameters or {} end
+
 local function refresh(ctx, e)
-  local name = e.requestParameters.deliveryStreamName
+  local name = req(e).deliveryStreamName
   if name then M.describe_delivery_stream(ctx, name) end
 end
 
@@ -141,7 +144,7 @@ M.events = {
   StartDeliveryStreamEncryption = refresh,
   StopDeliveryStreamEncryption = refresh,
   DeleteDeliveryStream = function(ctx, e)
-    local name = e.requestParameters.deliveryStreamName
+    local name = req(e).deliveryStreamName
     if name then ctx.delete(delivery_stream_arn(ctx, name)) end
   end,
 }

@@ -101,6 +101,9 @@ end
 ---------------------------------------------------------------------------
 -- events
 
+-- the request parameters of a CloudTrail record (absent in some records)
+local function req(e) return e.requestParameters or {} end
+
 local function is_topic(s)
   local a = arn.parse(s)
   return a and a.service == "sns" and not a.resource:find(":", 1, true)
@@ -112,18 +115,18 @@ end
 
 M.events = {
   CreateTopic = function(ctx, e) refresh(ctx, (e.responseElements or {}).topicArn) end,
-  SetTopicAttributes = function(ctx, e) refresh(ctx, e.requestParameters.topicArn) end,
-  Subscribe = function(ctx, e) refresh(ctx, e.requestParameters.topicArn) end,
-  ConfirmSubscription = function(ctx, e) refresh(ctx, e.requestParameters.topicArn) end,
+  SetTopicAttributes = function(ctx, e) refresh(ctx, req(e).topicArn) end,
+  Subscribe = function(ctx, e) refresh(ctx, req(e).topicArn) end,
+  ConfirmSubscription = function(ctx, e) refresh(ctx, req(e).topicArn) end,
   -- a subscription ARN is "<topic arn>:<subscription id>"
   Unsubscribe = function(ctx, e)
-    local s = e.requestParameters.subscriptionArn
+    local s = req(e).subscriptionArn
     refresh(ctx, type(s) == "string" and s:match("^(.*):[^:]+$"))
   end,
-  TagResource = function(ctx, e) refresh(ctx, e.requestParameters.resourceArn) end,
-  UntagResource = function(ctx, e) refresh(ctx, e.requestParameters.resourceArn) end,
+  TagResource = function(ctx, e) refresh(ctx, req(e).resourceArn) end,
+  UntagResource = function(ctx, e) refresh(ctx, req(e).resourceArn) end,
   DeleteTopic = function(ctx, e)
-    if is_topic(e.requestParameters.topicArn) then ctx.delete(e.requestParameters.topicArn) end
+    if is_topic(req(e).topicArn) then ctx.delete(req(e).topicArn) end
   end,
 }
 
