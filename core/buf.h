@@ -23,7 +23,13 @@ typedef struct buf {
 void buf_reserve(buf *b, size_t extra);               /* room for `extra` more bytes */
 void buf_append(buf *b, const void *p, size_t n);
 void buf_puts(buf *b, const char *s);
-void buf_putc(buf *b, char c);
+/* One byte; the common case (room left) inline. */
+static inline void buf_putc(buf *b, char c)
+{
+    if (b->len + 1 >= b->cap) buf_reserve(b, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(buf *b, const char *fmt, va_list ap);
 void buf_clear(buf *b);                                /* len = 0, keeps the block */

@@ -337,7 +337,10 @@ static int deliver(const scan_options *o, const awstopo_config *cfg, topology *a
     intake_options io = { .instance_type = "aws", .instance_url = cfg->instance ? cfg->instance : "aws",
                           .max_items = o->max_items };
     payload_list payloads = {0};
-    intake_build(all, &io, complete ? INTAKE_SNAPSHOT_COMPLETE : INTAKE_SNAPSHOT_INCOMPLETE, &payloads);
+    int need_payloads = cfg->stackstate_url != NULL;
+    for (int i = 0; i < o->noutputs; i++) need_payloads |= o->outputs[i].format == FORMAT_INTAKE;
+    if (need_payloads)
+        intake_build(all, &io, complete ? INTAKE_SNAPSHOT_COMPLETE : INTAKE_SNAPSHOT_INCOMPLETE, &payloads);
     int rc = 0;
     char err[1024];
     for (int i = 0; i < o->noutputs; i++) {

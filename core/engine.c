@@ -404,6 +404,7 @@ void run_free(mapping_run *r)
     if (r->L) lua_close(r->L);
     topology_free(&r->topo);
     strlist_free(&r->host.warnings);
+    buf_free(&r->host.scratch);
     free(r->name);
     free(r->file);
     free(r->service);

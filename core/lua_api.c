@@ -211,14 +211,11 @@ static int l_emit(lua_State *L)
         return 0;
     }
     luaL_checktype(L, 3, LUA_TTABLE);
-    buf out = {0};
     char err[256];
-    if (luajson_encode(L, 3, &out, 0, err, sizeof err) < 0) {
-        buf_free(&out);
+    buf_clear(&h->scratch);
+    if (luajson_encode(L, 3, &h->scratch, 0, err, sizeof err) < 0)
         return luaL_error(L, "%s %s: %s", luaL_checkstring(L, 1), id, err);
-    }
-    topology_add(h->topo, kind, id, out.data, out.len);
-    buf_free(&out);
+    topology_add(h->topo, kind, id, h->scratch.data, h->scratch.len);
     return 0;
 }
 

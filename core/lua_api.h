@@ -18,6 +18,7 @@
 #include <lua.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "client.h"
 #include "model.h"
 #include "topology.h"
@@ -38,6 +39,7 @@ typedef struct lua_host {
     strlist warnings;          /* P.warn, and logs when not verbose */
     int verbose;               /* P.log to stderr */
     size_t calls;              /* P.call count (API calls of this run) */
+    buf scratch;               /* reused by P.emit for encoding (freed by the owner) */
 } lua_host;
 
 /* Pushes the primitives table P bound to host. */

@@ -115,30 +115,33 @@ typedef struct encoder {
 
 static int encode_value(encoder *e, int idx);
 
+/* Characters that need no escaping are copied in runs, not one by one. */
 static void encode_string(buf *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     buf_reserve(out, n + 2);
-    buf_putc(out, '"');
+    out->data[out->len++] = '"';
+    size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        buf_append(out, s + run, i - run);
+        run = i + 1;
         switch (c) {
-        case '"': buf_puts(out, "\\\""); break;
-        case '\\': buf_puts(out, "\\\\"); break;
-        case '\n': buf_puts(out, "\\n"); break;
-        case '\r': buf_puts(out, "\\r"); break;
-        case '\t': buf_puts(out, "\\t"); break;
-        case '\b': buf_puts(out, "\\b"); break;
-        case '\f': buf_puts(out, "\\f"); break;
-        default:
-            if (c < 0x20) {
-                char u[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
-                buf_puts(out, u);
-            } else {
-                buf_putc(out, (char)c);
-            }
+        case '"': buf_append(out, "\\\"", 2); break;
+        case '\\': buf_append(out, "\\\\", 2); break;
+        case '\n': buf_append(out, "\\n", 2); break;
+        case '\r': buf_append(out, "\\r", 2); break;
+        case '\t': buf_append(out, "\\t", 2); break;
+        case '\b': buf_append(out, "\\b", 2); break;
+        case '\f': buf_append(out, "\\f", 2); break;
+        default: {
+            char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+            buf_append(out, u, 6);
+        }
         }
     }
+    buf_append(out, s + run, n - run);
     buf_putc(out, '"');
 }
 
@@ -187,61 +190,78 @@ static int encode_array(encoder *e, int idx, lua_Integer n)
     return 0;
 }
 
-static int compare_keys(const void *a, const void *b)
+/* An object member waiting to be written: its key and the stack slot of its
+ * value. */
+typedef struct member_ref {
+    const char *key;
+    size_t key_len;
+    int value_idx;
+} member_ref;
+
+static int compare_members(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const member_ref *x = a, *y = b;
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = memcmp(x->key, y->key, n);
+    return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
-/* Collects the table's keys as strings, sorted. The strings stay alive in a
- * table pushed on the stack (caller pops it). */
-static size_t sorted_keys(lua_State *L, int idx, const char ***keys_out)
+/* Pushes every value of the table (and, for non-string keys, the key's text)
+ * onto the stack, so that the members can be sorted by key and written
+ * without looking anything up again. String keys stay valid: the table holds
+ * them. The caller pops back to its top. */
+static size_t collect_members(lua_State *L, int idx, member_ref **out, member_ref *small, size_t nsmall)
 {
-    size_t n = 0, cap = 16;
-    const char **keys = xmalloc(cap * sizeof *keys);
-    lua_newtable(L);             /* anchor for converted key strings */
-    int anchor = lua_gettop(L);
+    size_t n = 0, cap = nsmall;
+    member_ref *m = small;
     lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        lua_pushvalue(L, -1);
-        const char *k = luaL_tolstring(L, -1, NULL);   /* pushes the string */
-        lua_rawseti(L, anchor, (lua_Integer)n + 1);
-        lua_pop(L, 1);
-        if (n == cap) keys = xrealloc(keys, (cap *= 2) * sizeof *keys);
-        keys[n++] = k;
+    while (lua_next(L, idx)) {            /* stack: ... key value */
+        luaL_checkstack(L, 4, "JSON object too large");
+        if (n == cap) {
+            cap *= 2;
+            member_ref *grown = xmalloc(cap * sizeof *grown);
+            memcpy(grown, m, n * sizeof *m);
+            if (m != small) free(m);
+            m = grown;
+        }
+        int value_idx = lua_gettop(L);
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            m[n].key = lua_tolstring(L, -2, &m[n].key_len);
+            lua_pushvalue(L, -2);         /* the key again, for lua_next */
+        } else {
+            lua_pushvalue(L, -2);
+            m[n].key = luaL_tolstring(L, -1, &m[n].key_len);   /* anchored on the stack */
+            lua_insert(L, -2);            /* ... key value keytext key */
+        }
+        m[n].value_idx = value_idx;
+        n++;
     }
-    qsort(keys, n, sizeof *keys, compare_keys);
-    *keys_out = keys;
+    *out = m;
     return n;
 }
 
 static int encode_object(encoder *e, int idx)
 {
-    const char **keys;
-    size_t n = sorted_keys(e->L, idx, &keys);
+    member_ref small[32], *m;
+    int top = lua_gettop(e->L);
+    size_t n = collect_members(e->L, idx, &m, small, 32);
+    qsort(m, n, sizeof *m, compare_members);
     buf_putc(e->out, '{');
     e->depth++;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (i) buf_putc(e->out, ',');
         newline(e);
-        encode_string(e->out, keys[i], strlen(keys[i]));
-        buf_puts(e->out, e->indent > 0 ? ": " : ":");
-        lua_pushstring(e->L, keys[i]);
-        lua_rawget(e->L, idx);
-        if (lua_isnil(e->L, -1)) {   /* the key was not a string: look it up as a number */
-            lua_pop(e->L, 1);
-            lua_Integer k;
-            if (sscanf(keys[i], "%lld", &k) == 1) lua_rawgeti(e->L, idx, k); else lua_pushnil(e->L);
-        }
-        rc = encode_value(e, lua_gettop(e->L));
-        lua_pop(e->L, 1);
+        encode_string(e->out, m[i].key, m[i].key_len);
+        if (e->indent > 0) buf_append(e->out, ": ", 2);
+        else buf_putc(e->out, ':');
+        rc = encode_value(e, m[i].value_idx);
     }
     e->depth--;
     if (n && rc == 0) newline(e);
     buf_putc(e->out, '}');
-    free(keys);
-    lua_pop(e->L, 1); /* the key anchor */
+    if (m != small) free(m);
+    lua_settop(e->L, top);
     return rc;
 }
 

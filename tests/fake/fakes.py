@@ -56,7 +56,7 @@ class FakeProcess:
 
     def __init__(self, argv, env=None, log=None, startup_timeout=15):
         self.argv = argv
-        self.env = env
+        self.child_env = env            # the child's environment (None: inherit)
         self.log = log                  # file for the child's stderr (None: inherit)
         self.startup_timeout = startup_timeout
         self.proc = None
@@ -67,7 +67,7 @@ class FakeProcess:
         stderr = open(self.log, "ab") if self.log else None
         try:
             self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr,
-                                         env=self.env)
+                                         env=self.child_env)
         finally:
             if stderr:
                 stderr.close()
