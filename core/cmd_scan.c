@@ -193,33 +193,75 @@ static void add_run(account_scan *a, mapping_run *r)
     a->runs[a->nruns++] = r;
 }
 
-/* The account id from sts GetCallerIdentity, through the same client. */
-static char *lookup_account_id(aws_client *c, model_registry *models, char *err, size_t errlen)
+/* Runs a small Lua chunk that makes AWS calls through the client (outside any
+ * mapping) and returns the string it returns (caller frees), or NULL with
+ * the error message in err. */
+static char *call_for_string(aws_client *c, model_registry *models, const char *chunk, char *err, size_t errlen)
 {
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
-    lua_host host = { .name = "sts", .client = c, .models = models };
+    lua_host host = { .name = "scan", .client = c, .models = models };
     lua_State *co = lua_newthread(L);
-    luaL_loadstring(co, "local P = ...; return P.call('sts', 'GetCallerIdentity', {}, nil).Account");
+    luaL_loadstring(co, chunk);
     lua_api_push(co, &host);
     sched *s = sched_new(client_http(c));
-    struct { int ok; char *id; } out = { 0, NULL };
     sched_spawn(s, co, 1, NULL, NULL);
     sched_run(s);
     sched_free(s);
+    char *out = NULL;
     if (lua_status(co) == LUA_OK && lua_isstring(co, -1)) {
-        out.id = xstrdup(lua_tostring(co, -1));
+        out = xstrdup(lua_tostring(co, -1));
     } else {
         const char *msg = lua_isstring(co, -1) ? lua_tostring(co, -1) : NULL;
         if (!msg && lua_istable(co, -1)) {
-            lua_getfield(co, -1, "message");
-            msg = lua_tostring(co, -1);
+            lua_getfield(co, -1, "code");
+            lua_getfield(co, -2, "message");
+            snprintf(err, errlen, "%s: %s", lua_tostring(co, -2) ? lua_tostring(co, -2) : "error",
+                     lua_tostring(co, -1) ? lua_tostring(co, -1) : "");
+        } else {
+            snprintf(err, errlen, "%s", msg ? msg : "error");
         }
-        snprintf(err, errlen, "cannot find the account id (sts GetCallerIdentity): %s", msg ? msg : "error");
     }
     lua_close(L);
     strlist_free(&host.warnings);
-    return out.id;
+    return out;
+}
+
+static char *lookup_account_id(aws_client *c, model_registry *models, char *err, size_t errlen)
+{
+    char why[768];
+    char *id = call_for_string(c, models, "local P = ...\n"
+                               "return P.call('sts', 'GetCallerIdentity', {}, nil).Account", why, sizeof why);
+    if (!id) snprintf(err, errlen, "cannot find the account id (sts GetCallerIdentity): %s", why);
+    return id;
+}
+
+/* --all-regions: the regions enabled for the account (ec2 DescribeRegions),
+ * as the AWS console lists them; when that is denied, every region of the
+ * partition that offers EC2, from the endpoints data. */
+static void all_regions(account_scan *a, model_registry *models)
+{
+    char err[768];
+    char *list = call_for_string(a->client, models,
+                                 "local P = ...\n"
+                                 "local out = {}\n"
+                                 "for _, r in ipairs(P.call('ec2', 'DescribeRegions', {}, nil).Regions or {}) do\n"
+                                 "  out[#out + 1] = r.RegionName\n"
+                                 "end\n"
+                                 "table.sort(out)\n"
+                                 "return table.concat(out, ',')",
+                                 err, sizeof err);
+    if (list && *list) {
+        split_list(list, &a->regions);
+    } else {
+        cli_error("account %s: ec2 DescribeRegions failed (%s); scanning every region of %s", a->name, err,
+                  a->partition);
+        size_t n = 0;
+        const char **regions = client_service_regions(a->client, "ec2", a->partition, &n);
+        for (size_t i = 0; i < n; i++) strlist_add(&a->regions, regions[i]);
+        free(regions);
+    }
+    free(list);
 }
 
 static int compare_names(const void *x, const void *y)
@@ -249,7 +291,7 @@ static void replay_regions(const scan_options *o, strlist *out)
 }
 
 static void pick_regions(account_scan *a, const scan_options *o, const awstopo_config *cfg,
-                         const account_config *ac)
+                         const account_config *ac, model_registry *models)
 {
     if (o->regions) {
         split_list(o->regions, &a->regions);
@@ -261,10 +303,7 @@ static void pick_regions(account_scan *a, const scan_options *o, const awstopo_c
     int all = o->all_regions || (a->regions.len == 1 && strcmp(a->regions.items[0], "all") == 0);
     if (all && a->client) {
         strlist_free(&a->regions);
-        size_t n = 0;
-        const char **list = client_service_regions(a->client, "ec2", a->partition, &n);
-        for (size_t i = 0; i < n; i++) strlist_add(&a->regions, list[i]);
-        free(list);
+        all_regions(a, models);
     }
     if (!a->regions.len && !a->client) replay_regions(o, &a->regions);
     if (!a->regions.len) strlist_add(&a->regions, a->client ? client_region(a->client) : "eu-west-1");
@@ -425,7 +464,7 @@ static int scan_account(const scan_options *o, const awstopo_config *cfg, const 
         a->partition = "aws";
         a->account_id = xstrdup("123456789012");
     }
-    pick_regions(a, o, cfg, ac);
+    pick_regions(a, o, cfg, ac, models);
     strlist names = {0};
     if (cfg->services.len) {
         for (size_t i = 0; i < cfg->services.len; i++) strlist_add(&names, cfg->services.items[i]);

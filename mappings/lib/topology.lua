@@ -84,7 +84,9 @@ local function dimensions(cw, vars, data)
     local value = M.expand(cw.dimensions[name], vars, data)
     if value then dims[#dims + 1] = { Key = name, Value = value } end
   end
-  return { Namespace = cw.namespace, Dimensions = dims }
+  -- the namespace may be a template too ("AWS/{NamespaceSuffix}") when one type
+  -- spans several (target groups of application and network load balancers)
+  return { Namespace = M.expand(cw.namespace, vars, data) or cw.namespace, Dimensions = dims }
 end
 
 -- spec: { type, id, name, data, tags, identifiers, labels, region, environment }
