@@ -87,7 +87,7 @@ demo: $(BIN)
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/awstopo
-	for d in mappings models policies views deploy; do \
+	for d in mappings models policies views deploy demo; do \
 	    [ -d $$d ] && cp -R $$d $(DESTDIR)$(DATADIR)/ ; done; true
 
 clean:
