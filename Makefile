@@ -32,12 +32,24 @@ BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BIN       := $(if $(filter build,$(BUILD)),awstopo,$(BUILD)/awstopo)
 
-.PHONY: all test test-asan lint bench install clean models demo
+.PHONY: all test test-asan lint bench install clean models demo FORCE
 all: $(BIN)
 
 $(BUILD)/core/%.o: core/%.c $(wildcard core/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DAWSTOPO_DATADIR='"$(DATADIR)"' -c -o $@ $<
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Where the installed data lives is compiled into cli.o; the header changes
+# (and cli.o is rebuilt) only when PREFIX does.
+$(BUILD)/gen/datadir.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define AWSTOPO_DATADIR "$(DATADIR)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/core/cli.o: $(BUILD)/gen/datadir.h
+$(BUILD)/core/cli.o: CFLAGS += -iquote $(BUILD)/gen
+
+FORCE:
 
 # core/engine.lua is compiled into the binary (see tools/embed.sh).
 $(BUILD)/gen/engine_lua.c: core/engine.lua tools/embed.sh

@@ -11,9 +11,7 @@
 
 #include "buf.h"
 
-#ifndef AWSTOPO_DATADIR
-#define AWSTOPO_DATADIR "/usr/local/share/awstopo"
-#endif
+#include "datadir.h"   /* AWSTOPO_DATADIR: <prefix>/share/awstopo, made by the Makefile */
 
 void cli_error(const char *fmt, ...)
 {
