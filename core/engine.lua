@@ -114,6 +114,17 @@ local function paginate(name, params, opts)
   end
 end
 
+-- Runs fn(page) for every page. Returns nil, or the aws error that stopped
+-- the listing (the pages before it were handled); bugs are raised as usual.
+local function try_pages(name, params, fn, opts)
+  local ok, err = pcall(function()
+    for page in paginate(name, params, opts) do fn(page) end
+  end)
+  if ok then return nil end
+  if type(err) == "table" and err.code then return err end
+  error(err, 0)
+end
+
 ---------------------------------------------------------------------------
 -- ctx
 
@@ -125,7 +136,7 @@ local ctx = {
   instance = run.instance,
   mapping = run.name,
   service = mapping.service,
-  aws = { call = call, try = try, paginate = paginate },
+  aws = { call = call, try = try, paginate = paginate, try_pages = try_pages },
 }
 
 function ctx.each(list, fn)

@@ -206,15 +206,6 @@ end
 ---------------------------------------------------------------------------
 -- calls
 
--- Runs `fn(page)` for every page; returns the aws error instead of raising it.
-local function try_pages(ctx, op, params, fn)
-  local ok, err = pcall(function()
-    for page in ctx.aws.paginate(op, params) do fn(page) end
-  end)
-  if ok then return nil end
-  if type(err) == "table" and err.code then return err end
-  error(err, 0)
-end
 
 local function scan_stages(ctx, api)
   local resp, err = ctx.aws.try("GetStages", { restApiId = api.id })
@@ -227,7 +218,7 @@ end
 
 local function scan_resources(ctx, api)
   local params = { restApiId = api.id, embed = { "methods" }, limit = PAGE_SIZE }
-  local err = try_pages(ctx, "GetResources", params, function(page)
+  local err = ctx.aws.try_pages("GetResources", params, function(page)
     for _, resource in ipairs(page.items or {}) do emit_resource(ctx, api, resource) end
   end)
   if err then ctx.warn("API %s: GetResources: %s", api.id, err.code) end

@@ -76,13 +76,7 @@ M.TASKS_PER_CALL = 100       -- DescribeTasks
 M.INSTANCES_PER_CALL = 100   -- DescribeContainerInstances
 M.PAGE_SIZE = 100            -- List*: maxResults maximum
 
-local function chunks(list, size)
-  local out = {}
-  for i = 1, #list, size do
-    out[#out + 1] = table.move(list, i, math.min(i + size - 1, #list), 1, {})
-  end
-  return out
-end
+local chunks = require("batch").chunks
 
 -- Every item of a paginated List* call's `key`.
 local function list_all(ctx, op, params, key)

@@ -48,13 +48,7 @@ local function dns_identifier(name)
   return "urn:dns:/" .. (name:lower():gsub("%.$", ""))
 end
 
-local function chunks(list, size)
-  local out = {}
-  for i = 1, #list, size do
-    out[#out + 1] = table.move(list, i, math.min(i + size - 1, #list), 1, {})
-  end
-  return out
-end
+local chunks = require("batch").chunks
 
 function M.lb_arn(ctx, name)
   return ctx.arn("elasticloadbalancing", "loadbalancer/" .. name)

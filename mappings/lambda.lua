@@ -60,10 +60,7 @@ local M = {
 
 -- "arn:...:function:name[:qualifier]" -> "arn:...:function:name"; nil when
 -- s is not a Lambda function ARN.
-local function function_arn(s)
-  if type(s) ~= "string" then return nil end
-  return s:match("^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+)")
-end
+local function_arn = require("arn").lambda_function
 M.function_arn = function_arn
 
 -- The function name from a name, an ARN or a partial ARN ("123:function:fn"),

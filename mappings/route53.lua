@@ -182,15 +182,6 @@ end
 ---------------------------------------------------------------------------
 -- calls
 
--- Runs `fn(page)` for every page; returns the aws error instead of raising it.
-local function try_pages(ctx, op, params, fn)
-  local ok, err = pcall(function()
-    for page in ctx.aws.paginate(op, params) do fn(page) end
-  end)
-  if ok then return nil end
-  if type(err) == "table" and err.code then return err end
-  error(err, 0)
-end
 
 -- Tags of many zones: { [zone id] = tag list }, 10 ids a call.
 local function zone_tags(ctx, ids)
@@ -213,7 +204,7 @@ end
 -- Every record set of a zone, emitted, with the zone's relations.
 local function scan_records(ctx, zid)
   local records = {}
-  local err = try_pages(ctx, "ListResourceRecordSets", { HostedZoneId = zid }, function(page)
+  local err = ctx.aws.try_pages("ListResourceRecordSets", { HostedZoneId = zid }, function(page)
     for _, rr in ipairs(page.ResourceRecordSets or {}) do
       records[#records + 1] = rr
       emit_record(ctx, zid, rr)

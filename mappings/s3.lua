@@ -53,10 +53,7 @@ local function location_region(ctx, constraint)
   return LEGACY_REGION[constraint] or constraint
 end
 
-local function function_arn(s)
-  if type(s) ~= "string" then return nil end
-  return s:match("^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+)")
-end
+local function_arn = require("arn").lambda_function
 
 local function set_of(list)
   local set = {}

@@ -37,10 +37,7 @@ local function topic_name(topic_arn)
   return topic_arn:match("([^:]+)$")
 end
 
-local function function_arn(s)
-  if type(s) ~= "string" then return nil end
-  return s:match("^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+)")
-end
+local function_arn = require("arn").lambda_function
 
 -- What a subscription's endpoint points at, by protocol.
 local TARGET = {

@@ -19,6 +19,14 @@ function M.parse(s)
   return { partition = partition, service = service, region = region, account = account, resource = resource }
 end
 
+-- "arn:...:function:name[:qualifier]" -> "arn:...:function:name": relations
+-- end at the unqualified function, whatever alias or version points there.
+-- nil when s is not a Lambda function ARN.
+function M.lambda_function(s)
+  if type(s) ~= "string" then return nil end
+  return s:match("^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+)")
+end
+
 -- The partition a region belongs to, from its name (for data that names a
 -- region but not a partition).
 function M.partition_of(region)
