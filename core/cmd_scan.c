@@ -8,6 +8,7 @@
  * files. A snapshot in which any run failed is sent without stop_snapshot,
  * so StackState deletes nothing by mistake.
  */
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -75,6 +76,11 @@ typedef struct scan_options {
     output_spec outputs[8];
     int noutputs;
     size_t max_items;
+    /* awstopo record */
+    int record;
+    const char *record_dir;
+    int anonymize;
+    int replay_layout;
 } scan_options;
 
 /* ---- arguments ---- */
@@ -108,6 +114,12 @@ static int parse_args(scan_options *o, int argc, char **argv)
             o->all_regions = 1;
         } else if (strcmp(argv[i], "--demo") == 0) {
             o->demo = 1;
+        } else if (o->record && strcmp(argv[i], "--anonymize") == 0) {
+            o->anonymize = 1;
+        } else if (o->record && strcmp(argv[i], "--replay-layout") == 0) {
+            o->replay_layout = 1;
+        } else if (o->record && VALUE("--out", o->record_dir)) {
+            if (rc < 0) return -1;
         } else if (VALUE("--config", o->config_path) || VALUE("--regions", o->regions) ||
                    VALUE("--services", o->services) || VALUE("--account-id", o->account_id) || VALUE("--replay", o->replay_dir) ||
                    VALUE("--stackstate-url", o->stackstate_url) || VALUE("--api-key", o->api_key) ||
@@ -322,7 +334,7 @@ static char *demo_responses(const char *dir, const char *mapping, const char *re
 
 /* Starts the runs of one mapping: one per region, or one for a global mapping. */
 static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapping, const char *instance,
-                          const char *const *regions, const char *replay_dir, progress *prog)
+                          const char *const *regions, const scan_options *o, progress *prog)
 {
     for (size_t i = 0; i < a->regions.len; i++) {
         const char *region = a->regions.items[i];
@@ -330,7 +342,7 @@ static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapp
         char err[1024];
         size_t len = 0;
         char *demo = NULL;
-        if (!a->client && !(demo = demo_responses(replay_dir, mapping, region, &len))) continue;
+        if (!a->client && !(demo = demo_responses(o->replay_dir, mapping, region, &len))) continue;
         mapping_run *r = run_new(e, mapping, &info, a->client, err, sizeof err);
         if (!r) {
             cli_error("%s", err);
@@ -339,6 +351,7 @@ static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapp
             return;
         }
         if (demo && run_set_replay(r, demo, len, err, sizeof err) < 0) cli_error("demo %s: %s", mapping, err);
+        if (o->record) run_set_record(r, o->anonymize);
         free(demo);
         int global = run_is_global(r);
         add_run(a, r);
@@ -346,6 +359,65 @@ static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapp
         run_start_scan(r, s);
         if (global) return;
     }
+}
+
+/* ---- awstopo record ---- */
+
+static int write_text(const char *path, const char *text)
+{
+    buf dir = {0};
+    buf_puts(&dir, path);
+    for (char *p = dir.data + 1; *p; p++) {       /* mkdir -p of the parents */
+        if (*p != '/') continue;
+        *p = '\0';
+        mkdir(dir.data, 0755);
+        *p = '/';
+    }
+    buf_free(&dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    int ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* The "responses" member of a recorded case, for the replay layout. */
+static char *responses_only(const char *case_json)
+{
+    cJSON *root = cJSON_Parse(case_json);
+    char *text = root ? cJSON_Print(cJSON_GetObjectItemCaseSensitive(root, "responses")) : NULL;
+    cJSON_Delete(root);
+    return text;
+}
+
+/* Writes each run's recording: <dir>/<mapping>/<region>.case.json (a fixture
+ * case for `awstopo test`), or <dir>/<region>/<mapping>.json (for --replay). */
+static int write_recordings(const scan_options *o, account_scan *a)
+{
+    int failed = 0;
+    const char *dir = o->record_dir ? o->record_dir : "fixtures";
+    for (size_t i = 0; i < a->nruns; i++) {
+        mapping_run *r = a->runs[i];
+        char *text = run_recording(r);
+        if (!text) continue;
+        buf path = {0};
+        if (o->replay_layout) {
+            char *only = responses_only(text);
+            free(text);
+            text = only;
+            buf_printf(&path, "%s/%s/%s.json", dir, run_region(r), run_name(r));
+        } else {
+            buf_printf(&path, "%s/%s/%s.case.json", dir, run_name(r), run_region(r));
+        }
+        if (!text || write_text(path.data, text) < 0) {
+            cli_error("record: cannot write %s", path.data);
+            failed = 1;
+        } else {
+            fprintf(stderr, "record: wrote %s\n", path.data);
+        }
+        free(text);
+        buf_free(&path);
+    }
+    return failed;
 }
 
 /* ---- summary and delivery ---- */
@@ -376,6 +448,7 @@ static int deliver(const scan_options *o, const awstopo_config *cfg, topology *a
     intake_options io = { .instance_type = "aws", .instance_url = cfg->instance ? cfg->instance : "aws",
                           .max_items = o->max_items };
     payload_list payloads = {0};
+    topology_sort(all);   /* items in externalId order: the same account gives the same output */
     int need_payloads = cfg->stackstate_url != NULL;
     for (int i = 0; i < o->noutputs; i++) need_payloads |= o->outputs[i].format == FORMAT_INTAKE;
     if (need_payloads)
@@ -392,8 +465,10 @@ static int deliver(const scan_options *o, const awstopo_config *cfg, topology *a
         buf spool = {0};
         if (cfg->spool_dir) buf_puts(&spool, cfg->spool_dir);
         else buf_printf(&spool, "%s/.cache/awstopo/spool", getenv("HOME") ? getenv("HOME") : "/tmp");
+        const char *base_ms = getenv("AWSTOPO_RETRY_BASE_MS");   /* delivery backs off like AWS calls */
         stackstate_options so = { .base_url = cfg->stackstate_url, .api_key = cfg->api_key,
-                                  .spool_dir = spool.data, .spool_max_bytes = cfg->spool_max_mb << 20 };
+                                  .spool_dir = spool.data, .spool_max_bytes = cfg->spool_max_mb << 20,
+                                  .retry_base_ms = base_ms ? atol(base_ms) : 0 };
         stackstate_sink *sink = stackstate_sink_new(&so, err, sizeof err);
         if (!sink) {
             cli_error("%s", err);
@@ -403,7 +478,7 @@ static int deliver(const scan_options *o, const awstopo_config *cfg, topology *a
             const sink_stats *st = stackstate_sink_stats(sink);
             fprintf(stderr, "stackstate: %zu payloads delivered, %zu spooled, %zu retries\n", st->delivered,
                     st->spooled, st->retries);
-            if (sent < 0) cli_error("%s", err);
+            if (sent != 0) cli_error("%s", err);   /* refused, or why payloads stay spooled */
             if (sent != 0 && rc == 0) rc = sent < 0 ? 2 : 1;
             stackstate_sink_free(sink);
         }
@@ -478,7 +553,7 @@ static int scan_account(const scan_options *o, const awstopo_config *cfg, const 
                 a->regions.len);
     sched *s = sched_new(a->client ? client_http(a->client) : NULL);
     for (size_t i = 0; i < names.len; i++)
-        start_mapping(a, e, s, names.items[i], cfg->instance ? cfg->instance : "aws", regions, o->replay_dir, prog);
+        start_mapping(a, e, s, names.items[i], cfg->instance ? cfg->instance : "aws", regions, o, prog);
     sched_run(s);
     sched_free(s);
     free(regions);
@@ -495,9 +570,44 @@ static void free_account(account_scan *a)
     client_free(a->client);
 }
 
+static const char record_help[] =
+    "usage: awstopo record [--out DIR] [--anonymize] [--replay-layout] [scan options]\n"
+    "\n"
+    "Scans like `awstopo scan` (same options for accounts, regions and services) and\n"
+    "writes every response the mappings received as fixture cases:\n"
+    "DIR/<mapping>/<region>.case.json (default DIR: fixtures). `awstopo test --update DIR`\n"
+    "then writes their golden files. Nothing is sent to StackState.\n"
+    "\n"
+    "  --out DIR         where to write (default ./fixtures)\n"
+    "  --anonymize       replace the account id with 123456789012 everywhere\n"
+    "  --replay-layout   write DIR/<region>/<mapping>.json instead, for scan --replay DIR\n"
+    "\n"
+    "Credentials, session tokens, passwords, Lambda environment values and presigned\n"
+    "URL signatures are replaced by REDACTED. Read the files before sharing them:\n"
+    "resource names and tags are kept.\n";
+
+static int scan_or_record(int argc, char **argv, int record);
+
+int cmd_record(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(record_help, stdout);
+            return EXIT_OK;
+        }
+    }
+    return scan_or_record(argc, argv, 1);
+}
+
 int cmd_scan(int argc, char **argv)
 {
+    return scan_or_record(argc, argv, 0);
+}
+
+static int scan_or_record(int argc, char **argv, int record)
+{
     scan_options o = {0};
+    o.record = record;
     if (parse_args(&o, argc, argv) < 0) return EXIT_USAGE;
     awstopo_config cfg;
     char err[1024];
@@ -508,7 +618,8 @@ int cmd_scan(int argc, char **argv)
     for (size_t i = 0; i < cfg.problems.len; i++) cli_error("config: %s", cfg.problems.items[i]);
     config_apply_env(&cfg);
     merge_flags(&cfg, &o);
-    if (!cfg.stackstate_url && o.noutputs == 0) {   /* nowhere to go: print it */
+    if (o.record) config_set(&cfg.stackstate_url, NULL);   /* recording sends nothing */
+    if (!cfg.stackstate_url && o.noutputs == 0 && !o.record) {   /* nowhere to go: print it */
         o.outputs[0] = (output_spec){ "-", FORMAT_JSON, 1 };
         o.noutputs = 1;
     }
@@ -531,6 +642,7 @@ int cmd_scan(int argc, char **argv)
     for (size_t i = 0; i < naccounts; i++) {
         const account_config *ac = cfg.naccounts ? &cfg.accounts[i] : NULL;
         if (scan_account(&o, &cfg, ac, e, models, &accounts[i], &prog) < 0) failed_accounts++;
+        if (o.record && write_recordings(&o, &accounts[i])) failed_accounts++;
         collect(&accounts[i], &all, &t, o.co.verbose);
         if (accounts[i].client) {
             const client_stats *s = client_get_stats(accounts[i].client);

@@ -426,6 +426,47 @@ int run_set_replay(mapping_run *r, const char *json, size_t len, char *err, size
     return 0;
 }
 
+int run_set_record(mapping_run *r, int anonymize)
+{
+    lua_State *L = r->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->run_ref);
+    lua_createtable(L, 0, 2);
+    lua_newtable(L);
+    lua_setfield(L, -2, "responses");
+    lua_pushboolean(L, anonymize);
+    lua_setfield(L, -2, "anonymize");
+    lua_setfield(L, -2, "record");
+    lua_pop(L, 1);
+    return 0;
+}
+
+static int encode_recording(lua_State *L)
+{
+    buf *out = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, (lua_Integer)lua_tointeger(L, 2));
+    lua_getfield(L, -1, "recording");
+    lua_call(L, 0, 1);
+    char err[256];
+    if (luajson_encode(L, -1, out, 2, err, sizeof err) < 0) return luaL_error(L, "%s", err);
+    return 0;
+}
+
+char *run_recording(mapping_run *r)
+{
+    buf out = {0};
+    lua_State *L = r->L;
+    lua_pushcfunction(L, encode_recording);
+    lua_pushlightuserdata(L, &out);
+    lua_pushinteger(L, r->entry_ref);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        buf_free(&out);
+        return NULL;
+    }
+    buf_putc(&out, '\n');
+    return buf_steal(&out);
+}
+
 const char *run_service(const mapping_run *r) { return r->service; }
 int run_is_global(const mapping_run *r) { return r->global; }
 int run_finished(const mapping_run *r) { return r->finished; }

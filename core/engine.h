@@ -62,6 +62,12 @@ void run_free(mapping_run *r);
  * instead of AWS. Returns 0 or -1 with err. */
 int run_set_replay(mapping_run *r, const char *json, size_t len, char *err, size_t errlen);
 
+/* Record every call and its response (or error) for a fixture case, secrets
+ * scrubbed; anonymize replaces the account id. Returns 0 or -1 with err. */
+int run_set_record(mapping_run *r, int anonymize);
+/* After the run: the recorded fixture case as JSON (caller frees), or NULL. */
+char *run_recording(mapping_run *r);
+
 const char *run_service(const mapping_run *r);   /* the mapping's `service` */
 int run_is_global(const mapping_run *r);         /* scope == "global" */
 

@@ -78,6 +78,67 @@ local function replay_call(service, op, params, region)
 end
 
 ---------------------------------------------------------------------------
+-- recording live responses (awstopo record)
+--
+-- Secrets are scrubbed before anything is kept: values of members whose
+-- names say they are credentials, Lambda environment variable values, and
+-- the query of presigned URLs. With run.record.anonymize the scanned account
+-- id becomes 123456789012 everywhere.
+
+local SECRET_MEMBERS = {
+  SecretAccessKey = true, SessionToken = true, AccessKeyId = true, Password = true,
+  MasterUserPassword = true, AuthToken = true, PrivateKey = true, Signature = true,
+  KeyMaterial = true, SecretString = true, SecretBinary = true,
+}
+
+local function scrub_string(v)
+  if v:find("X-Amz-Signature=", 1, true) or v:find("X-Amz-Credential=", 1, true) then
+    return (v:gsub("%?.*$", "?REDACTED"))
+  end
+  if run.record.anonymize and run.account then
+    v = v:gsub(run.account, "123456789012")
+  end
+  return v
+end
+
+local function scrub(v, key)
+  if type(v) == "string" then
+    if key and SECRET_MEMBERS[key] then return "REDACTED" end
+    return scrub_string(v)
+  end
+  if type(v) ~= "table" then return v end
+  local t = setmetatable({}, getmetatable(v))
+  for k, x in pairs(v) do
+    local nk = type(k) == "string" and scrub_string(k) or k
+    if k == "Variables" and key == "Environment" and type(x) == "table" then
+      local redacted = {}
+      for name in pairs(x) do redacted[name] = "REDACTED" end
+      t[nk] = redacted
+    else
+      t[nk] = scrub(x, k)
+    end
+  end
+  return t
+end
+
+local function record(service, op, region, params, response, err)
+  local key = service == mapping.service and op or service .. ":" .. op
+  local entries = run.record.responses[key]
+  if not entries then
+    entries = json.array()
+    run.record.responses[key] = entries
+  end
+  local entry = { params = scrub(params) }
+  if region ~= run.region then entry.region = region end
+  if err then
+    entry.error = { code = err.code, message = scrub_string(err.message or ""), status = err.status }
+  else
+    entry.response = scrub(response)
+  end
+  entries[#entries + 1] = entry
+end
+
+---------------------------------------------------------------------------
 -- ctx.aws
 
 local function call(name, params, opts)
@@ -86,7 +147,13 @@ local function call(name, params, opts)
   local region = opts and opts.region or run.region
   params = params or {}
   if run.replay then return replay_call(service, op, params, region) end
-  return P.call(service, op, params, region)
+  if not run.record then return P.call(service, op, params, region) end
+  local ok, result = pcall(P.call, service, op, params, region)
+  if ok or (type(result) == "table" and result.code) then
+    record(service, op, region, params, ok and result or nil, not ok and result or nil)
+  end
+  if not ok then error(result, 0) end
+  return result
 end
 
 -- Returns the result, or nil and the AWS error (a table with code, message,
@@ -186,6 +253,27 @@ function entry.event(event)
   if not handler then return false end
   handler(ctx, event)
   return true
+end
+
+-- The fixture case of what was recorded. Within an operation, entries with
+-- more parameters come first: a page-2 call ({MaxResults, NextToken}) must
+-- not be answered by the page-1 entry ({MaxResults}) when replayed.
+function entry.recording()
+  local rec = run.record
+  for _, entries in pairs(rec.responses) do
+    local size = {}
+    for i, e in ipairs(entries) do size[e] = { #json.encode(e.params), i } end
+    table.sort(entries, function(a, b)
+      if size[a][1] ~= size[b][1] then return size[a][1] > size[b][1] end
+      return size[a][2] < size[b][2]
+    end)
+  end
+  local account = rec.anonymize and "123456789012" or run.account
+  return {
+    description = ("recorded by awstopo record: %s in %s"):format(run.name, run.region),
+    account = account, region = run.region, partition = run.partition,
+    regions = run.regions, responses = rec.responses,
+  }
 end
 
 return entry

@@ -22,6 +22,7 @@ static const char usage[] =
     "                           and/or write it (--output); --demo scans the bundled demo account\n"
     "  call SERVICE OPERATION   call one AWS API operation and print the response as JSON\n"
     "  test [PATH...]           replay fixture cases through the mappings, compare with golden files\n"
+    "  record [--out DIR]       scan and write what AWS answered as fixture cases (secrets scrubbed)\n"
     "  mappings [list|describe NAME]  show the mappings on the mapping path\n"
     "  config check FILE        validate a configuration file and explain each problem\n"
     "  version                  print the version\n"
@@ -49,6 +50,7 @@ typedef struct command {
 
 static const command commands[] = {
     { "scan", cmd_scan },
+    { "record", cmd_record },
     { "call", cmd_call },
     { "config", cmd_config },
     { "test", cmd_test },
