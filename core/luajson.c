@@ -92,6 +92,13 @@ int luajson_decode(lua_State *L, const char *text, size_t len, int keep_null, ch
 {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (root) {          /* only whitespace may follow the value */
+        while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) end++;
+        if (end < text + len) {
+            cJSON_Delete(root);
+            root = NULL;
+        }
+    }
     if (!root) {
         size_t at = end ? (size_t)(end - text) : 0;
         snprintf(err, errlen, "invalid JSON at byte %zu of %zu", at, len);
@@ -143,6 +150,18 @@ static void encode_string(buf *out, const char *s, size_t n)
     }
     buf_append(out, s + run, n - run);
     buf_putc(out, '"');
+}
+
+/* The shortest of %.15g, %.16g and %.17g that reads back as the same double
+ * (0.1 stays "0.1", as the AWS CLI prints it, not "0.10000000000000001"). */
+static void encode_double(buf *out, double d)
+{
+    char tmp[32];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) break;
+    }
+    buf_puts(out, tmp);
 }
 
 static void newline(encoder *e)
@@ -292,7 +311,7 @@ static int encode_value(encoder *e, int idx)
             double d = lua_tonumber(L, idx);
             if (!isfinite(d)) return fail(e, "NaN or infinity");
             if (d == floor(d) && fabs(d) < 1e15) buf_printf(e->out, "%.1f", d);
-            else buf_printf(e->out, "%.17g", d);
+            else encode_double(e->out, d);
         }
         return 0;
     case LUA_TSTRING: {

@@ -8,7 +8,8 @@
  *   - a non-empty table whose keys are exactly 1..n -> JSON array
  *   - any other table -> JSON object, keys sorted (stable output for golden
  *     files and diffs); non-string keys are converted with tostring
- *   - integers print as integers; floats with %.17g (shortest round trip);
+ *   - integers print as integers; floats as the shortest of %.15g..%.17g
+ *     that reads back as the same double (integral floats as "1.0");
  *     NaN and infinities are an error
  *   - the light userdata LUAJSON_NULL -> null
  */

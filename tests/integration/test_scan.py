@@ -551,10 +551,11 @@ def test_kill_during_delivery(aws):
     # delivery is at-least-once, and at most the payload in flight repeats.
     spool = tmpdir("spool-e2")
     rx.control(clear=True, delay_ms=400)
+    assert not rx.payloads()
     p = subprocess.Popen(args[:args.index("--spool") + 1] + [spool, "--max-payload-items", "5"],
                          env=base_env(aws, AWSTOPO_API_KEY=API_KEY), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
-    ok = wait_for(lambda: rx.stats().get("accepted", 0) >= 2, 20)
+    ok = wait_for(lambda: len(rx.payloads()) >= 2, 20)
     p.send_signal(signal.SIGKILL)
     out, err = p.communicate()
     TEXTS.append(("killed scan", (out + err).decode("utf-8", "replace")))
@@ -573,7 +574,8 @@ def test_kill_during_delivery(aws):
           and snapshot_flags_ok(dedup[n:])[0] and dedup[len(first):n] == left[-(n - len(first)):],
           (r, len(got), len(dedup)))
     check("e: at most the payload in flight arrived twice (at-least-once)", repeats <= 1, repeats)
-    print("     (in-flight kill: %d payload(s) repeated)" % repeats)
+    print("     (in-flight kill: %d delivered before the kill, %d spooled, %d repeated)"
+          % (len(first), len(left), repeats))
     check("e: spool empty", spool_empty(spool), os.listdir(spool))
     rx.stop()
 
@@ -698,6 +700,25 @@ def botocore_reference(aws, service, operation, params=None):
     return aws_cli_shape(method(**(params or {})))
 
 
+# Members newer than Debian's botocore (1.29): awstopo's models have them, the
+# reference client drops them. They are left out of the comparison.
+NEWER_THAN_BOTOCORE = {"lambda": {"LoggingConfig"}}
+
+# Debian's botocore still speaks query to SQS, so its output cannot be the
+# reference for the json protocol: this is what `aws sqs list-queues` prints.
+SQS_LIST_QUEUES = {"QueueUrls": ["https://sqs.us-east-1.amazonaws.com/123456789012/orders",
+                                 "https://sqs.us-east-1.amazonaws.com/123456789012/orders-dlq"],
+                   "NextToken": "AQEBnGRSoxG2+k/5fZVcm2Qsvw=="}
+
+
+def without(value, keys):
+    if isinstance(value, dict):
+        return {k: without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [without(v, keys) for v in value]
+    return value
+
+
 def test_call(aws):
     """(i) awstopo call in the five protocols; stalls and truncated bodies."""
     cases = [("ec2", "DescribeVpcs", "ec2"), ("sqs", "ListQueues", "json"),
@@ -707,11 +728,11 @@ def test_call(aws):
     for service, op, protocol in cases:
         r = awstopo(["call", service, op], env)
         try:
-            got = json.loads(r.out)
+            got = without(json.loads(r.out), NEWER_THAN_BOTOCORE.get(service, ()))
         except ValueError:
             got = None
         try:
-            want = botocore_reference(aws, service, op)
+            want = SQS_LIST_QUEUES if service == "sqs" else botocore_reference(aws, service, op)
         except Exception as e:            # botocore unavailable or failing: say so
             want = "botocore: %s" % e
         check("i: call %s %s (%s) prints what the AWS CLI would" % (service, op, protocol),
