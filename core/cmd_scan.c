@@ -159,7 +159,15 @@ static int parse_args(scan_options *o, int argc, char **argv)
         if (output_format_parse(format, &o->outputs[0].format) < 0) return bad_format(format);
         o->noutputs = 1;
     }
-    if (max_items) o->max_items = (size_t)atol(max_items);
+    if (max_items) {
+        char *end;
+        long n = strtol(max_items, &end, 10);
+        if (end == max_items || *end || n < 1) {
+            cli_error("scan: --max-payload-items wants a positive number (got '%s')", max_items);
+            return -1;
+        }
+        o->max_items = (size_t)n;
+    }
     if (o->replay_dir) o->demo = 1;
     if (!o->config_path) o->config_path = getenv("AWSTOPO_CONFIG");
     return 0;

@@ -143,7 +143,7 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
     if (*sec == SEC_STACKSTATE) rc = set_stackstate(c, key, value);
     else if (*sec == SEC_SCAN) rc = set_scan(c, key, value);
     else if (*sec == SEC_ACCOUNT) rc = set_account(&c->accounts[c->naccounts - 1], key, value);
-    else return free(value), problem(c, path, n, "'%s' outside a section", key);
+    else return free_secret(value), problem(c, path, n, "'%s' outside a section", key);
     if (rc < 0) problem(c, path, n, "unknown key '%s' in this section", key);
     free_secret(value);
 }
@@ -160,8 +160,11 @@ int config_load(awstopo_config *c, const char *path, char *err, size_t errlen)
     }
     section sec = SEC_NONE;
     int n = 0;
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+    for (char *line = text, *next; line; line = next) {   /* not strtok: blank lines count */
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
         parse_line(c, path, ++n, line, &sec);
+    }
     free_secret(text);   /* it may hold the api key */
     return 0;
 }

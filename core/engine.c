@@ -167,17 +167,32 @@ static void *run_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+/* Raises msg from a hook. A hook runs inside the function it interrupted, so
+ * "where" is level 0 (luaL_error's level 1 would blame the caller). */
+static int limit_error(lua_State *L, const char *msg)
+{
+    luaL_where(L, 0);
+    lua_pushstring(L, msg);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
 static void limits_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     void *ud;
     lua_getallocf(L, &ud);
     mapping_run *r = ud;
+    char msg[96];
     r->instructions += HOOK_EVERY;
-    if (r->instructions > r->e->budget)
-        luaL_error(L, "instruction budget exceeded (%I instructions)", (lua_Integer)r->e->budget);
-    if (r->memory > r->memory_limit)
-        luaL_error(L, "memory limit exceeded (%d MiB)", (int)(r->memory_limit >> 20));
+    if (r->instructions > r->e->budget) {
+        snprintf(msg, sizeof msg, "instruction budget exceeded (%lld instructions)", r->e->budget);
+        limit_error(L, msg);
+    }
+    if (r->memory > r->memory_limit) {
+        snprintf(msg, sizeof msg, "memory limit exceeded (%d MiB)", (int)(r->memory_limit >> 20));
+        limit_error(L, msg);
+    }
 }
 
 /* ---- the sandbox ---- */
@@ -562,15 +577,20 @@ char *run_describe(mapping_run *r)
         lua_setfield(L, -2, fields[i]);
     }
     lua_getfield(L, -2, "events");
-    if (lua_istable(L, -1)) {          /* event names only */
-        luajson_new_array(L, 0);
-        lua_Integer n = 0;
+    if (lua_istable(L, -1)) {          /* event names only, sorted (stable output) */
+        strlist names = {0};
         lua_pushnil(L);
-        while (lua_next(L, -3)) {
+        while (lua_next(L, -2)) {
             lua_pop(L, 1);
-            lua_pushvalue(L, -1);
-            lua_rawseti(L, -3, ++n);
+            if (lua_type(L, -1) == LUA_TSTRING) strlist_add(&names, lua_tostring(L, -1));
         }
+        if (names.len) qsort(names.items, names.len, sizeof *names.items, compare_strings);
+        luajson_new_array(L, (int)names.len);
+        for (size_t i = 0; i < names.len; i++) {
+            lua_pushstring(L, names.items[i]);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        strlist_free(&names);
         lua_setfield(L, -3, "events");
     }
     lua_pop(L, 1);

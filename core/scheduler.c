@@ -55,9 +55,20 @@ static task **task_slot(lua_State *co)
     return (task **)lua_getextraspace(co);
 }
 
+/* The task running in co (the running thread), or NULL. Lua leaves the main
+ * thread's extra space uninitialised, so the main thread, never a task, is
+ * answered without reading it; sched_spawn clears it so that the threads
+ * created after (which copy it) start with NULL. */
+static task *task_of(lua_State *co)
+{
+    int is_main = lua_pushthread(co);
+    lua_pop(co, 1);
+    return is_main ? NULL : *task_slot(co);
+}
+
 sched *sched_of(lua_State *co)
 {
-    task *t = *task_slot(co);
+    task *t = task_of(co);
     return t ? t->s : NULL;
 }
 
@@ -119,6 +130,11 @@ void sched_spawn(sched *s, lua_State *co, int nargs, task_done_fn done, void *ud
     t->done = done;
     t->ud = ud;
     t->nargs = nargs;
+    if (lua_checkstack(co, 1)) {         /* see task_of */
+        lua_rawgeti(co, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+        *task_slot(lua_tothread(co, -1)) = NULL;
+        lua_pop(co, 1);
+    }
     *task_slot(co) = t;
     if (s->nall == s->capall) {
         s->capall = s->capall ? s->capall * 2 : 64;
@@ -130,7 +146,7 @@ void sched_spawn(sched *s, lua_State *co, int nargs, task_done_fn done, void *ud
 
 int sched_park(lua_State *co, lua_KContext ctx, lua_KFunction k)
 {
-    task *t = *task_slot(co);
+    task *t = task_of(co);
     if (!t) return luaL_error(co, "cannot wait here: not running as a scheduled task");
     t->state = TASK_PARKED;
     t->s->parked++;

@@ -176,7 +176,50 @@ static void dot_nodes(buf *out, dot_node *nodes, size_t n)
     free(layers);
 }
 
-static void dot_edges(buf *out, const topology *t, const dot_node *sorted, size_t n)
+/* An identifier of a component (data.identifiers): StackState merges a
+ * relation end with the component that carries it, and so does the picture. */
+typedef struct dot_alias {
+    const char *identifier;
+    const char *id;
+} dot_alias;
+
+static int compare_aliases(const void *a, const void *b)
+{
+    return strcmp(((const dot_alias *)a)->identifier, ((const dot_alias *)b)->identifier);
+}
+
+static dot_alias *collect_aliases(const dot_node *nodes, size_t n, size_t *count)
+{
+    size_t len = 0, cap = 16;
+    dot_alias *a = xmalloc(cap * sizeof *a);
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(nodes[i].json, "data"),
+                                                            "identifiers");
+        const cJSON *v;
+        cJSON_ArrayForEach(v, ids) {
+            if (!cJSON_IsString(v)) continue;
+            if (len == cap) a = xrealloc(a, (cap *= 2) * sizeof *a);
+            a[len++] = (dot_alias){ v->valuestring, nodes[i].id };
+        }
+    }
+    qsort(a, len, sizeof *a, compare_aliases);
+    *count = len;
+    return a;
+}
+
+/* The node a relation end is drawn at: the component, the component that
+ * carries it as an identifier, or NULL (an end outside the topology). */
+static const char *resolve_end(const char *end, const dot_node *sorted, size_t n, const dot_alias *aliases,
+                               size_t naliases)
+{
+    if (is_component(sorted, n, end)) return end;
+    dot_alias key = { end, NULL };
+    const dot_alias *hit = naliases ? bsearch(&key, aliases, naliases, sizeof key, compare_aliases) : NULL;
+    return hit ? hit->id : NULL;
+}
+
+static void dot_edges(buf *out, const topology *t, const dot_node *sorted, size_t n, const dot_alias *aliases,
+                      size_t naliases)
 {
     buf missing = {0};   /* ends that are not components: declared dashed, after the edges */
     for (size_t i = 0; i < t->relations.len; i++) {
@@ -187,15 +230,19 @@ static void dot_edges(buf *out, const topology *t, const dot_node *sorted, size_
         if (src && dst) {
             const char *ends[2] = { src, dst };
             for (int k = 0; k < 2; k++) {
-                if (is_component(sorted, n, ends[k])) continue;
+                const char *node = resolve_end(ends[k], sorted, n, aliases, naliases);
+                if (node) {
+                    ends[k] = node;
+                    continue;
+                }
                 buf_puts(&missing, "  ");
                 dot_string(&missing, ends[k]);
                 buf_puts(&missing, " [style=\"rounded,dashed\", fillcolor=white];\n");
             }
             buf_puts(out, "  ");
-            dot_string(out, src);
+            dot_string(out, ends[0]);
             buf_puts(out, " -> ");
-            dot_string(out, dst);
+            dot_string(out, ends[1]);
             buf_puts(out, " [label=");
             dot_string(out, type ? type : "");
             buf_puts(out, "];\n");
@@ -223,14 +270,17 @@ static void format_dot(buf *out, const topology *t)
         if (!d->name) d->name = d->id;
     }
     buf_puts(out, "digraph topology {\n"
-                  "  graph [rankdir=LR, fontname=\"Helvetica\", compound=true];\n"
+                  "  graph [rankdir=LR, fontname=\"Helvetica\", compound=true, newrank=true];\n"
                   "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];\n"
                   "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#555555\"];\n");
     dot_nodes(out, nodes, n);
     dot_node *sorted = xmalloc((n ? n : 1) * sizeof *sorted);
     if (n) memcpy(sorted, nodes, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, compare_node_ids);
-    dot_edges(out, t, sorted, n);
+    size_t naliases;
+    dot_alias *aliases = collect_aliases(nodes, n, &naliases);
+    dot_edges(out, t, sorted, n, aliases, naliases);
+    free(aliases);
     if (t->deletes.len) buf_printf(out, "  // %zu delete(s) not drawn\n", t->deletes.len);
     buf_puts(out, "}\n");
     free(sorted);

@@ -45,8 +45,9 @@ static void format_unix(double t, char out[TIMESTAMP_MAX])
         return;
     }
     snprintf(out, TIMESTAMP_MAX, "%.3f", t);
-    char *end = out + strlen(out) - 1;      /* "1.500" -> "1.5" */
+    char *end = out + strlen(out) - 1;      /* "1.500" -> "1.5", "2.000" -> "2" */
     while (*end == '0') *end-- = '\0';
+    if (*end == '.') *end = '\0';
 }
 
 void timestamp_format_wire(double t, const char *fmt, char out[TIMESTAMP_MAX])
@@ -84,6 +85,28 @@ static int read_int(const char **p, int digits)
     return v;
 }
 
+/* Are the fields of tm a real date and time (before timegm normalises
+ * "2015-02-30" into March)? A leap second (:60) is allowed. */
+static int valid_tm(const struct tm *tm)
+{
+    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int y = tm->tm_year + 1900;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (tm->tm_mon < 0 || tm->tm_mon > 11 || tm->tm_mday < 1) return 0;
+    if (tm->tm_mday > mdays[tm->tm_mon] + (tm->tm_mon == 1 && leap)) return 0;
+    return tm->tm_hour >= 0 && tm->tm_hour <= 23 && tm->tm_min >= 0 && tm->tm_min <= 59 &&
+           tm->tm_sec >= 0 && tm->tm_sec <= 60;
+}
+
+/* A fraction of a second after '.' or ',': one or more digits. */
+static int read_fraction(const char **p, double *frac)
+{
+    double scale = 0.1;
+    if (!isdigit((unsigned char)**p)) return -1;
+    for (*frac = 0; isdigit((unsigned char)**p); (*p)++, scale /= 10) *frac += (**p - '0') * scale;
+    return 0;
+}
+
 static int parse_iso8601(const char *s, double *t)
 {
     struct tm tm = {0};
@@ -108,10 +131,8 @@ static int parse_iso8601(const char *s, double *t)
             if ((tm.tm_sec = read_int(&p, 2)) < 0) return -1;
         }
         if (*p == '.' || *p == ',') {
-            char *end;
-            frac = strtod(p, &end);   /* ".123456" */
-            if (*p == ',') frac = 0;
-            p = end;
+            p++;
+            if (read_fraction(&p, &frac) < 0) return -1;
         }
         if (*p == 'Z' || *p == 'z') {
             p++;
@@ -121,29 +142,65 @@ static int parse_iso8601(const char *s, double *t)
             if (oh < 0) return -1;
             if (*p == ':') p++;
             if (isdigit((unsigned char)*p) && (om = read_int(&p, 2)) < 0) return -1;
+            if (oh > 23 || om > 59) return -1;
             offset = sign * (oh * 3600L + om * 60L);
         }
     }
-    if (*p) return -1;
+    if (*p || !valid_tm(&tm)) return -1;
     *t = (double)timegm(&tm) - (double)offset + frac;
+    return 0;
+}
+
+/* The zone of an RFC 822 date: GMT, UT, UTC, Z or none, or +hhmm / -hhmm.
+ * Returns 0 and the offset east of UTC in seconds, or -1. */
+static int rfc822_zone(const char *z, long *offset)
+{
+    *offset = 0;
+    if (!*z || strcasecmp(z, "GMT") == 0 || strcasecmp(z, "UT") == 0 || strcasecmp(z, "UTC") == 0 ||
+        strcasecmp(z, "Z") == 0)
+        return 0;
+    if ((z[0] != '+' && z[0] != '-') || strlen(z) != 5) return -1;
+    const char *p = z + 1;
+    int hh = read_int(&p, 2), mm = read_int(&p, 2);
+    if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return -1;
+    *offset = (z[0] == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
     return 0;
 }
 
 static int parse_rfc822(const char *s, double *t)
 {
-    char wd[8], mon[8], zone[8] = "GMT";
+    char wd[8], mon[8], zone[8] = "";
     struct tm tm = {0};
-    int year;
-    if (sscanf(s, "%7[A-Za-z], %d %7s %d %d:%d:%d %7s", wd, &tm.tm_mday, mon, &year, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec, zone) < 7)
+    int year, used = 0, rest = 0;
+    if (sscanf(s, "%7[A-Za-z], %d %7s %d %d:%d:%d%n", wd, &tm.tm_mday, mon, &year, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &used) < 7 || !used)
         return -1;
+    s += used;
+    if (sscanf(s, " %7s %n", zone, &rest) == 1) s += rest;
+    while (isspace((unsigned char)*s)) s++;
+    long offset;
+    if (*s || rfc822_zone(zone, &offset) < 0) return -1;
     int m = -1;
     for (int i = 0; i < 12; i++)
         if (strcasecmp(mon, months[i]) == 0) m = i;
     if (m < 0) return -1;
     tm.tm_mon = m;
     tm.tm_year = year - 1900;
-    *t = (double)timegm(&tm);
+    if (!valid_tm(&tm)) return -1;
+    *t = (double)timegm(&tm) - (double)offset;
+    return 0;
+}
+
+/* Epoch seconds: digits with an optional sign, fraction and exponent
+ * ("1422172800", "-1.5", "1.4221728E9"); no hex, no inf or nan. */
+static int parse_epoch(const char *s, double *t)
+{
+    if (!isdigit((unsigned char)*s) && !(*s == '-' && isdigit((unsigned char)s[1]))) return -1;
+    if (strspn(s, "0123456789.-+eE") != strlen(s)) return -1;
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || !isfinite(v)) return -1;
+    *t = v;
     return 0;
 }
 
@@ -151,12 +208,7 @@ int timestamp_parse(const char *s, double *t)
 {
     while (isspace((unsigned char)*s)) s++;
     if (!*s) return -1;
-    char *end;
-    double v = strtod(s, &end);
-    if (*end == '\0' && end != s && (isdigit((unsigned char)*s) || *s == '-')) {
-        *t = v;
-        return 0;
-    }
+    if (parse_epoch(s, t) == 0) return 0;
     if (parse_iso8601(s, t) == 0) return 0;
     return parse_rfc822(s, t);
 }

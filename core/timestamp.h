@@ -15,8 +15,9 @@
 #define TIMESTAMP_MAX 40   /* room for any formatted timestamp */
 
 /* Parses ISO-8601 ('Z' or +hh:mm offsets, optional fraction, date-only too),
- * RFC 822 / RFC 1123 dates and epoch seconds ("1422172800.5"). Returns 0 and
- * sets *t, or -1. */
+ * RFC 822 / RFC 1123 dates (GMT or +hhmm) and epoch seconds ("1422172800.5").
+ * Fields out of range ("2015-02-30", "25:00") are refused, not normalised.
+ * Returns 0 and sets *t, or -1. */
 int timestamp_parse(const char *s, double *t);
 
 /* The output form, "2015-01-25T08:00:00+00:00". */

@@ -92,6 +92,7 @@ local RESOURCE_IDS = {
   ["AWS::SQS::Queue"] = sqs_queue,
   ["AWS::SNS::Topic"] = as_arn,
   ["AWS::Lambda::Function"] = lambda_function,
+  ["AWS::Lambda::Alias"] = as_arn,                                 -- the alias ARN, as lambda.lua emits it
   ["AWS::DynamoDB::Table"] = regional("dynamodb", "table/"),
   ["AWS::Kinesis::Stream"] = regional("kinesis", "stream/"),
   ["AWS::KinesisFirehose::DeliveryStream"] = regional("firehose", "deliverystream/"),

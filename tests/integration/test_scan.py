@@ -138,6 +138,12 @@ def scan(aws, rx=None, spool=None, extra=(), env=None, services=SERVICES, **env_
     return awstopo(args, e)
 
 
+def receiver():
+    """A fresh recording receiver; its stderr (tracebacks of requests the
+    killed client abandoned) goes to a log file, not into the test output."""
+    return fakes.start_receiver(api_key=API_KEY, log=os.path.join(WORK, "receiver.log"))
+
+
 def spooled(spool):
     """The spool's entries (sorted, oldest first) as (name, raw bytes)."""
     names = sorted(n for n in os.listdir(spool) if n.endswith(".json.gz"))
@@ -321,7 +327,7 @@ BASELINE = {}       # the fault-free scan: payloads (a), topology json (f)
 
 def test_full_scan(aws):
     """(a) A full scan to the receiver: complete, well-formed, exit 0, summary."""
-    rx = fakes.start_receiver(api_key=API_KEY)
+    rx = receiver()
     spool = tmpdir("spool-a")
     aws.control(reset_stats=True)
     r = scan(aws, rx, spool)
@@ -404,7 +410,7 @@ def test_full_scan(aws):
 
 def test_chunking(aws):
     """(b) --max-payload-items 3: many payloads, flags right, same items."""
-    rx = fakes.start_receiver(api_key=API_KEY)
+    rx = receiver()
     r = scan(aws, rx, extra=["--max-payload-items", "3"])
     payloads = received(rx)
     check("b: exit code 0", r.rc == 0, r)
@@ -424,12 +430,15 @@ def test_chunking(aws):
         early += [x["externalId"] for x in topo(p)["relations"]
                   if x["sourceId"] not in seen or x["targetId"] not in seen]
     check("b: relations come after their endpoints", not early, early)
+    for bad in ("abc", "0", "-3", "5x"):
+        r = scan(aws, rx, extra=["--max-payload-items", bad])
+        check("b: --max-payload-items %s: usage error (64)" % bad, r.rc == 64 and "max-payload-items" in r.err, r)
     rx.stop()
 
 
 def test_receiver_down(aws):
     """(c) Receiver down: exit 1, spooled; back up: the old payloads go first, once."""
-    rx = fakes.start_receiver(api_key=API_KEY)
+    rx = receiver()
     spool = tmpdir("spool-c")
     rx.control(down=True)
     r = scan(aws, rx, spool, extra=["--max-payload-items", "5"])
@@ -444,13 +453,16 @@ def test_receiver_down(aws):
           snapshot_flags_ok(old)[1])
 
     rx.control(down=False)
-    r = scan(aws, rx, spool, extra=["--max-payload-items", "5"])
+    # The second run names another instance, so that its payloads differ from
+    # the first run's (the same account otherwise gives the same payloads).
+    r = scan(aws, rx, spool, extra=["--max-payload-items", "5", "--instance", "second-run"])
     got = received(rx)
     check("c: receiver back: exit code 0", r.rc == 0, r)
     check("c: old payloads first, in order, then the new snapshot",
           len(got) == 2 * n and got[:n] == old, [topo(p)["start_snapshot"] for p in got])
     new = got[n:]
     check("c: new snapshot complete", snapshot_flags_ok(new)[0] and
+          all(topo(p)["instance"]["url"] == "second-run" for p in new) and
           items_of(new) == items_of(old), snapshot_flags_ok(new)[1])
     bodies = [json.dumps(p, sort_keys=True) for p in got]
     check("c: no payload delivered twice", len(set(bodies)) == len(bodies))
@@ -473,7 +485,7 @@ def test_receiver_down(aws):
 
 def test_delivery_errors(aws):
     """(d) 403/401 wrong key -> exit 2; 413 -> error, stays spooled; 500s -> retried."""
-    rx = fakes.start_receiver(api_key=API_KEY)
+    rx = receiver()
     spool = tmpdir("spool-d")
     r = scan(aws, rx, spool, env=base_env(aws, AWSTOPO_API_KEY=WRONG_KEY))
     check("d: wrong API key (403): exit code 2", r.rc == 2, r)
@@ -512,12 +524,18 @@ def test_delivery_errors(aws):
     check("d: 500 x3: stderr reports 3 retries", re.search(r"1 payloads? delivered, 0 spooled, 3 retries", r.err),
           r.err)
     check("d: spool empty", spool_empty(spool), os.listdir(spool))
+
+    rx.control(status=429, count=1, retry_after=1)
+    t0 = time.monotonic()
+    r = scan(aws, rx, spool)
+    check("d: 429 with Retry-After: 1 is honoured, then delivered",
+          r.rc == 0 and time.monotonic() - t0 >= 1.0 and len(received(rx)) == 2, (r, time.monotonic() - t0))
     rx.stop()
 
 
 def test_kill_during_delivery(aws):
     """(e) kill -9 during delivery, restart: everything arrives, in order."""
-    rx = fakes.start_receiver(api_key=API_KEY)
+    rx = receiver()
     n = -(-N_ITEMS // 5)
 
     # 1. Killed during the retry backoff (receiver down): nothing in flight, so
@@ -539,10 +557,13 @@ def test_kill_during_delivery(aws):
     check("e: no temp files left that the next run would trip on",
           all(x.endswith(".json.gz") or x == ".lock" or x.endswith(".tmp") for x in os.listdir(spool)))
     rx.control(down=False)
-    r = scan(aws, rx, spool, extra=["--max-payload-items", "5"])
+    r = scan(aws, rx, spool, extra=["--max-payload-items", "5", "--instance", "second-run"])
     got = received(rx)
+    new = got[n:]
     check("e: restarted: spooled payloads first, in order, exactly once; then the new snapshot",
-          r.rc == 0 and len(got) == 2 * n and got[:n] == before and snapshot_flags_ok(got[n:])[0], (r, len(got)))
+          r.rc == 0 and len(got) == 2 * n and got[:n] == before and snapshot_flags_ok(new)[0]
+          and all(topo(p)["instance"]["url"] == "second-run" for p in new)
+          and items_of(new) == items_of(before), (r, len(got)))
     check("e: spool empty", spool_empty(spool), os.listdir(spool))
 
     # 2. Killed while a request is in flight (receiver answers slowly). The
@@ -621,7 +642,7 @@ def test_aws_faults(aws):
 
 def test_failing_service(aws):
     """(g) sqs ListQueues AccessDenied: exit 1, the rest sent, no stop_snapshot."""
-    rx = fakes.start_receiver(api_key=API_KEY)
+    rx = receiver()
     aws.control(fail=["sqs.ListQueues:1000:status:403:AccessDenied"])
     r = scan(aws, rx)
     aws.control(clear_rules=True)
@@ -639,6 +660,17 @@ def test_failing_service(aws):
           any("sqs" in ln and REGION in ln for ln in lines), r.err)
     s = r.summary() or {}
     check("g: summary: 1 failed run, incomplete", s.get("failed") == 1 and "incomplete" in r.err, r.err)
+
+    # The account itself cannot be scanned (no account id): exit 2, and no
+    # stop_snapshot either.
+    rx.control(clear=True)
+    aws.control(fail=["sts.GetCallerIdentity:1000:status:403:AccessDenied"])
+    r = scan(aws, rx)
+    aws.control(clear_rules=True)
+    check("g: no account id (sts AccessDenied): exit code 2, clear message",
+          r.rc == 2 and "GetCallerIdentity" in r.err and "AccessDenied" in r.err, r)
+    check("g: no account scanned: nothing with stop_snapshot sent",
+          not any(topo(p)["stop_snapshot"] or topo(p)["components"] for p in received(rx)))
     rx.stop()
 
 
@@ -647,7 +679,7 @@ def test_secrets():
     # A verbose scan with every kind of output, a failing service and a
     # rejected delivery adds the most text to look through.
     aws = fakes.start_fake_aws(FIXTURES, creds=["%s:%s:%s" % (AKID, SECRET, TOKEN)])
-    rx = fakes.start_receiver(api_key=API_KEY)
+    rx = receiver()
     d = tmpdir("out-h")
     spool = tmpdir("spool-h")
     aws.control(fail=["sqs.GetQueueAttributes:1:status:403:AccessDenied",
@@ -672,6 +704,8 @@ def test_secrets():
     parts = ["scan+session/token", "scanTestSecret", "7f3c9a51e0", "scanTestSecret%2FKey"]
     leaks += [(what, part) for what, text in TEXTS for part in parts if part in text]
     check("h: %d outputs and files free of secrets" % len(TEXTS), not leaks, leaks[:10])
+    sanitizer = [(w, t[:300]) for w, t in TEXTS if "Sanitizer" in t or "runtime error:" in t]
+    check("no AddressSanitizer / UBSan report in any run", not sanitizer, sanitizer[:3])
     check("h: the check saw spool files and every output format",
           any(w.startswith("spool file") for w, _ in TEXTS) and
           all(any(w.endswith(x) for w, _ in TEXTS) for x in ("i.json", "t.json", "t.dot")))
