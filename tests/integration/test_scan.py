@@ -23,7 +23,6 @@ last line is "N passed, N failed"; the exit status is non-zero on failure.
 """
 
 import datetime
-import glob
 import gzip
 import json
 import os
@@ -598,6 +597,33 @@ def test_kill_during_delivery(aws):
     print("     (in-flight kill: %d delivered before the kill, %d spooled, %d repeated)"
           % (len(first), len(left), repeats))
     check("e: spool empty", spool_empty(spool), os.listdir(spool))
+
+    # 3. Three scans at once sharing one spool (the delivery lock): one of them
+    # delivers for all; every payload arrives once, each run's in its order.
+    spool = tmpdir("spool-e3")
+    rx.control(clear=True, delay_ms=30)
+    procs = [subprocess.Popen(args[:args.index("--spool") + 1] +
+                              [spool, "--max-payload-items", "5", "--instance", "run%d" % i],
+                              env=base_env(aws, AWSTOPO_API_KEY=API_KEY), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for i in range(3)]
+    codes = []
+    for p in procs:
+        out, err = p.communicate()
+        codes.append(p.returncode)
+        TEXTS.append(("concurrent scan", (out + err).decode("utf-8", "replace")))
+    rx.control(delay_ms=0)
+    got = received(rx)
+    per_run = {}
+    for p in got:
+        per_run.setdefault(topo(p)["instance"]["url"], []).append(p)
+    bodies = [json.dumps(p, sort_keys=True) for p in got]
+    check("e: concurrent scans: exit 0 for the one that delivered, 1 for those that left it",
+          sorted(codes) in ([0, 0, 0], [0, 0, 1], [0, 1, 1]), codes)
+    check("e: concurrent scans: every payload once, each run's snapshot whole and in order",
+          len(got) == 3 * n and len(set(bodies)) == len(bodies) and sorted(per_run) == ["run0", "run1", "run2"]
+          and all(snapshot_flags_ok(v)[0] and items_of(v) == items_of(BASELINE.get("payloads") or [])
+                  for v in per_run.values()), (len(got), {k: len(v) for k, v in per_run.items()}))
+    check("e: concurrent scans: spool empty", spool_empty(spool), os.listdir(spool))
     rx.stop()
 
 

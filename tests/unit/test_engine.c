@@ -10,6 +10,9 @@
 #include "engine.h"
 #include "testlib.h"
 
+/* printf-safe string: NULL shows as "(null)" */
+#define STR(s) ((s) ? (s) : "(null)")
+
 static char dir[64], dir2[80];
 static model_registry *models;
 static sched *S;
@@ -310,7 +313,7 @@ static void test_scan(engine *e)
     CHECK(r != NULL, "widgets loads: %s", err);
     if (!r) return;
     CHECK(run_finished(r), "finished");
-    CHECK(run_error(r) == NULL, "no error: %s", run_error(r));
+    CHECK(run_error(r) == NULL, "no error: %s", STR(run_error(r)));
     CHECK(finished_runs == 1 && last_finished == r, "on_finish called once with the run");
     CHECK_STR(run_name(r), "widgets");
     CHECK_STR(run_region(r), "eu-west-1");
@@ -349,12 +352,12 @@ static void test_scan(engine *e)
 
     /* describe: the declarations as JSON */
     char *d = run_describe(r);
-    CHECK(d && strstr(d, "\"service\": \"sqs\""), "describe service: %s", d);
+    CHECK(d && strstr(d, "\"service\": \"sqs\""), "describe service: %s", STR(d));
     CHECK(d && strstr(d, "\"scope\": \"regional\""), "describe scope");
     CHECK(d && strstr(d, "\"sts:GetCallerIdentity\""), "describe calls");
     CHECK(d && strstr(d, "\"aws.test.queue\": {") && strstr(d, "\"layer\": \"Messaging\""), "describe types");
     CHECK(d && strstr(d, "\"events\": [\n    \"AddPermission\",\n    \"CreateQueue\",\n    \"DeleteQueue\"\n  ]"),
-          "describe events, sorted: %s", d);
+          "describe events, sorted: %s", STR(d));
     CHECK(d && !strstr(d, "scan"), "functions are not described");
     free(d);
     run_free(r);
@@ -369,7 +372,7 @@ static void test_event(engine *e)
     if (!r) return;
     run_start_event(r, S, ev, strlen(ev));
     sched_run(S);
-    CHECK(run_finished(r) && run_error(r) == NULL, "event handled: %s", run_error(r));
+    CHECK(run_finished(r) && run_error(r) == NULL, "event handled: %s", STR(run_error(r)));
     CHECK(run_topology(r)->deletes.len == 1 && strcmp(run_topology(r)->deletes.items[0].external_id, "arn:gone") == 0,
           "ctx.delete from the handler");
     CHECK(run_calls(r) == 0, "no calls");
@@ -379,7 +382,7 @@ static void test_event(engine *e)
     run_start_event(r, S, "{not json", 9);
     sched_run(S);
     CHECK(run_finished(r), "bad event: finished");
-    CHECK(run_error(r) && strstr(run_error(r), "event is not valid JSON"), "bad event: %s", run_error(r));
+    CHECK(run_error(r) && strstr(run_error(r), "event is not valid JSON"), "bad event: %s", STR(run_error(r)));
     run_free(r);
 }
 
@@ -393,8 +396,8 @@ static void expect_run_error(engine *e, const char *name, const char *replay, co
     if (!r) return;
     const char *msg = run_error(r);
     CHECK(run_finished(r) && msg, "%s failed", name);
-    CHECK(msg && strstr(msg, want1), "%s: \"%s\" should contain \"%s\"", name, msg, want1);
-    CHECK(msg && (!want2 || strstr(msg, want2)), "%s: \"%s\" should contain \"%s\"", name, msg, want2);
+    CHECK(msg && strstr(msg, want1), "%s: \"%s\" should contain \"%s\"", name, STR(msg), want1);
+    CHECK(msg && (!want2 || strstr(msg, want2)), "%s: \"%s\" should contain \"%s\"", name, STR(msg), STR(want2));
     CHECK(finished_runs == before + 1, "%s: on_finish called", name);
     run_free(r);
 }
@@ -433,7 +436,7 @@ static void test_sandbox(engine *e)
     mapping_run *r = run(e, "sandbox", NULL, err, sizeof err);
     CHECK(r != NULL, "load: %s", err);
     if (!r) return;
-    CHECK(run_error(r) == NULL, "sandbox run: %s", run_error(r));
+    CHECK(run_error(r) == NULL, "sandbox run: %s", STR(run_error(r)));
     static const char *absent[] = { "io", "package", "debug", "coroutine", "dofile", "loadfile", "print",
                                     "collectgarbage" };
     for (size_t i = 0; i < sizeof absent / sizeof *absent; i++) {
@@ -467,14 +470,14 @@ static void test_limits(void)
     long long t0 = sched_now_ms();
     mapping_run *r = run(e, "spin", NULL, err, sizeof err);
     CHECK(r && run_error(r) && strstr(run_error(r), "instruction budget exceeded (2000000 instructions)"),
-          "budget from the environment: %s", r ? run_error(r) : err);
+          "budget from the environment: %s", r ? STR(run_error(r)) : err);
     CHECK(r && run_error(r) && strstr(run_error(r), "spin.lua:4: "), "the loop's line is named: %s",
-          r ? run_error(r) : err);
+          r ? STR(run_error(r)) : err);
     CHECK(sched_now_ms() - t0 < 20000, "stopped quickly");
     run_free(r);
     /* a run within the budget is unaffected */
     r = run(e, "widgets", WIDGETS_REPLAY, err, sizeof err);
-    CHECK(r && run_error(r) == NULL, "widgets within budget: %s", r ? run_error(r) : err);
+    CHECK(r && run_error(r) == NULL, "widgets within budget: %s", r ? STR(run_error(r)) : err);
     run_free(r);
     engine_free(e);
 
@@ -484,7 +487,7 @@ static void test_limits(void)
     unsetenv("AWSTOPO_INSTRUCTION_BUDGET");
     r = run(e, "spin", NULL, err, sizeof err);
     CHECK(r && run_error(r) && strstr(run_error(r), "(3000000 instructions)"), "budget option: %s",
-          r ? run_error(r) : err);
+          r ? STR(run_error(r)) : err);
     run_free(r);
     engine_free(e);
 
@@ -492,9 +495,9 @@ static void test_limits(void)
     e = new_engine(0, (size_t)16 << 20);
     r = run(e, "hog", NULL, err, sizeof err);
     CHECK(r && run_error(r) && strstr(run_error(r), "memory limit exceeded (16 MiB)"), "memory limit: %s",
-          r ? run_error(r) : err);
+          r ? STR(run_error(r)) : err);
     CHECK(r && run_error(r) && strstr(run_error(r), "hog.lua:4: "), "the allocating line is named: %s",
-          r ? run_error(r) : err);
+          r ? STR(run_error(r)) : err);
     run_free(r);
     engine_free(e);
 }

@@ -39,8 +39,9 @@ static const char *flat(int idx)
     return out;
 }
 
-/* Runs paginate_next on (params, page) with a fresh or given `seen` table.
- * Returns what paginate_next returned; the next params (if any) stay on top. */
+/* paginate_next runs inside a C function called with lua_pcall, so that a
+ * repeated token's Lua error can be caught: l_step(params, page, seen)
+ * returns the next params or nil. */
 typedef struct step_args {
     const paginator *p;
     int with_params;
@@ -55,8 +56,9 @@ static int l_step(lua_State *Ls)
     return 1;
 }
 
-/* next(p, params, page, seen_idx) -> pushes next params or nil; returns the
- * status of the protected call (error message on top when not LUA_OK). */
+/* Pushes the next params (or nil) for the Lua expressions params (NULL: no
+ * params table) and page; returns the status of the protected call (the
+ * error message on top when not LUA_OK). */
 static int next_page(const paginator *p, const char *params, const char *page, int seen_idx)
 {
     seen_idx = lua_absindex(L, seen_idx);
