@@ -78,15 +78,20 @@ static int set_stackstate(awstopo_config *c, const char *key, const char *value)
     else if (strcmp(key, "api_key") == 0) config_set(&c->api_key, value);
     else if (strcmp(key, "instance") == 0) config_set(&c->instance, value);
     else if (strcmp(key, "spool") == 0) config_set(&c->spool_dir, value);
-    else if (strcmp(key, "spool_max_mb") == 0) c->spool_max_mb = (size_t)atol(value);
-    else return -1;
+    else if (strcmp(key, "spool_max_mb") == 0) {
+        char *end;
+        long mb = strtol(value, &end, 10);
+        if (*end || mb <= 0) return -2;
+        c->spool_max_mb = (size_t)mb;
+    } else return -1;
     return 0;
 }
 
 static int set_scan(awstopo_config *c, const char *key, const char *value)
 {
-    if (strcmp(key, "regions") == 0) split_list(value, &c->regions);
-    else if (strcmp(key, "services") == 0) split_list(value, &c->services);
+    /* a repeated key replaces the earlier value, as for every other key */
+    if (strcmp(key, "regions") == 0) strlist_free(&c->regions), split_list(value, &c->regions);
+    else if (strcmp(key, "services") == 0) strlist_free(&c->services), split_list(value, &c->services);
     else return -1;
     return 0;
 }
@@ -98,7 +103,7 @@ static int set_account(account_config *a, const char *key, const char *value)
     else if (strcmp(key, "external_id") == 0) config_set(&a->external_id, value);
     else if (strcmp(key, "session_name") == 0) config_set(&a->session_name, value);
     else if (strcmp(key, "account_id") == 0) config_set(&a->account_id, value);
-    else if (strcmp(key, "regions") == 0) split_list(value, &a->regions);
+    else if (strcmp(key, "regions") == 0) strlist_free(&a->regions), split_list(value, &a->regions);
     else return -1;
     return 0;
 }
@@ -144,7 +149,8 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
     else if (*sec == SEC_SCAN) rc = set_scan(c, key, value);
     else if (*sec == SEC_ACCOUNT) rc = set_account(&c->accounts[c->naccounts - 1], key, value);
     else return free_secret(value), problem(c, path, n, "'%s' outside a section", key);
-    if (rc < 0) problem(c, path, n, "unknown key '%s' in this section", key);
+    if (rc == -2) problem(c, path, n, "'%s' needs a positive whole number", key);
+    else if (rc < 0) problem(c, path, n, "unknown key '%s' in this section", key);
     free_secret(value);
 }
 

@@ -67,8 +67,20 @@ static char *existing_maybe_gz(const char *path)
     return NULL;
 }
 
-/* The newest version directory under <dir>/<service>/ (versions are dates, so
- * the greatest name is the newest). Caller frees. */
+/* Does <base>/<version>/ hold a service-2.json (plain or .gz)? */
+static int has_service_file(const char *base, const char *version)
+{
+    buf p = {0};
+    buf_printf(&p, "%s/%s/service-2.json", base, version);
+    char *found = existing_maybe_gz(p.data);
+    buf_free(&p);
+    free(found);
+    return found != NULL;
+}
+
+/* The newest version directory under <dir>/<service>/ that holds a model
+ * (versions are dates, so the greatest name is the newest; a stray file or
+ * an empty version directory is passed over). Caller frees. */
 static char *newest_version_dir(const char *dir, const char *service)
 {
     buf base = {0};
@@ -78,7 +90,7 @@ static char *newest_version_dir(const char *dir, const char *service)
     if (d) {
         struct dirent *e;
         while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
+            if (e->d_name[0] == '.' || !has_service_file(base.data, e->d_name)) continue;
             if (!best || strcmp(e->d_name, best) > 0) {
                 free(best);
                 best = xstrdup(e->d_name);
