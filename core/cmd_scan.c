@@ -661,7 +661,8 @@ static int scan_or_record(int argc, char **argv, int record)
         }
     }
     int complete = failed_accounts == 0 && t.failed_runs == 0 && prog.failed == 0;
-    int delivered = deliver(&o, &cfg, &all, complete);
+    /* No account scanned: nothing to say, not even an empty snapshot start. */
+    int delivered = failed_accounts == naccounts ? 2 : deliver(&o, &cfg, &all, complete);
 
     fprintf(stderr,
             "scan: %zu components, %zu relations; %zu runs, %zu failed; %zu API calls, %zu retries, "
