@@ -167,16 +167,29 @@ end
 
 -- An iterator over the pages of a paginated operation:
 --   for page in ctx.aws.paginate("DescribeInstances", {}) do ... end
+-- The next page is requested as soon as a page arrives, while the mapping
+-- works on it, so network latency overlaps with the mapping's work.
 local function paginate(name, params, opts)
   local service, op = split_call(name, mapping.service)
   check_declared(service, op)
-  local seen, nextp, done = {}, params or {}, false
+  local seen, nextp, done, pending = {}, params or {}, false, nil
   return function()
     if done then return nil end
-    local page = call(name, nextp, opts)
+    local page
+    if pending then
+      page = P.await(pending)
+      pending = nil
+    else
+      page = call(name, nextp, opts)
+    end
     local ok, following = pcall(P.next_params, service, op, nextp, page, seen)
     if not ok then error(following, 2) end   -- blame the mapping's loop, not this file
-    if following == nil then done = true else nextp = following end
+    if following == nil then
+      done = true
+    else
+      nextp = following
+      pending = P.spawn(call, name, nextp, opts)
+    end
     return page
   end
 end

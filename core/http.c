@@ -361,6 +361,11 @@ void http_submit(http_engine *e, const http_request *req, http_done_fn done, voi
     e->list = t;
     e->running++;
     curl_multi_add_handle(e->multi, t->easy);
+    /* Start sending now: the caller may keep the CPU busy for a while (a
+     * mapping working on the previous page) before the loop polls again.
+     * Finished transfers wait in the message queue for http_poll. */
+    int still;
+    curl_multi_perform(e->multi, &still);
 }
 
 /* ---- completion ---- */

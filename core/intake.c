@@ -188,14 +188,15 @@ static void write_payload(buf *p, const envelope *e, const topology *t, size_t f
     buf_puts(p, TAIL);
 }
 
-void intake_build(const topology *t, const intake_options *o, intake_mode mode, payload_list *out)
+int intake_each(const topology *t, const intake_options *o, intake_mode mode, intake_fn fn, void *ud)
 {
     size_t total = topology_count(t);
-    if (total == 0 && mode == INTAKE_INCREMENTAL) return;
+    if (total == 0 && mode == INTAKE_INCREMENTAL) return 0;
 
     envelope e;
     envelope_init(&e, o);
-    int snapshot = mode != INTAKE_INCREMENTAL;
+    buf p = {0};   /* one payload at a time: the buffer is reused */
+    int snapshot = mode != INTAKE_INCREMENTAL, rc = 0;
     size_t from = 0;
     do {
         /* Extend the run [from, to) while the next item fits; the first always does. */
@@ -208,9 +209,24 @@ void intake_build(const topology *t, const intake_options *o, intake_mode mode, 
             to++;
         }
         int last = to == total;
-        write_payload(payload_list_add(out), &e, t, from, to, bytes, snapshot && from == 0,
+        buf_clear(&p);
+        write_payload(&p, &e, t, from, to, bytes, snapshot && from == 0,
                       last && mode == INTAKE_SNAPSHOT_COMPLETE);
+        rc = fn(ud, p.data, p.len);
         from = to;
-    } while (from < total);
+    } while (from < total && rc == 0);
+    buf_free(&p);
     envelope_free(&e);
+    return rc;
+}
+
+static int add_to_list(void *ud, const char *payload, size_t len)
+{
+    buf_append(payload_list_add(ud), payload, len);
+    return 0;
+}
+
+void intake_build(const topology *t, const intake_options *o, intake_mode mode, payload_list *out)
+{
+    intake_each(t, o, mode, add_to_list, out);
 }

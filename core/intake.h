@@ -47,11 +47,38 @@ typedef struct payload_list {
     size_t len, cap;
 } payload_list;
 
-/* Appends the payloads for t to out (caller frees with payload_list_free).
- * o may be NULL (all defaults). Always produces at least one payload in
- * snapshot modes (an empty account still starts and stops a snapshot); an
- * empty topology in incremental mode produces none. */
+/* Receives one payload: len bytes of JSON at payload (NUL-terminated). The
+ * bytes belong to intake_each and are valid only during the call. Returns 0
+ * to go on; anything else stops intake_each, which returns it. */
+typedef int (*intake_fn)(void *ud, const char *payload, size_t len);
+
+/* Makes the payloads for t one at a time, in order, and hands each to fn:
+ * only one payload is in memory at any moment, however big the topology.
+ * o may be NULL (all defaults); with collection_timestamp 0 each call takes
+ * the time anew, so callers that make the same payloads twice (a file and
+ * StackState) set it. Always produces at least one payload in snapshot modes
+ * (an empty account still starts and stops a snapshot); an empty topology in
+ * incremental mode produces none. Returns 0, or what fn returned to stop. */
+int intake_each(const topology *t, const intake_options *o, intake_mode mode, intake_fn fn, void *ud);
+
+/* intake_each into a list: appends the payloads for t to out (caller frees
+ * with payload_list_free). For tests and small topologies. */
 void intake_build(const topology *t, const intake_options *o, intake_mode mode, payload_list *out);
+
+/* Cuts one payload in two (intake_split.c), for a receiver that refused it
+ * as too large (HTTP 413). The items -- components, then relations, then
+ * delete_ids, in order -- are divided into a first part of ceil(n/2) items
+ * and a second of the rest; everything else (internalHostname,
+ * collection_timestamp, instance, ...) is copied as it is into both, byte
+ * for byte, and so are the items. start_snapshot stays only on the first
+ * part, stop_snapshot only on the second, so sending first then second is
+ * the same snapshot as sending the original.
+ * Appends the parts to first and second and their item counts to *n_first,
+ * *n_second. Returns 0; 1 when the payload has fewer than two items (it
+ * cannot be cut: nothing appended); -1 with a message when json is not an
+ * intake payload with exactly one topology. */
+int intake_split(const char *json, size_t len, buf *first, buf *second, size_t *n_first, size_t *n_second,
+                 char *err, size_t errlen);
 void payload_list_free(payload_list *l);
 /* Appends an empty buf to l and returns it (for callers assembling payloads). */
 buf *payload_list_add(payload_list *l);

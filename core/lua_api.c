@@ -188,6 +188,102 @@ static int l_each(lua_State *L)
     return sched_park(L, (lua_KContext)g, each_done);
 }
 
+/* ---- P.spawn / P.await: a call started now, its result taken later ---- */
+
+#define FUTURE_MT "awstopo.future"
+
+typedef struct future {
+    sched *s;
+    int done;
+    int ok;
+    int result_ref;         /* {n = count, ...values} or the error value */
+    int anchor_ref;         /* keeps the future alive while its task runs */
+    int thread_ref;
+    lua_State *waiter;      /* the task parked in P.await, or NULL */
+} future;
+
+static void future_done(void *ud, lua_State *co, int status)
+{
+    future *f = ud;
+    f->done = 1;
+    f->ok = status == LUA_OK;
+    if (f->ok) {                          /* pack the results into one table */
+        int n = lua_gettop(co);
+        lua_createtable(co, n, 1);
+        lua_insert(co, 1);
+        for (int i = n; i >= 1; i--) lua_rawseti(co, 1, i);
+        lua_pushinteger(co, n);
+        lua_setfield(co, 1, "n");
+    } else {
+        lua_api_annotate_error(co);
+    }
+    f->result_ref = luaL_ref(co, LUA_REGISTRYINDEX);
+    luaL_unref(co, LUA_REGISTRYINDEX, f->thread_ref);
+    f->thread_ref = LUA_NOREF;
+    if (f->waiter) sched_wake(f->s, f->waiter, 0);
+    f->waiter = NULL;
+    luaL_unref(co, LUA_REGISTRYINDEX, f->anchor_ref);   /* the future may now be collected */
+    f->anchor_ref = LUA_NOREF;
+}
+
+/* P.spawn(fn, ...) -> future: runs fn(...) in a new task, at once until it
+ * first waits. */
+static int l_spawn(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    sched *s = sched_of(L);
+    if (!s) return luaL_error(L, "P.spawn can only run inside a task");
+    int nargs = lua_gettop(L) - 1;
+    future *f = lua_newuserdatauv(L, sizeof *f, 0);
+    *f = (future){ s, 0, 0, LUA_NOREF, LUA_NOREF, LUA_NOREF, NULL };
+    luaL_setmetatable(L, FUTURE_MT);
+    lua_pushvalue(L, -1);
+    f->anchor_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_State *co = lua_newthread(L);
+    f->thread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    for (int i = 1; i <= nargs + 1; i++) lua_pushvalue(L, i);
+    lua_xmove(L, co, nargs + 1);
+    sched_start(s, co, nargs, future_done, f);   /* its request goes out now */
+    return 1;                              /* the future */
+}
+
+/* Hands out what the future's task returned, or raises its error. */
+static int future_take(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    future *f = (future *)ctx;
+    if (f->result_ref == LUA_NOREF) return luaL_error(L, "this future was awaited already");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->result_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, f->result_ref);
+    f->result_ref = LUA_NOREF;
+    if (!f->ok) return lua_error(L);
+    lua_getfield(L, -1, "n");
+    int n = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    luaL_checkstack(L, n, "too many results");
+    int t = lua_gettop(L);
+    for (int i = 1; i <= n; i++) lua_rawgeti(L, t, i);
+    return n;
+}
+
+/* P.await(future) -> what the function returned (or its error, raised). */
+static int l_await(lua_State *L)
+{
+    future *f = luaL_checkudata(L, 1, FUTURE_MT);
+    if (f->done) return future_take(L, LUA_OK, (lua_KContext)f);
+    if (f->waiter) return luaL_error(L, "this future is awaited by another task already");
+    f->waiter = L;
+    return sched_park(L, (lua_KContext)f, future_take);
+}
+
+static int future_gc(lua_State *L)
+{
+    future *f = luaL_checkudata(L, 1, FUTURE_MT);
+    if (f->result_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, f->result_ref);
+    f->result_ref = LUA_NOREF;
+    return 0;
+}
+
 /* ---- P.emit ---- */
 
 static topo_kind parse_kind(lua_State *L, const char *kind)
@@ -251,9 +347,15 @@ void lua_api_push(lua_State *L, lua_host *host)
     static const luaL_Reg fns[] = {
         { "call", l_call },   { "next_params", l_next_params }, { "each", l_each },
         { "paginator", l_paginator }, { "replayed", l_replayed },
+        { "spawn", l_spawn },         { "await", l_await },
         { "emit", l_emit },   { "log", l_log },                 { "warn", l_warn },
         { "error", l_error }, { NULL, NULL },
     };
+    if (luaL_newmetatable(L, FUTURE_MT)) {
+        lua_pushcfunction(L, future_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
     lua_newtable(L);
     lua_pushlightuserdata(L, host);
     luaL_setfuncs(L, fns, 1);

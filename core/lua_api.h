@@ -6,6 +6,7 @@
  *   P.next_params(service, op, params, page, seen) -> params of the next page, or nil
  *   P.paginator(service, op)                  -> { result_keys, output_tokens, ... } or nil
  *   P.each(list, fn)                          runs fn(item, i) in child tasks, waits for all
+ *   P.spawn(fn, ...) -> future; P.await(future) -> fn's results (or its error, raised)
  *   P.emit(kind, id, table)                   "component" | "relation" | "delete"
  *   P.log(msg), P.warn(msg), P.replayed()    (counts a call answered from a recording)
  *   P.error(service, op, region, code, message, status) -> an aws error table

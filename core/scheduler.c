@@ -122,7 +122,7 @@ static void forget_task(sched *s, task *t)
     free(t);
 }
 
-void sched_spawn(sched *s, lua_State *co, int nargs, task_done_fn done, void *ud)
+static task *new_task(sched *s, lua_State *co, int nargs, task_done_fn done, void *ud)
 {
     task *t = xcalloc(1, sizeof *t);
     t->s = s;
@@ -141,7 +141,19 @@ void sched_spawn(sched *s, lua_State *co, int nargs, task_done_fn done, void *ud
         s->all = xrealloc(s->all, s->capall * sizeof *s->all);
     }
     s->all[s->nall++] = t;
-    push_ready(s, t);
+    return t;
+}
+
+void sched_spawn(sched *s, lua_State *co, int nargs, task_done_fn done, void *ud)
+{
+    push_ready(s, new_task(s, co, nargs, done, ud));
+}
+
+static void resume(sched *s, task *t);
+
+void sched_start(sched *s, lua_State *co, int nargs, task_done_fn done, void *ud)
+{
+    resume(s, new_task(s, co, nargs, done, ud));
 }
 
 int sched_park(lua_State *co, lua_KContext ctx, lua_KFunction k)

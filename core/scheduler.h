@@ -35,6 +35,11 @@ void sched_free(sched *s);
  * The task first runs at the next turn of the loop. */
 void sched_spawn(sched *s, lua_State *co, int nargs, task_done_fn done, void *ud);
 
+/* The same, but runs co at once, until it first waits or ends (from inside a
+ * C function of another task too): a prefetch starts its request now, not
+ * when the caller next waits. */
+void sched_start(sched *s, lua_State *co, int nargs, task_done_fn done, void *ud);
+
 /* From a lua_CFunction running in a task: suspends the task until
  * sched_wake. The values pushed before sched_wake become the results seen by
  * k (a lua_KFunction continuation; may be NULL to return them as they are).
