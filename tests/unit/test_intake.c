@@ -281,6 +281,181 @@ static void test_defaults(void)
     topology_free(&t);
 }
 
+/* intake_each hands over the same payloads intake_build collects, in order,
+ * and stops when the callback says so. */
+typedef struct collected {
+    payload_list got;
+    size_t stop_after;    /* 0 = never */
+} collected;
+
+static int collect(void *ud, const char *payload, size_t len)
+{
+    collected *c = ud;
+    CHECK(payload[len] == '\0' && strlen(payload) == len, "payload NUL-terminated");
+    buf_append(payload_list_add(&c->got), payload, len);
+    return c->stop_after && c->got.len == c->stop_after ? 7 : 0;
+}
+
+static void test_each(void)
+{
+    topology t;
+    build_mixed(&t);
+    intake_options o = { .instance_url = "acct", .hostname = "h", .collection_timestamp = 42, .max_items = 4 };
+    payload_list built = {0};
+    intake_build(&t, &o, INTAKE_SNAPSHOT_COMPLETE, &built);
+    collected c = { {0}, 0 };
+    CHECK(intake_each(&t, &o, INTAKE_SNAPSHOT_COMPLETE, collect, &c) == 0, "each: 0 when not stopped");
+    CHECK(c.got.len == built.len && built.len == 5, "each: %zu payloads, build: %zu", c.got.len, built.len);
+    for (size_t i = 0; i < built.len && i < c.got.len; i++)
+        CHECK(c.got.items[i].len == built.items[i].len && memcmp(c.got.items[i].data, built.items[i].data, built.items[i].len) == 0,
+              "payload %zu the same bytes", i);
+    payload_list_free(&c.got);
+    c.stop_after = 2;
+    CHECK(intake_each(&t, &o, INTAKE_SNAPSHOT_COMPLETE, collect, &c) == 7, "stopped: the callback's value");
+    CHECK(c.got.len == 2, "no payload made after the stop: %zu", c.got.len);
+    payload_list_free(&c.got);
+    topology t0;
+    topology_init(&t0);
+    c.stop_after = 0;
+    CHECK(intake_each(&t0, &o, INTAKE_INCREMENTAL, collect, &c) == 0 && c.got.len == 0, "incremental empty: none");
+    payload_list_free(&c.got);
+    payload_list_free(&built);
+    topology_free(&t);
+}
+
+/* The items of a payload in order, as their JSON text, joined by '\n'. */
+static void items_text(cJSON *payload, buf *out)
+{
+    const char *arrays[] = { "components", "relations", "delete_ids" };
+    for (int k = 0; k < 3; k++) {
+        cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(topo_of(payload), arrays[k])) {
+            char *s = cJSON_PrintUnformatted(it);
+            buf_printf(out, "%s:%s\n", arrays[k], s);
+            free(s);
+        }
+    }
+}
+
+/* Splits json again and again down to single items; leaves go to out. */
+static void split_down(const char *json, size_t len, payload_list *out, int *bad)
+{
+    buf a = {0}, b = {0};
+    size_t na = 0, nb = 0;
+    char err[128];
+    int rc = intake_split(json, len, &a, &b, &na, &nb, err, sizeof err);
+    if (rc == 1) {
+        CHECK(a.len == 0 && b.len == 0, "nothing appended for one item");
+        buf_append(payload_list_add(out), json, len);
+    } else if (rc == 0) {
+        if (na == 0 || nb == 0 || na < nb || na - nb > 1) *bad = 1;
+        split_down(a.data, a.len, out, bad);
+        split_down(b.data, b.len, out, bad);
+    } else {
+        printf("split: %s\n", err);
+        *bad = 1;
+    }
+    buf_free(&a);
+    buf_free(&b);
+}
+
+static void test_split(void)
+{
+    topology t;
+    build_mixed(&t);   /* 10 components, 5 relations, 2 deletes */
+    intake_options o = { .instance_url = "acct", .hostname = "h", .collection_timestamp = 42.5 };
+    payload_list l = {0};
+    intake_build(&t, &o, INTAKE_SNAPSHOT_COMPLETE, &l);
+    CHECK(l.len == 1, "one payload to split");
+
+    /* One cut: 9 and 8 items, flags on the right side, bytes as intake makes them. */
+    buf a = {0}, b = {0};
+    size_t na = 0, nb = 0;
+    char err[128] = "";
+    CHECK(intake_split(l.items[0].data, l.items[0].len, &a, &b, &na, &nb, err, sizeof err) == 0, "split: %s", err);
+    CHECK(na == 9 && nb == 8, "17 items cut 9 + 8: %zu + %zu", na, nb);
+    topology t1, t2;
+    topology_init(&t1);
+    topology_init(&t2);
+    for (size_t i = 0; i < 17; i++) {
+        const topo_list *src = i < 10 ? &t.components : i < 15 ? &t.relations : &t.deletes;
+        topo_kind kind = i < 10 ? TOPO_COMPONENT : i < 15 ? TOPO_RELATION : TOPO_DELETE;
+        const topo_item *it = &src->items[i < 10 ? i : i < 15 ? i - 10 : i - 15];
+        topology_add(i < 9 ? &t1 : &t2, kind, it->external_id, it->json, it->json_len);
+    }
+    payload_list want1 = {0}, want2 = {0};
+    intake_build(&t1, &o, INTAKE_SNAPSHOT_INCOMPLETE, &want1);   /* start, no stop */
+    intake_build(&t2, &o, INTAKE_INCREMENTAL, &want2);           /* no start ... */
+    buf w2 = {0};                                                /* ... but the stop */
+    const char *f = strstr(want2.items[0].data, "\"stop_snapshot\":false");
+    buf_append(&w2, want2.items[0].data, (size_t)(f - want2.items[0].data));
+    buf_puts(&w2, "\"stop_snapshot\":true");
+    buf_puts(&w2, f + strlen("\"stop_snapshot\":false"));
+    CHECK_STR(a.data, want1.items[0].data);
+    CHECK_STR(b.data, w2.data);
+    buf_free(&w2);
+    payload_list_free(&want1);
+    payload_list_free(&want2);
+    topology_free(&t1);
+    topology_free(&t2);
+    buf_free(&a);
+    buf_free(&b);
+
+    /* Down to single items: all of them, once, in order; start on the first
+     * part only, stop on the last only; the envelope everywhere. */
+    payload_list leaves = {0};
+    int bad = 0;
+    split_down(l.items[0].data, l.items[0].len, &leaves, &bad);
+    CHECK(!bad && leaves.len == 17, "17 single-item parts: %zu (bad %d)", leaves.len, bad);
+    cJSON **orig = parse_all(&l), **parts = parse_all(&leaves);
+    buf want = {0}, got = {0};
+    items_text(orig[0], &want);
+    for (size_t i = 0; i < leaves.len; i++) {
+        items_text(parts[i], &got);
+        CHECK(flag(parts[i], "start_snapshot") == (i == 0) && flag(parts[i], "stop_snapshot") == (i == leaves.len - 1),
+              "part %zu flags", i);
+        CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(parts[i], "collection_timestamp")) == 42.5, "timestamp kept");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(parts[i], "internalHostname")), "h");
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(topo_of(parts[i]), "instance"), "url")), "acct");
+        CHECK(cJSON_IsArray(cJSON_GetObjectItem(parts[i], "metrics")), "the rest of the envelope kept");
+    }
+    CHECK_STR(got.data, want.data);
+    buf_free(&want);
+    buf_free(&got);
+    free_all(orig, l.len);
+    free_all(parts, leaves.len);
+    payload_list_free(&leaves);
+    payload_list_free(&l);
+
+    /* Text intake.c would not write: spaces, brackets and quotes in strings,
+     * nested values; incremental flags stay false. */
+    const char *odd = " { \"topologies\" : [ { \"instance\" : {\"url\":\"x\"}, \"start_snapshot\" : false ,"
+                      " \"components\" : [ {\"externalId\":\"a]}\\\"\",\"data\":{\"l\":[1,[2,{}]]}} ,"
+                      " {\"externalId\":\"b\",\"n\":-1.5e3} , {\"externalId\":\"c\"} ] } ] , \"x\" : null } ";
+    CHECK(intake_split(odd, strlen(odd), &a, &b, &na, &nb, err, sizeof err) == 0 && na == 2 && nb == 1, "odd: %s", err);
+    CHECK_STR(a.data, "{\"topologies\":[{\"instance\":{\"url\":\"x\"},\"start_snapshot\":false,"
+                      "\"components\":[{\"externalId\":\"a]}\\\"\",\"data\":{\"l\":[1,[2,{}]]}},{\"externalId\":\"b\",\"n\":-1.5e3}]}],"
+                      "\"x\":null}");
+    CHECK_STR(b.data, "{\"topologies\":[{\"instance\":{\"url\":\"x\"},\"start_snapshot\":false,"
+                      "\"components\":[{\"externalId\":\"c\"}]}],\"x\":null}");
+    buf_free(&a);
+    buf_free(&b);
+
+    /* One item cannot be cut; what is not a payload is said so. */
+    const char *one = "{\"topologies\":[{\"components\":[],\"relations\":[{\"externalId\":\"r\"}],\"delete_ids\":[]}]}";
+    CHECK(intake_split(one, strlen(one), &a, &b, NULL, NULL, err, sizeof err) == 1 && a.len == 0, "one item: 1");
+    const char *notpayloads[] = { "", "[1,2]", "{\"topologies\":[]}", "{\"topologies\":[{},{}]}",
+                                  "{\"topologies\":[{\"components\":{}}]}", "{\"topologies\":[{\"components\":[1,2]}]",
+                                  "{\"topologies\":[{\"components\":[\"a\",\"b]}]}", "{\"a\":1} x", NULL };
+    for (int i = 0; notpayloads[i]; i++) {
+        err[0] = '\0';
+        CHECK(intake_split(notpayloads[i], strlen(notpayloads[i]), &a, &b, NULL, NULL, err, sizeof err) == -1 &&
+                  strstr(err, "not an intake payload") && a.len == 0 && b.len == 0,
+              "not a payload: '%s' -> %s", notpayloads[i], err);
+    }
+    topology_free(&t);
+}
+
 static void test_json_string(void)
 {
     buf b = {0};
@@ -297,5 +472,7 @@ int main(void)
     test_chunk_by_bytes();
     test_defaults();
     test_json_string();
+    test_each();
+    test_split();
     return test_summary();
 }
