@@ -38,13 +38,6 @@ end
 ---------------------------------------------------------------------------
 -- replaying recorded responses (awstopo test, scan --demo)
 
-local function deepcopy(v)
-  if type(v) ~= "table" then return v end
-  local t = {}
-  for k, x in pairs(v) do t[k] = deepcopy(x) end
-  return setmetatable(t, getmetatable(v))
-end
-
 local ARRAY = getmetatable(json.array())
 
 -- Does `actual` contain everything `expected` says? Objects are compared
@@ -70,7 +63,7 @@ local function replay_call(service, op, params, region)
       if e.error then
         error(P.error(service, op, region, e.error.code, e.error.message or "", e.error.status or 400), 0)
       end
-      return deepcopy(e.response or {})
+      return P.copy(e.response or {})
     end
   end
   error(P.error(service, op, region, "FixtureMissing",

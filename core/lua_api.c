@@ -57,6 +57,36 @@ static int l_replayed(lua_State *L)
     return 0;
 }
 
+/* A deep copy of the value at idx, metatables kept (replayed responses are
+ * handed out as copies: a mapping may change what it is given). */
+static void push_copy(lua_State *L, int idx, int depth)
+{
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        lua_pushvalue(L, idx);
+        return;
+    }
+    if (depth > 200) luaL_error(L, "table nested too deep to copy");
+    luaL_checkstack(L, 6, "table nested too deep to copy");
+    idx = lua_absindex(L, idx);
+    lua_createtable(L, (int)lua_rawlen(L, idx), 0);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pushvalue(L, -2);
+        push_copy(L, lua_gettop(L) - 1, depth + 1);
+        lua_rawset(L, -5);
+        lua_pop(L, 1);
+    }
+    if (lua_getmetatable(L, idx)) lua_setmetatable(L, -2);
+}
+
+/* P.copy(value) */
+static int l_copy(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    push_copy(L, 1, 0);
+    return 1;
+}
+
 /* P.next_params(service, op, params, page, seen) */
 static int l_next_params(lua_State *L)
 {
@@ -348,6 +378,7 @@ void lua_api_push(lua_State *L, lua_host *host)
         { "call", l_call },   { "next_params", l_next_params }, { "each", l_each },
         { "paginator", l_paginator }, { "replayed", l_replayed },
         { "spawn", l_spawn },         { "await", l_await },
+        { "copy", l_copy },
         { "emit", l_emit },   { "log", l_log },                 { "warn", l_warn },
         { "error", l_error }, { NULL, NULL },
     };

@@ -8,6 +8,7 @@
  *   P.each(list, fn)                          runs fn(item, i) in child tasks, waits for all
  *   P.spawn(fn, ...) -> future; P.await(future) -> fn's results (or its error, raised)
  *   P.emit(kind, id, table)                   "component" | "relation" | "delete"
+ *   P.copy(value) -> a deep copy (metatables kept)
  *   P.log(msg), P.warn(msg), P.replayed()    (counts a call answered from a recording)
  *   P.error(service, op, region, code, message, status) -> an aws error table
  *

@@ -28,6 +28,12 @@ local function squash(key)
   return (key:lower():gsub("[^%w]", ""))
 end
 
+-- Cheap first look: only keys starting with "stackstate" (any case) can be
+-- special, so most tags never pay for squash().
+local function maybe_special(key)
+  return #key >= 10 and key:sub(1, 10):lower() == "stackstate"
+end
+
 local function split_values(value, out)
   for item in tostring(value):gmatch("[^,;%s]+") do out[#out + 1] = item end
 end
@@ -38,7 +44,9 @@ end
 function M.stackstate(map)
   local identifiers, environment = {}, nil
   local keys = {}
-  for k in pairs(map) do keys[#keys + 1] = k end
+  for k in pairs(map) do
+    if maybe_special(k) then keys[#keys + 1] = k end
+  end
   table.sort(keys)   -- stable order whatever the hash order
   for _, key in ipairs(keys) do
     local s = squash(key)
@@ -54,7 +62,7 @@ function M.stackstate(map)
 end
 
 function M.is_special(key)
-  return squash(key):match("^stackstate") ~= nil
+  return maybe_special(key)
 end
 
 -- Labels from tags: "key:value", or "key" when the value is empty; sorted.

@@ -74,11 +74,23 @@ local function append_unique(list, seen, values)
   end
 end
 
+-- The dimension names of a type, sorted once (the declaration never changes).
+local sorted_names = setmetatable({}, { __mode = "k" })
+
+local function dimension_names(dims)
+  local names = sorted_names[dims]
+  if not names then
+    names = {}
+    for name in pairs(dims) do names[#names + 1] = name end
+    table.sort(names)
+    sorted_names[dims] = names
+  end
+  return names
+end
+
 local function dimensions(cw, vars, data)
   if not (cw and cw.dimensions) then return nil end
-  local names = {}
-  for name in pairs(cw.dimensions) do names[#names + 1] = name end
-  table.sort(names)
+  local names = dimension_names(cw.dimensions)
   local dims = json.array()
   for _, name in ipairs(names) do
     local value = M.expand(cw.dimensions[name], vars, data)
