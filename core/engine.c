@@ -177,9 +177,64 @@ static int limit_error(lua_State *L, const char *msg)
     return lua_error(L);
 }
 
+/* ---- AWSTOPO_LUA_PROFILE: where mapping code spends its instructions ----
+ *
+ * A development aid: with the variable set, the count hook also notes the
+ * Lua line running at each tick; at exit the busiest lines go to stderr. */
+
+typedef struct profile_slot {
+    char *where;
+    long ticks;
+} profile_slot;
+
+static profile_slot *profile;
+static size_t profile_cap;
+
+static int compare_ticks(const void *a, const void *b)
+{
+    long x = ((const profile_slot *)a)->ticks, y = ((const profile_slot *)b)->ticks;
+    return (y > x) - (y < x);
+}
+
+static void profile_report(void)
+{
+    long total = 0;
+    for (size_t i = 0; i < profile_cap; i++) total += profile[i].ticks;
+    qsort(profile, profile_cap, sizeof *profile, compare_ticks);
+    fprintf(stderr, "Lua profile: %ld ticks of %d instructions\n", total, HOOK_EVERY);
+    for (size_t i = 0; i < profile_cap && i < 25 && profile[i].ticks; i++)
+        fprintf(stderr, "  %5.1f%%  %s\n", 100.0 * (double)profile[i].ticks / (double)total, profile[i].where);
+}
+
+static void profile_tick(lua_State *L)
+{
+    lua_Debug ar;
+    if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "Sl", &ar)) return;
+    char where[128];
+    snprintf(where, sizeof where, "%s:%d", ar.short_src, ar.currentline);
+    if (!profile) {
+        profile_cap = 4096;
+        profile = xcalloc(profile_cap, sizeof *profile);
+        atexit(profile_report);
+    }
+    size_t h = 5381;
+    for (const char *c = where; *c; c++) h = h * 33 + (unsigned char)*c;
+    for (size_t i = 0; i < profile_cap; i++) {
+        profile_slot *slot = &profile[(h + i) & (profile_cap - 1)];
+        if (!slot->where) slot->where = xstrdup(where);
+        if (strcmp(slot->where, where) == 0) {
+            slot->ticks++;
+            return;
+        }
+    }
+}
+
 static void limits_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
+    static int profiling = -1;
+    if (profiling < 0) profiling = getenv("AWSTOPO_LUA_PROFILE") != NULL;
+    if (profiling) profile_tick(L);
     void *ud;
     lua_getallocf(L, &ud);
     mapping_run *r = ud;
