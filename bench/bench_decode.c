@@ -10,7 +10,7 @@
  * Prints MB/s, values/s (XML elements or JSON values in the page) and
  * items/s (instances, functions, items). Figures, not pass/fail.
  *
- * Models come from $AWSTOPO_MODEL_PATH, else /work/shared/aws-models (the
+ * Models come from $AWSTOPO_MODEL_PATH, else ../shared/aws-models (the
  * full botocore models), else the bundled models/ (trimmed: DynamoDB Scan
  * is not in them, and that page is then left out).
  */
@@ -337,7 +337,7 @@ int main(int argc, char **argv)
     const char *only = argc > 1 ? argv[1] : "";   /* "ec2", "lambda" or "dynamodb": run just that page */
     const char *path = getenv("AWSTOPO_MODEL_PATH");
     char search[1024];
-    snprintf(search, sizeof search, "%s%s/work/shared/aws-models:models", path ? path : "", path ? ":" : "");
+    snprintf(search, sizeof search, "%s%s../shared/aws-models:models", path ? path : "", path ? ":" : "");
     model_registry *reg = model_registry_new(search);
     lua_State *L = luaL_newstate();
 

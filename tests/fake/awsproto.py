@@ -25,8 +25,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # trimmed models/ only as a last resort.
 DEFAULT_MODEL_DIRS = [
     os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "aws-models")),
-    "/work/shared/aws-models",
     os.path.normpath(os.path.join(HERE, "..", "..", "models")),
+    # botocore's own copy (Debian's python3-botocore, on every machine that runs
+    # the fake): older, so only for operations the models above leave out
+    "/usr/lib/python3/dist-packages/botocore/data",
 ]
 
 # Signing names that differ from the model directory name. Services whose
@@ -93,24 +95,36 @@ class Models:
         self._cache = {}
         self._lock = threading.Lock()
 
-    def _find_file(self, name):
+    def _find_files(self, name):
+        """The service's model in each directory that has one, first first."""
+        found = []
         for root in self.dirs:
             hits = sorted(glob.glob(os.path.join(root, name, "*", "service-2.json")))
             hits += glob.glob(os.path.join(root, name, "service-2.json"))
             if hits:
-                return hits[-1]         # newest API version
-        return None
+                found.append(hits[-1])  # newest API version
+        return found
+
+    def _load(self, name):
+        """The first model found, with the operations it lacks taken from the
+        later ones (the project's trimmed models hold only what awstopo calls)."""
+        data = None
+        for path in self._find_files(name):
+            with open(path, encoding="utf-8") as f:
+                more = json.load(f)
+            if data is None:
+                data = more
+            elif more.get("metadata", {}).get("apiVersion") == data.get("metadata", {}).get("apiVersion"):
+                for op, spec in more.get("operations", {}).items():
+                    data.setdefault("operations", {}).setdefault(op, spec)
+        return data
 
     def get(self, name):
         """The ServiceModel for a directory name, or None if there is none."""
         with self._lock:
             if name not in self._cache:
-                path = self._find_file(name)
-                data = None
-                if path:
-                    with open(path, encoding="utf-8") as f:
-                        data = json.load(f)
-                elif name in FALLBACK_PROTOCOLS:
+                data = self._load(name)
+                if not data and name in FALLBACK_PROTOCOLS:
                     data = {"metadata": {"protocol": FALLBACK_PROTOCOLS[name]}}
                 self._cache[name] = ServiceModel(name, data) if data else None
             return self._cache[name]

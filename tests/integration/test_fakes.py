@@ -39,9 +39,7 @@ import fakes                                              # noqa: E402
 import sigcheck                                           # noqa: E402
 
 FIXTURES = os.path.join(ROOT, "tests", "fake", "fixtures-selftest")
-SIGV4_SUITE = os.path.normpath(os.path.join(ROOT, "..", "shared", "conformance", "sigv4"))
-if not os.path.isdir(SIGV4_SUITE):
-    SIGV4_SUITE = "/work/shared/conformance/sigv4"
+SIGV4_SUITE = os.path.join(ROOT, "tests", "conformance", "sigv4")   # the project's copy
 
 AKID, SECRET = fakes.ACCESS_KEY, fakes.SECRET_KEY
 TOKEN_AKID, TOKEN_SECRET, TOKEN = "ASIAFAKETEST00000002", "tokenSecret/0000", "session-token-abc"
