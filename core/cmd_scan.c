@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -451,20 +452,20 @@ static void collect(account_scan *a, topology *all, totals *t, int verbose)
     }
 }
 
+/* Hands the merged topology to the outputs and to StackState. The intake
+ * payloads are made one at a time as each sink takes them (intake_each),
+ * never all in memory; both get the same collection time, so the file shows
+ * exactly what StackState got. */
 static int deliver(const scan_options *o, const awstopo_config *cfg, topology *all, int complete)
 {
     intake_options io = { .instance_type = "aws", .instance_url = cfg->instance ? cfg->instance : "aws",
-                          .max_items = o->max_items };
-    payload_list payloads = {0};
+                          .max_items = o->max_items, .collection_timestamp = (double)time(NULL) };
+    intake_mode mode = complete ? INTAKE_SNAPSHOT_COMPLETE : INTAKE_SNAPSHOT_INCOMPLETE;
     topology_sort(all);   /* items in externalId order: the same account gives the same output */
-    int need_payloads = cfg->stackstate_url != NULL;
-    for (int i = 0; i < o->noutputs; i++) need_payloads |= o->outputs[i].format == FORMAT_INTAKE;
-    if (need_payloads)
-        intake_build(all, &io, complete ? INTAKE_SNAPSHOT_COMPLETE : INTAKE_SNAPSHOT_INCOMPLETE, &payloads);
     int rc = 0;
     char err[1024];
     for (int i = 0; i < o->noutputs; i++) {
-        if (sink_file_write(o->outputs[i].path, o->outputs[i].format, all, &payloads, err, sizeof err) < 0) {
+        if (sink_file_write_topology(o->outputs[i].path, o->outputs[i].format, all, &io, mode, err, sizeof err) < 0) {
             cli_error("%s", err);
             rc = 2;
         }
@@ -482,17 +483,19 @@ static int deliver(const scan_options *o, const awstopo_config *cfg, topology *a
             cli_error("%s", err);
             rc = 2;
         } else {
-            int sent = stackstate_sink_send(sink, &payloads, err, sizeof err);
+            int sent = stackstate_sink_send_topology(sink, all, &io, mode, err, sizeof err);
             const sink_stats *st = stackstate_sink_stats(sink);
-            fprintf(stderr, "stackstate: %zu payloads delivered, %zu spooled, %zu retries\n", st->delivered,
+            fprintf(stderr, "stackstate: %zu payloads delivered, %zu spooled, %zu retries", st->delivered,
                     st->spooled, st->retries);
+            if (st->splits) fprintf(stderr, ", %zu cut in two (HTTP 413)", st->splits);
+            if (st->rejected) fprintf(stderr, ", %zu refused and moved to %s/rejected", st->rejected, spool.data);
+            fputc('\n', stderr);
             if (sent != 0) cli_error("%s", err);   /* refused, or why payloads stay spooled */
             if (sent != 0 && rc == 0) rc = sent < 0 ? 2 : 1;
             stackstate_sink_free(sink);
         }
         buf_free(&spool);
     }
-    payload_list_free(&payloads);
     return rc;
 }
 

@@ -445,21 +445,33 @@ static int sleep_budget(const http_engine *e, int timeout_ms)
     return (int)best;
 }
 
-int http_poll(http_engine *e, int timeout_ms)
+/* Runs the callbacks of the transfers that finished; returns how many. */
+static int reap(http_engine *e)
 {
-    int still = 0;
-    if (timeout_ms < 0) timeout_ms = 0;
-    curl_multi_poll(e->multi, NULL, 0, sleep_budget(e, timeout_ms), NULL);
-    curl_multi_perform(e->multi, &still);
     CURLMsg *m;
-    int left;
+    int left, n = 0;
     while ((m = curl_multi_info_read(e->multi, &left))) {
         if (m->msg != CURLMSG_DONE) continue;
         transfer *t = NULL;
         CURLcode rc = m->data.result; /* read before finish(): m dies with the handle */
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         finish(e, t, rc);
+        n++;
     }
+    return n;
+}
+
+int http_poll(http_engine *e, int timeout_ms)
+{
+    int still = 0;
+    if (timeout_ms < 0) timeout_ms = 0;
+    /* A transfer may have finished before we got here (during the perform
+     * in http_submit, on a fast server): no socket would wake the poll up
+     * for it, so hand it over without sleeping. */
+    if (reap(e) > 0) return e->running;
+    curl_multi_poll(e->multi, NULL, 0, sleep_budget(e, timeout_ms), NULL);
+    curl_multi_perform(e->multi, &still);
+    reap(e);
     return e->running;
 }
 

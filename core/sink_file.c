@@ -12,6 +12,11 @@
  *
  * The json and intake formats copy the items' JSON as it is; only dot reads
  * the items (with cJSON) for the few fields it draws.
+ *
+ * Output is streamed: the formats write into a small buffer (an `output`)
+ * that goes to the file whenever it passes FLUSH_AT bytes, and intake makes
+ * its payloads one at a time (intake_each), so a scan of any size is never
+ * in memory a second time as text.
  */
 #include "sink.h"
 
@@ -38,39 +43,91 @@ int output_format_parse(const char *name, output_format *out)
     return -1;
 }
 
-/* ---- json ---- */
+/* ---- the output ---- */
 
-static void json_list(buf *out, const char *name, const topo_list *l, int last)
+#define FLUSH_AT 65536
+
+/* Where a format writes: b, emptied into f whenever it passes FLUSH_AT. */
+typedef struct output {
+    FILE *f;
+    buf b;
+    int error;      /* errno of the first failed write, or 0 */
+} output;
+
+static void out_flush(output *o)
 {
-    buf_printf(out, "  \"%s\": [", name);
-    for (size_t i = 0; i < l->len; i++) {
-        buf_puts(out, i ? ",\n    " : "\n    ");
-        if (l->items[i].json) buf_append(out, l->items[i].json, l->items[i].json_len);
-        else intake_json_string(out, l->items[i].external_id, strlen(l->items[i].external_id));
-    }
-    buf_puts(out, l->len ? "\n  ]" : "]");
-    buf_puts(out, last ? "\n" : ",\n");
+    if (o->b.len && !o->error && fwrite(o->b.data, 1, o->b.len, o->f) != o->b.len) o->error = errno ? errno : EIO;
+    buf_clear(&o->b);
 }
 
-static void format_json(buf *out, const topology *t)
+/* Called between items: the buffer never holds more than an item past FLUSH_AT. */
+static void out_check(output *o)
 {
-    buf_puts(out, "{\n");
+    if (o->b.len >= FLUSH_AT) out_flush(o);
+}
+
+/* Appends n bytes; a large block goes to the file directly. */
+static void out_write(output *o, const char *p, size_t n)
+{
+    if (n < FLUSH_AT) {
+        buf_append(&o->b, p, n);
+        out_check(o);
+        return;
+    }
+    out_flush(o);
+    if (!o->error && fwrite(p, 1, n, o->f) != n) o->error = errno ? errno : EIO;
+}
+
+/* ---- json ---- */
+
+static void json_list(output *out, const char *name, const topo_list *l, int last)
+{
+    buf_printf(&out->b, "  \"%s\": [", name);
+    for (size_t i = 0; i < l->len; i++) {
+        buf_puts(&out->b, i ? ",\n    " : "\n    ");
+        if (l->items[i].json) out_write(out, l->items[i].json, l->items[i].json_len);
+        else intake_json_string(&out->b, l->items[i].external_id, strlen(l->items[i].external_id));
+        out_check(out);
+    }
+    buf_puts(&out->b, l->len ? "\n  ]" : "]");
+    buf_puts(&out->b, last ? "\n" : ",\n");
+}
+
+static void format_json(output *out, const topology *t)
+{
+    buf_puts(&out->b, "{\n");
     json_list(out, "components", &t->components, 0);
     json_list(out, "relations", &t->relations, 0);
     json_list(out, "delete_ids", &t->deletes, 1);
-    buf_puts(out, "}\n");
+    buf_puts(&out->b, "}\n");
 }
 
 /* ---- intake ---- */
 
-static void format_intake(buf *out, const payload_list *payloads)
+/* A JSON array of payloads, written one by one (an intake_fn). */
+typedef struct intake_writer {
+    output *out;
+    size_t n;       /* payloads written */
+} intake_writer;
+
+static int intake_next(void *ud, const char *payload, size_t len)
 {
-    buf_puts(out, "[");
-    for (size_t i = 0; i < payloads->len; i++) {
-        buf_puts(out, i ? ",\n" : "\n");
-        buf_append(out, payloads->items[i].data, payloads->items[i].len);
-    }
-    buf_puts(out, payloads->len ? "\n]\n" : "]\n");
+    intake_writer *w = ud;
+    buf_puts(&w->out->b, w->n++ ? ",\n" : "\n");
+    out_write(w->out, payload, len);
+    return 0;
+}
+
+static void intake_begin(intake_writer *w, output *out)
+{
+    w->out = out;
+    w->n = 0;
+    buf_puts(&out->b, "[");
+}
+
+static void intake_end(intake_writer *w)
+{
+    buf_puts(&w->out->b, w->n ? "\n]\n" : "]\n");
 }
 
 /* ---- dot ---- */
@@ -150,8 +207,9 @@ static int compare_node_ids(const void *a, const void *b)
     return strcmp(((const dot_node *)a)->id, ((const dot_node *)b)->id);
 }
 
-static void dot_nodes(buf *out, dot_node *nodes, size_t n)
+static void dot_nodes(output *o, dot_node *nodes, size_t n)
 {
+    buf *out = &o->b;
     /* Components without a layer first, then one cluster per layer, layers
      * in order of first appearance (a handful: a linear search finds them). */
     const char **layers = xmalloc((n ? n : 1) * sizeof *layers);
@@ -159,6 +217,7 @@ static void dot_nodes(buf *out, dot_node *nodes, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (!nodes[i].layer) {
             dot_node_line(out, &nodes[i], "  ");
+            out_check(o);
             continue;
         }
         size_t k = 0;
@@ -169,8 +228,10 @@ static void dot_nodes(buf *out, dot_node *nodes, size_t n)
         buf_printf(out, "  subgraph cluster_%zu {\n    label=", k);
         dot_string(out, layers[k]);
         buf_puts(out, ";\n    style=\"rounded,filled\"; fillcolor=\"#f4f4f4\"; color=\"#bbbbbb\";\n");
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             if (nodes[i].layer && strcmp(nodes[i].layer, layers[k]) == 0) dot_node_line(out, &nodes[i], "    ");
+            out_check(o);
+        }
         buf_puts(out, "  }\n");
     }
     free(layers);
@@ -218,9 +279,10 @@ static const char *resolve_end(const char *end, const dot_node *sorted, size_t n
     return hit ? hit->id : NULL;
 }
 
-static void dot_edges(buf *out, const topology *t, const dot_node *sorted, size_t n, const dot_alias *aliases,
+static void dot_edges(output *o, const topology *t, const dot_node *sorted, size_t n, const dot_alias *aliases,
                       size_t naliases)
 {
+    buf *out = &o->b;
     buf missing = {0};   /* ends that are not components: declared dashed, after the edges */
     for (size_t i = 0; i < t->relations.len; i++) {
         const topo_item *it = &t->relations.items[i];
@@ -248,14 +310,16 @@ static void dot_edges(buf *out, const topology *t, const dot_node *sorted, size_
             buf_puts(out, "];\n");
         }
         cJSON_Delete(j);
+        out_check(o);
     }
     /* A node statement may repeat: Graphviz merges the attributes. */
-    if (missing.len) buf_append(out, missing.data, missing.len);
+    if (missing.len) out_write(o, missing.data, missing.len);
     buf_free(&missing);
 }
 
-static void format_dot(buf *out, const topology *t)
+static void format_dot(output *o, const topology *t)
 {
+    buf *out = &o->b;
     size_t n = t->components.len;
     dot_node *nodes = xcalloc(n ? n : 1, sizeof *nodes);
     for (size_t i = 0; i < n; i++) {
@@ -273,13 +337,13 @@ static void format_dot(buf *out, const topology *t)
                   "  graph [rankdir=LR, fontname=\"Helvetica\", compound=true, newrank=true];\n"
                   "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];\n"
                   "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#555555\"];\n");
-    dot_nodes(out, nodes, n);
+    dot_nodes(o, nodes, n);
     dot_node *sorted = xmalloc((n ? n : 1) * sizeof *sorted);
     if (n) memcpy(sorted, nodes, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, compare_node_ids);
     size_t naliases;
     dot_alias *aliases = collect_aliases(nodes, n, &naliases);
-    dot_edges(out, t, sorted, n, aliases, naliases);
+    dot_edges(o, t, sorted, n, aliases, naliases);
     free(aliases);
     if (t->deletes.len) buf_printf(out, "  // %zu delete(s) not drawn\n", t->deletes.len);
     buf_puts(out, "}\n");
@@ -300,7 +364,34 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-static int write_out(const char *path, const buf *b, char *err, size_t errlen)
+/* What an intake output is made of: a list, or a topology to make payloads of. */
+typedef struct intake_source {
+    const payload_list *payloads;   /* or, when NULL: */
+    const intake_options *options;
+    intake_mode mode;
+} intake_source;
+
+static void write_format(output *out, output_format format, const topology *t, const intake_source *src)
+{
+    intake_writer w;
+    switch (format) {
+    case FORMAT_INTAKE:
+        intake_begin(&w, out);
+        if (src->payloads) {
+            for (size_t i = 0; i < src->payloads->len; i++)
+                intake_next(&w, src->payloads->items[i].data, src->payloads->items[i].len);
+        } else {
+            intake_each(t, src->options, src->mode, intake_next, &w);
+        }
+        intake_end(&w);
+        break;
+    case FORMAT_JSON: format_json(out, t); break;
+    case FORMAT_DOT: format_dot(out, t); break;
+    }
+}
+
+static int write_to(const char *path, output_format format, const topology *t, const intake_source *src,
+                    char *err, size_t errlen)
 {
     int to_stdout = strcmp(path, "-") == 0;
     FILE *f = to_stdout ? stdout : fopen(path, "w");
@@ -308,12 +399,16 @@ static int write_out(const char *path, const buf *b, char *err, size_t errlen)
         set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
-    int ok = fwrite(b->data ? b->data : "", 1, b->len, f) == b->len;
-    ok = fflush(f) == 0 && ok;
-    int saved = errno;
-    if (!to_stdout) ok = fclose(f) == 0 && ok;
-    if (!ok) {
-        set_err(err, errlen, "cannot write %s: %s", to_stdout ? "to stdout" : path, strerror(saved ? saved : errno));
+    output out = { f, {0}, 0 };
+    errno = 0;
+    write_format(&out, format, t, src);
+    out_flush(&out);
+    buf_free(&out.b);
+    int saved = out.error;
+    if (fflush(f) != 0 && !saved) saved = errno ? errno : EIO;
+    if (!to_stdout && fclose(f) != 0 && !saved) saved = errno ? errno : EIO;
+    if (saved) {
+        set_err(err, errlen, "cannot write %s: %s", to_stdout ? "to stdout" : path, strerror(saved));
         return -1;
     }
     return 0;
@@ -322,19 +417,17 @@ static int write_out(const char *path, const buf *b, char *err, size_t errlen)
 int sink_file_write(const char *path, output_format format, const topology *t,
                     const payload_list *payloads, char *err, size_t errlen)
 {
-    buf out = {0};
-    switch (format) {
-    case FORMAT_INTAKE:
-        if (!payloads) {
-            set_err(err, errlen, "the intake format needs the payloads");
-            return -1;
-        }
-        format_intake(&out, payloads);
-        break;
-    case FORMAT_JSON: format_json(&out, t); break;
-    case FORMAT_DOT: format_dot(&out, t); break;
+    if (format == FORMAT_INTAKE && !payloads) {
+        set_err(err, errlen, "the intake format needs the payloads");
+        return -1;
     }
-    int rc = write_out(path, &out, err, errlen);
-    buf_free(&out);
-    return rc;
+    intake_source src = { payloads, NULL, INTAKE_SNAPSHOT_COMPLETE };
+    return write_to(path, format, t, &src, err, errlen);
+}
+
+int sink_file_write_topology(const char *path, output_format format, const topology *t, const intake_options *o,
+                             intake_mode mode, char *err, size_t errlen)
+{
+    intake_source src = { NULL, o, mode };
+    return write_to(path, format, t, &src, err, errlen);
 }

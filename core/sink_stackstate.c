@@ -2,11 +2,12 @@
  *
  * Nothing is lost (ARCHITECTURE.md, decision 7): every payload is first
  * written to the spool (spool.c), gzip-compressed exactly as it goes on the
- * wire, and leaves the spool only when the receiver answered 2xx. Delivery
- * takes the spool oldest first and never skips ahead: when a payload cannot
- * be delivered now, the ones after it wait too, so StackState always sees
- * the payloads in the order they were made (a snapshot's stop after its
- * start, a delete after the create).
+ * wire, and leaves the spool only when the receiver answered 2xx (or moved
+ * aside to <spool>/rejected/ when it refused it for good). Delivery takes
+ * the spool oldest first and never skips ahead: when a payload cannot be
+ * delivered now, the ones after it wait too, so StackState always sees the
+ * payloads in the order they were made (a snapshot's stop after its start,
+ * a delete after the create).
  *
  * The receiver URL. base_url may be given in any of these forms:
  *   https://host                         -> https://host/stsAgent/intake
@@ -15,15 +16,23 @@
  *   https://host/receiver/stsAgent/intake   (taken as it is)
  * with or without a trailing '/'; the API key is added as ?api_key=<key>.
  *
- * Per payload and delivery round:
+ * Per payload and delivery round (sink.h has the whole table):
  *   2xx                     delivered: removed from the spool
  *   408, 429, 5xx, no answer  retried after rand[0,1) * min(60 s, base * 2^(n-1))
  *                           ("full jitter"; a longer Retry-After is honoured),
  *                           up to max_attempts; then delivery stops, the
  *                           payloads stay spooled, and the call returns 1
- *   401, 403                -1: the API key was refused
- *   413                     -1: payload too large; it stays spooled
- *   other status            -1 with the status and the start of the body
+ *   413                     cut in two (intake_split) and the parts sent in
+ *                           order, each cut again on 413: a tree of parts,
+ *                           walked depth first (the parts on the way down and
+ *                           their waiting siblings: about twice the payload)
+ *   401, 403; 404, 405, 407, 415, 3xx
+ *                           -1: stop; the payload stays spooled (the key or
+ *                           the URL is wrong for every payload alike)
+ *   413 on one item, other 4xx
+ *                           the payload (or part) is moved to <spool>/rejected/
+ *                           and delivery goes on; the call returns -1 at the
+ *                           end, naming the first such file
  *
  * Two processes sharing a spool: the delivery lock (spool_lock) is taken
  * without waiting. When another process holds it, this one skips delivery:
@@ -68,6 +77,10 @@ struct stackstate_sink {
     http_engine *http;             /* kept across payloads: connections are reused */
     uint64_t rng;                  /* xorshift64* state for the jitter */
     sink_stats stats;
+    /* Payloads moved aside during the current send or flush: how many, and
+     * the message for the first (the call's result names it). */
+    size_t rejected_now;
+    char rejection[600];
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -277,13 +290,21 @@ static void sleep_ms(long ms)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
-/* ---- delivering one spooled payload ---- */
+/* ---- one POST, with retries ---- */
 
-enum { DELIVERED = 0, GAVE_UP = 1, REFUSED = -1 };
+enum { DELIVERED = 0, GAVE_UP = 1, REFUSED = -1, SET_ASIDE = 2 };
 
 static int retryable_status(long status)
 {
     return status == 408 || status == 429 || (status >= 500 && status <= 599);
+}
+
+/* A refusal that blames the key, the URL or the client, not the payload:
+ * every payload would get it, so delivery stops and all stays spooled. */
+static int stop_status(long status)
+{
+    return status < 400 || status > 499 || status == 401 || status == 403 || status == 404 || status == 405 ||
+           status == 407 || status == 415;
 }
 
 /* The first BODY_EXCERPT bytes of a response body, printable. */
@@ -298,57 +319,18 @@ static void body_excerpt(const buf *body, char *out, size_t outlen)
     if (j == 0) snprintf(out, outlen, "(empty body)");
 }
 
-/* The uncompressed size a gzip stream records in its trailer (mod 2^32). */
-static size_t gzip_isize(const buf *gz)
-{
-    if (gz->len < 18) return 0;
-    const unsigned char *t = (const unsigned char *)gz->data + gz->len - 4;
-    return (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
-}
+/* The answer that refused a payload. */
+typedef struct refusal {
+    long status;
+    char excerpt[BODY_EXCERPT + 1];
+} refusal;
 
-/* A status that ends delivery for good: the message for it. */
-static void refusal_message(const stackstate_sink *s, long status, const exchange *x, const buf *gz,
-                            size_t sent, uint64_t seq, char *err, size_t errlen)
+/* POSTs body until the receiver takes it, refuses it or the attempts run
+ * out: DELIVERED, REFUSED (the answer in *r) or GAVE_UP (err says why). */
+static int post(stackstate_sink *s, const buf *body, refusal *r, char *err, size_t errlen)
 {
-    buf path = {0};
-    spool_entry_path(s->spool, seq, &path);
-    if (status == 401 || status == 403) {
-        set_err(err, errlen, "StackState rejected the API key (HTTP %ld) at %s", status, s->shown_url);
-    } else if (status == 413) {
-        set_err(err, errlen,
-                "payload too large (%zu bytes, %zu uncompressed): lower max payload size "
-                "(HTTP 413 from %s; the payload stays spooled as %s)",
-                sent, gzip_isize(gz), s->shown_url, path.data);
-    } else {
-        char excerpt[BODY_EXCERPT + 1];
-        body_excerpt(&x->resp.body, excerpt, sizeof excerpt);
-        set_err(err, errlen, "StackState refused a payload (HTTP %ld) at %s: %s (the payload stays spooled as %s)",
-                status, s->shown_url, excerpt, path.data);
-    }
-    buf_free(&path);
-}
-
-/* Sends the spooled payload gz (entry seq) until it is delivered, refused or
- * out of attempts. */
-static int deliver_one(stackstate_sink *s, uint64_t seq, const buf *gz, char *err, size_t errlen)
-{
-    buf plain = {0};
-    const buf *body = gz;
-    if (s->no_gzip) {
-        char zerr[128];
-        if (gzip_decompress(&plain, gz->data, gz->len, zerr, sizeof zerr) != 0) {
-            buf path = {0};
-            spool_entry_path(s->spool, seq, &path);
-            set_err(err, errlen, "spooled payload %s is damaged: %s; move it away to go on", path.data, zerr);
-            buf_free(&path);
-            return REFUSED;
-        }
-        body = &plain;
-    }
     http_request req;
     build_request(s, body, &req);
-    buf_free(&plain);
-
     int rc = GAVE_UP;
     char last[300] = "";
     for (int attempt = 1; attempt <= s->max_attempts; attempt++) {
@@ -357,13 +339,14 @@ static int deliver_one(stackstate_sink *s, uint64_t seq, const buf *gz, char *er
         long status = x.kind == HTTP_OK ? x.resp.status : 0;
         if (status) s->stats.bytes_sent += req.body.len;
         if (status >= 200 && status <= 299) {
-            rc = spool_remove(s->spool, seq, err, errlen) == 0 ? DELIVERED : REFUSED;
-            if (rc == DELIVERED) s->stats.delivered++;
+            s->stats.delivered++;
             response_free(&x.resp);
+            rc = DELIVERED;
             break;
         }
         if (status && !retryable_status(status)) {
-            refusal_message(s, status, &x, gz, req.body.len, seq, err, errlen);
+            r->status = status;
+            body_excerpt(&x.resp.body, r->excerpt, sizeof r->excerpt);
             response_free(&x.resp);
             rc = REFUSED;
             break;
@@ -384,6 +367,148 @@ static int deliver_one(stackstate_sink *s, uint64_t seq, const buf *gz, char *er
     return rc;
 }
 
+/* ---- a payload and its parts ---- */
+
+/* A payload on its way: spool entry seq itself (whole), or the items
+ * [from, to) of it once it was cut (numbered as in sink.h). Its bytes are
+ * kept compressed, plain or both: whichever was needed so far. */
+typedef struct part {
+    uint64_t seq;
+    int whole;
+    int moved;             /* whole, and moved to rejected/: no longer in the spool */
+    size_t from, to;
+    buf gz, plain;
+} part;
+
+static void part_free(part *p)
+{
+    buf_free(&p->gz);
+    buf_free(&p->plain);
+}
+
+static const buf *part_gz(part *p)
+{
+    if (!p->gz.len) gzip_compress(&p->gz, p->plain.data, p->plain.len);
+    return &p->gz;
+}
+
+static int part_plain(part *p, char *err, size_t errlen)
+{
+    if (p->plain.len) return 0;
+    return gzip_decompress(&p->plain, p->gz.data, p->gz.len, err, errlen);
+}
+
+/* The name of a part in rejected/ (sink.h). */
+static void rejected_name(const part *p, char *out, size_t outlen)
+{
+    unsigned long long seq = (unsigned long long)p->seq;
+    if (p->to - p->from == 1) snprintf(out, outlen, "%020llu.item-%zu.json.gz", seq, p->from);
+    else snprintf(out, outlen, "%020llu.items-%zu-%zu.json.gz", seq, p->from, p->to - 1);
+}
+
+/* Moves a payload refused for good to rejected/ and notes it for the call's
+ * result. why: what more there is to say (may be ""). SET_ASIDE, or REFUSED
+ * when it could not be moved (then it stays spooled). */
+static int set_aside(stackstate_sink *s, part *p, const refusal *r, const char *why, char *err, size_t errlen)
+{
+    buf path = {0};
+    int rc;
+    if (p->whole) {
+        rc = spool_reject(s->spool, p->seq, &path, err, errlen);
+        p->moved = rc == 0;
+    } else {
+        char name[96];
+        rejected_name(p, name, sizeof name);
+        const buf *gz = part_gz(p);
+        rc = spool_reject_data(s->spool, name, gz->data, gz->len, &path, err, errlen);
+    }
+    if (rc != 0) {
+        buf_free(&path);
+        return REFUSED;
+    }
+    s->stats.rejected++;
+    if (s->rejected_now++ == 0)
+        snprintf(s->rejection, sizeof s->rejection,
+                 "StackState refused a payload (HTTP %ld) at %s: %s; %s%smoved aside to %s "
+                 "(not retried; delivery went on with the next payload)",
+                 r->status, s->shown_url, r->excerpt, why, why[0] ? ": " : "", path.data);
+    buf_free(&path);
+    return SET_ASIDE;
+}
+
+/* Sends one payload; on 413 cuts it in two and sends the parts, depth
+ * first. DELIVERED, SET_ASIDE (it or some part of it was moved aside, the
+ * rest delivered), GAVE_UP or REFUSED (delivery stops). */
+static int deliver_part(stackstate_sink *s, part *p, char *err, size_t errlen)
+{
+    char why[300];
+    const buf *body = &p->plain;
+    if (s->no_gzip && part_plain(p, why, sizeof why) != 0) {
+        buf path = {0};
+        spool_entry_path(s->spool, p->seq, &path);
+        set_err(err, errlen, "spooled payload %s is damaged: %s; move it away to go on", path.data, why);
+        buf_free(&path);
+        return REFUSED;
+    }
+    if (!s->no_gzip) body = part_gz(p);
+    refusal r = { 0, "" };
+    int rc = post(s, body, &r, err, errlen);
+    if (rc != REFUSED) return rc;
+    if (r.status == 401 || r.status == 403) {
+        set_err(err, errlen, "StackState rejected the API key (HTTP %ld) at %s", r.status, s->shown_url);
+        return REFUSED;
+    }
+    if (stop_status(r.status)) {
+        buf path = {0};
+        spool_entry_path(s->spool, p->seq, &path);
+        set_err(err, errlen, "StackState refused a payload (HTTP %ld) at %s: %s (is the URL right? the payload "
+                "stays spooled as %s)", r.status, s->shown_url, r.excerpt, path.data);
+        buf_free(&path);
+        return REFUSED;
+    }
+    if (r.status != 413) return set_aside(s, p, &r, "", err, errlen);
+
+    /* Too large: cut in two, if it has two items to cut between. */
+    part a = { .seq = p->seq }, b = { .seq = p->seq };
+    size_t na = 0, nb = 0, sent = body->len;
+    char cut_err[160] = "";
+    int cut = part_plain(p, cut_err, sizeof cut_err) == 0
+                  ? intake_split(p->plain.data, p->plain.len, &a.plain, &b.plain, &na, &nb, cut_err, sizeof cut_err)
+                  : -1;
+    if (cut != 0) {
+        if (cut == 1) snprintf(why, sizeof why, "too large even as a single item (%zu bytes sent, %zu uncompressed)",
+                               sent, p->plain.len);
+        else snprintf(why, sizeof why, "too large (%zu bytes sent), and it cannot be cut: %s", sent, cut_err);
+        return set_aside(s, p, &r, why, err, errlen);
+    }
+    s->stats.splits++;
+    a.from = p->from;
+    a.to = b.from = a.from + na;
+    b.to = b.from + nb;
+    part_free(p);   /* the parts hold it all now */
+    int ra = deliver_part(s, &a, err, errlen);
+    part_free(&a);
+    int rb = ra == DELIVERED || ra == SET_ASIDE ? deliver_part(s, &b, err, errlen) : ra;
+    part_free(&b);
+    if (rb != DELIVERED && rb != SET_ASIDE) return rb;
+    return ra == SET_ASIDE || rb == SET_ASIDE ? SET_ASIDE : DELIVERED;
+}
+
+/* Delivers spool entry seq, whose bytes gz holds (taken over: gz is left
+ * empty). Removes the entry once it, or all its parts, went -- or were moved
+ * aside, as noted in s. DELIVERED, GAVE_UP or REFUSED. */
+static int deliver_entry(stackstate_sink *s, uint64_t seq, buf *gz, char *err, size_t errlen)
+{
+    part p = { .seq = seq, .whole = 1 };
+    p.gz = *gz;
+    *gz = (buf){0};
+    int rc = deliver_part(s, &p, err, errlen);
+    part_free(&p);
+    if (rc != DELIVERED && rc != SET_ASIDE) return rc;
+    if (!p.moved && spool_remove(s->spool, seq, err, errlen) != 0) return REFUSED;
+    return DELIVERED;
+}
+
 /* ---- delivering the spool ---- */
 
 /* One round under the delivery lock: oldest first, until the spool is empty
@@ -399,7 +524,7 @@ static int deliver_locked(stackstate_sink *s, char *err, size_t errlen)
             if (found < 0) rc = REFUSED;
             break;
         }
-        rc = deliver_one(s, seq, &gz, err, errlen);
+        rc = deliver_entry(s, seq, &gz, err, errlen);
         if (rc != DELIVERED) break;
     }
     buf_free(&gz);
@@ -429,47 +554,94 @@ static int deliver_spool(stackstate_sink *s, char *err, size_t errlen)
     return rc;
 }
 
-int stackstate_sink_flush(stackstate_sink *s, char *err, size_t errlen)
+/* ---- the calls ---- */
+
+static void begin_call(stackstate_sink *s, char *err, size_t errlen)
 {
     if (err && errlen) err[0] = '\0';
-    int rc = deliver_spool(s, err, errlen);
+    s->rejected_now = 0;
+    s->rejection[0] = '\0';
+}
+
+/* The result of a send or flush: a payload moved aside makes it -1, and
+ * the message names the first one. */
+static int finish_call(stackstate_sink *s, int rc, char *err, size_t errlen)
+{
+    if (s->rejected_now && err && errlen) {
+        if (rc == DELIVERED && s->rejected_now == 1) {
+            set_err(err, errlen, "%s", s->rejection);
+        } else if (rc == DELIVERED) {
+            set_err(err, errlen, "%s; %zu more payload(s) were refused and moved to %s/rejected", s->rejection,
+                    s->rejected_now - 1, spool_dir(s->spool));
+        } else {
+            size_t n = strlen(err);
+            snprintf(err + n, errlen - n, "; before that, %zu refused payload(s) were moved to %s/rejected",
+                     s->rejected_now, spool_dir(s->spool));
+        }
+    }
+    if (s->rejected_now) rc = REFUSED;
     scrub_key(err, errlen, s->api_key);
     return rc;
 }
 
-/* Compresses every payload, then spools them all or none. */
-static int spool_payloads(stackstate_sink *s, const payload_list *payloads, char *err, size_t errlen)
+int stackstate_sink_flush(stackstate_sink *s, char *err, size_t errlen)
 {
-    if (!payloads || payloads->len == 0) return 0;
-    buf *gz = xcalloc(payloads->len, sizeof *gz);
-    size_t total = 0;
-    for (size_t i = 0; i < payloads->len; i++) {
-        gzip_compress(&gz[i], payloads->items[i].data, payloads->items[i].len);
-        total += gz[i].len;
-    }
-    int rc = 0;
-    if (!spool_fits(s->spool, total, NULL, 0)) {
+    begin_call(s, err, errlen);
+    return finish_call(s, deliver_spool(s, err, errlen), err, errlen);
+}
+
+/* Spooling one call's payloads, all or none: each is compressed and staged
+ * as it comes (an intake_fn), and the batch committed at the end. */
+typedef struct stager {
+    stackstate_sink *s;
+    buf gz;                /* reused for every payload */
+    int made_room;         /* the spool was delivered once to make room */
+    char *err;
+    size_t errlen;
+} stager;
+
+static int stage_payload(void *ud, const char *payload, size_t len)
+{
+    stager *st = ud;
+    buf_clear(&st->gz);
+    gzip_compress(&st->gz, payload, len);
+    if (!st->made_room && !spool_fits(st->s->spool, st->gz.len, NULL, 0)) {
         /* Make room by delivering what waits, if the receiver takes it. */
-        char ignored[512];
-        if (deliver_spool(s, ignored, sizeof ignored) == REFUSED) {
-            set_err(err, errlen, "%s", ignored);
-            rc = -1;
-        } else if (!spool_fits(s->spool, total, err, errlen)) {
-            rc = -1;
+        char why[512];
+        st->made_room = 1;
+        if (deliver_spool(st->s, why, sizeof why) == REFUSED) {
+            set_err(st->err, st->errlen, "%s", why);
+            return -1;
         }
     }
-    for (size_t i = 0; i < payloads->len && rc == 0; i++)
-        rc = spool_push(s->spool, gz[i].data, gz[i].len, err, errlen);
-    for (size_t i = 0; i < payloads->len; i++) buf_free(&gz[i]);
-    free(gz);
+    return spool_stage(st->s->spool, st->gz.data, st->gz.len, st->err, st->errlen) == 0 ? 0 : -1;
+}
+
+/* Commits the batch (staged is 0) or discards it; then delivers the spool. */
+static int commit_and_deliver(stackstate_sink *s, stager *st, int staged, char *err, size_t errlen)
+{
+    buf_free(&st->gz);
+    int rc = REFUSED;
+    if (staged != 0) spool_discard(s->spool);
+    else if (spool_commit(s->spool, err, errlen) == 0) rc = deliver_spool(s, err, errlen);
     s->stats.spooled = spool_count(s->spool);
-    return rc;
+    return finish_call(s, rc, err, errlen);
 }
 
 int stackstate_sink_send(stackstate_sink *s, const payload_list *payloads, char *err, size_t errlen)
 {
-    if (err && errlen) err[0] = '\0';
-    int rc = spool_payloads(s, payloads, err, errlen) != 0 ? REFUSED : deliver_spool(s, err, errlen);
-    scrub_key(err, errlen, s->api_key);
-    return rc;
+    begin_call(s, err, errlen);
+    stager st = { s, {0}, 0, err, errlen };
+    int rc = 0;
+    for (size_t i = 0; payloads && i < payloads->len && rc == 0; i++)
+        rc = stage_payload(&st, payloads->items[i].data, payloads->items[i].len);
+    return commit_and_deliver(s, &st, rc, err, errlen);
+}
+
+int stackstate_sink_send_topology(stackstate_sink *s, const topology *t, const intake_options *o, intake_mode mode,
+                                  char *err, size_t errlen)
+{
+    begin_call(s, err, errlen);
+    stager st = { s, {0}, 0, err, errlen };
+    return commit_and_deliver(s, &st, intake_each(t, o, mode, stage_payload, &st), err, errlen);
 }

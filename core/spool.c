@@ -31,6 +31,14 @@ typedef struct entry {
     size_t size;       /* file size in bytes */
 } entry;
 
+/* A payload written to a .tmp file by spool_stage, waiting for the commit. */
+typedef struct staged {
+    char tmp[64];      /* its name in the directory */
+    size_t size;
+} staged;
+
+#define REJECTED_DIR "rejected"
+
 struct spool {
     char *dir;
     int dirfd;         /* the directory, open for *at() calls and fsync */
@@ -42,6 +50,9 @@ struct spool {
     size_t bytes;      /* sum of live entries' sizes */
     uint64_t next_seq; /* sequence for the next push */
     unsigned tmp_counter;
+    staged *staged;    /* the batch being staged, in order */
+    size_t nstaged, capstaged;
+    size_t staged_bytes;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -223,6 +234,8 @@ spool *spool_open(const char *dir, size_t max_bytes, char *err, size_t errlen)
 void spool_close(spool *s)
 {
     if (!s) return;
+    spool_discard(s);
+    free(s->staged);
     if (s->lockfd >= 0) close(s->lockfd);   /* also drops the flock */
     if (s->dirfd >= 0) close(s->dirfd);
     free(s->entries);
@@ -275,9 +288,10 @@ static void format_mib(char *out, size_t outlen, size_t n)
 
 int spool_fits(const spool *s, size_t n, char *err, size_t errlen)
 {
-    if (s->bytes <= s->max_bytes && n <= s->max_bytes - s->bytes) return 1;
+    size_t taken = s->bytes + s->staged_bytes;
+    if (taken <= s->max_bytes && n <= s->max_bytes - taken) return 1;
     char used[32], max[32];
-    format_mib(used, sizeof used, s->bytes);
+    format_mib(used, sizeof used, taken);
     format_mib(max, sizeof max, s->max_bytes);
     set_err(err, errlen,
             "spool %s is full (%s MiB of %s MiB): payload not accepted \xe2\x80\x94 "
@@ -300,22 +314,22 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-/* Writes data to a new .tmp file, fsync'ed. The name goes into tmp. */
-static int write_tmp(spool *s, const void *data, size_t len, char *tmp, size_t tmplen)
+/* Writes data to a new .tmp file in directory dirfd, fsync'ed. The name goes into tmp. */
+static int write_tmp(spool *s, int dirfd, const void *data, size_t len, char *tmp, size_t tmplen)
 {
     snprintf(tmp, tmplen, "%ld-%u" TMP_SUFFIX, (long)getpid(), s->tmp_counter++);
-    int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
     if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         int e = errno;
         close(fd);
-        unlinkat(s->dirfd, tmp, 0);
+        unlinkat(dirfd, tmp, 0);
         errno = e;
         return -1;
     }
     if (close(fd) != 0) {
         int e = errno;
-        unlinkat(s->dirfd, tmp, 0);
+        unlinkat(dirfd, tmp, 0);
         errno = e;
         return -1;
     }
@@ -355,7 +369,7 @@ int spool_push(spool *s, const void *data, size_t len, char *err, size_t errlen)
     if (!spool_fits(s, len, err, errlen)) return -1;
     char tmp[64];
     uint64_t seq;
-    if (write_tmp(s, data, len, tmp, sizeof tmp) != 0) {
+    if (write_tmp(s, s->dirfd, data, len, tmp, sizeof tmp) != 0) {
         set_err(err, errlen, "cannot write to spool %s: %s", s->dir, strerror(errno));
         return -1;
     }
@@ -371,6 +385,129 @@ int spool_push(spool *s, const void *data, size_t len, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* ---- staging ---- */
+
+int spool_stage(spool *s, const void *data, size_t len, char *err, size_t errlen)
+{
+    if (!spool_fits(s, len, err, errlen)) return -1;
+    if (s->nstaged == s->capstaged) {
+        s->capstaged = s->capstaged ? s->capstaged * 2 : 16;
+        s->staged = xrealloc(s->staged, s->capstaged * sizeof *s->staged);
+    }
+    staged *st = &s->staged[s->nstaged];
+    if (write_tmp(s, s->dirfd, data, len, st->tmp, sizeof st->tmp) != 0) {
+        set_err(err, errlen, "cannot write to spool %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    st->size = len;
+    s->nstaged++;
+    s->staged_bytes += len;
+    return 0;
+}
+
+void spool_discard(spool *s)
+{
+    for (size_t i = 0; i < s->nstaged; i++) unlinkat(s->dirfd, s->staged[i].tmp, 0);
+    s->nstaged = 0;
+    s->staged_bytes = 0;
+}
+
+int spool_commit(spool *s, char *err, size_t errlen)
+{
+    if (s->nstaged == 0) return 0;
+    for (size_t i = 0; i < s->nstaged; i++) {
+        uint64_t seq;
+        if (publish_tmp(s, s->staged[i].tmp, &seq) != 0) {
+            set_err(err, errlen, "cannot add an entry to spool %s: %s", s->dir, strerror(errno));
+            /* All or nothing: take back the i entries this batch made, the
+             * newest of the index. */
+            for (size_t j = 0; j < i; j++) {
+                entry *e = &s->entries[--s->len];
+                char name[SEQ_DIGITS + sizeof ENTRY_SUFFIX];
+                entry_name(name, e->seq);
+                unlinkat(s->dirfd, name, 0);
+                s->bytes -= e->size;
+            }
+            spool_discard(s);
+            fsync(s->dirfd);
+            return -1;
+        }
+        index_append(s, seq, s->staged[i].size);
+    }
+    s->nstaged = 0;
+    s->staged_bytes = 0;
+    if (fsync(s->dirfd) != 0) {
+        set_err(err, errlen, "cannot sync spool directory %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+size_t spool_staged(const spool *s) { return s->nstaged; }
+
+/* ---- setting aside ---- */
+
+/* Opens <dir>/rejected, creating it. The descriptor, or -1 with a message. */
+static int open_rejected(spool *s, char *err, size_t errlen)
+{
+    if (mkdirat(s->dirfd, REJECTED_DIR, 0700) != 0 && errno != EEXIST) {
+        set_err(err, errlen, "cannot create %s/" REJECTED_DIR ": %s", s->dir, strerror(errno));
+        return -1;
+    }
+    int fd = openat(s->dirfd, REJECTED_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) set_err(err, errlen, "cannot open %s/" REJECTED_DIR ": %s", s->dir, strerror(errno));
+    return fd;
+}
+
+int spool_reject(spool *s, uint64_t seq, buf *path, char *err, size_t errlen)
+{
+    char name[SEQ_DIGITS + sizeof ENTRY_SUFFIX];
+    entry_name(name, seq);
+    int rfd = open_rejected(s, err, errlen);
+    if (rfd < 0) return -1;
+    if (renameat(s->dirfd, name, rfd, name) != 0) {
+        set_err(err, errlen, "cannot move %s/%s to %s/" REJECTED_DIR ": %s", s->dir, name, s->dir, strerror(errno));
+        close(rfd);
+        return -1;
+    }
+    /* The new name first: a crash between the two syncs leaves the payload
+     * in both places (sent again, at worst), never in neither. */
+    fsync(rfd);
+    fsync(s->dirfd);
+    close(rfd);
+    for (size_t i = s->first; i < s->len; i++) {
+        if (s->entries[i].seq == seq) {
+            index_drop(s, i);
+            break;
+        }
+    }
+    buf_printf(path, "%s/" REJECTED_DIR "/%s", s->dir, name);
+    return 0;
+}
+
+int spool_reject_data(spool *s, const char *name, const void *data, size_t len, buf *path, char *err,
+                      size_t errlen)
+{
+    int rfd = open_rejected(s, err, errlen);
+    if (rfd < 0) return -1;
+    char tmp[64];
+    int rc = write_tmp(s, rfd, data, len, tmp, sizeof tmp);
+    if (rc == 0 && renameat(rfd, tmp, rfd, name) != 0) {
+        int e = errno;
+        unlinkat(rfd, tmp, 0);
+        errno = e;
+        rc = -1;
+    }
+    if (rc != 0) {
+        set_err(err, errlen, "cannot write %s/" REJECTED_DIR "/%s: %s", s->dir, name, strerror(errno));
+    } else {
+        fsync(rfd);
+        buf_printf(path, "%s/" REJECTED_DIR "/%s", s->dir, name);
+    }
+    close(rfd);
+    return rc;
 }
 
 /* ---- peek / remove ---- */

@@ -8,8 +8,11 @@
  *
  *   <dir>/00000000000000000042.json.gz   the payload exactly as it is sent:
  *                                        gzip-compressed JSON (gzip_compress)
- *   <dir>/<pid>-<n>.tmp                  an entry being written
+ *   <dir>/<pid>-<n>.tmp                  an entry being written (or staged)
  *   <dir>/.lock                          the delivery lock (see spool_lock)
+ *   <dir>/rejected/                      payloads the receiver refused for
+ *                                        good, kept for inspection (see
+ *                                        spool_reject); not entries
  *
  * The name is a 20-digit sequence number; the oldest entry is the smallest.
  * An entry is written to a .tmp file, fsync'ed, linked to its final name
@@ -49,7 +52,38 @@ void spool_close(spool *s);   /* releases the lock if held; entries stay */
  * may not survive a crash). */
 int spool_push(spool *s, const void *data, size_t len, char *err, size_t errlen);
 
-/* Would n more bytes fit under the bound? When they would not, and err is not
+/* Staging: a batch (one snapshot) becomes entries all together or not at
+ * all. spool_stage() writes one payload durably to a .tmp file, exactly as
+ * spool_push() does, without making it an entry (no reader sees it);
+ * spool_commit() then gives the staged files their entry names, in the order
+ * they were staged, and syncs the directory once; spool_discard() deletes
+ * them (spool_close() too). Staged bytes count against the bound as if they
+ * were entries already, so the payload that would pass it is refused
+ * (spool_fits' message) and the caller discards the batch: nothing of it is
+ * spooled. A crash before the commit leaves only .tmp files, deleted by the
+ * next spool_open(); only a crash in the middle of the commit (a few links
+ * long) can leave the first part of a batch spooled without the rest.
+ * spool_commit() with nothing staged does nothing. -1 with a message on an
+ * I/O error; a commit that fails half-way takes back what it published. */
+int spool_stage(spool *s, const void *data, size_t len, char *err, size_t errlen);
+int spool_commit(spool *s, char *err, size_t errlen);
+void spool_discard(spool *s);
+size_t spool_staged(const spool *s);       /* payloads staged and not yet committed */
+
+/* Setting aside: a payload the receiver refused for good goes to
+ * <dir>/rejected/ (created with mode 0700 when needed), where it stays for
+ * a person to look at: nothing deletes it, and it counts for no bound.
+ * spool_reject() moves entry seq there as rejected/<20 digits>.json.gz (one
+ * rename, both directories synced) and drops it from the spool.
+ * spool_reject_data() writes data there as rejected/<name> (a .tmp file,
+ * fsync, rename over any earlier file of that name). Both append the file's
+ * path to path and return 0, or -1 with a message. */
+int spool_reject(spool *s, uint64_t seq, buf *path, char *err, size_t errlen);
+int spool_reject_data(spool *s, const char *name, const void *data, size_t len, buf *path, char *err,
+                      size_t errlen);
+
+/* Would n more bytes fit under the bound (entries and staged payloads
+ * counted)? When they would not, and err is not
  * NULL, writes "spool <dir> is full (N MiB of M MiB): payload not accepted —
  * is the StackState receiver reachable?" into err. */
 int spool_fits(const spool *s, size_t n, char *err, size_t errlen);
@@ -74,7 +108,7 @@ int spool_lock(spool *s, int wait, char *err, size_t errlen);
 void spool_unlock(spool *s);
 
 size_t spool_count(const spool *s);        /* entries known */
-size_t spool_bytes(const spool *s);        /* sum of their file sizes */
+size_t spool_bytes(const spool *s);        /* sum of their file sizes (staged ones not included) */
 size_t spool_max_bytes(const spool *s);
 const char *spool_dir(const spool *s);
 /* "<dir>/<20 digits>.json.gz" into out (appended). */

@@ -11,8 +11,9 @@ deflate compressed (Content-Encoding). Each accepted payload is appended to
 
 Control: GET /__payloads[?since=SEQ], GET /__stats, GET /__health,
 POST /__control with {"status": 500, "count": 3} (answer the next 3 intake
-requests with 500), {"down": true|false} (close intake connections without
-answering), {"delay_ms": N}, {"max_body": BYTES}, {"retry_after": S},
+requests with 500; with "skip": N, after N more requests answered as usual), {"down": true|false} (close intake connections without
+answering), {"delay_ms": N}, {"max_body": BYTES} (413 above BYTES on the
+wire), {"max_bytes": BYTES} (413 above BYTES decompressed), {"retry_after": S},
 {"clear": true}. Restart it with the same --port and --out to test a
 receiver that went away: earlier payloads are reloaded from --out.
 The API key is never logged or recorded.
@@ -38,17 +39,18 @@ INTAKE_PATHS = ("/stsAgent/intake", "/receiver/stsAgent/intake")
 class Receiver:
     """The receiver's state: keys, recorded payloads, injected behaviour, counters."""
 
-    def __init__(self, api_keys, out=None, max_body=0):
+    def __init__(self, api_keys, out=None, max_body=0, max_bytes=0):
         self.api_keys = set(api_keys)
         self.out = out
         self.lock = threading.Lock()
         self.payloads = []
         self.stats = collections.Counter()
         self.injected = collections.Counter()
-        self.inject_status, self.inject_count = None, 0
+        self.inject_status, self.inject_count, self.inject_skip = None, 0, 0
         self.down = False
         self.delay_ms = 0
         self.max_body = max_body
+        self.max_bytes = max_bytes
         self.retry_after = None
         self.verbose = False
         if out:
@@ -67,6 +69,9 @@ class Receiver:
         """The status to inject for this intake request, or None."""
         with self.lock:
             if self.inject_count <= 0:
+                return None
+            if self.inject_skip > 0:
+                self.inject_skip -= 1
                 return None
             self.inject_count -= 1
             self.injected[str(self.inject_status)] += 1
@@ -90,8 +95,8 @@ class Receiver:
             self.stats[name] += n
 
     def configure(self, cfg):
-        known = {"status", "count", "down", "delay_ms", "max_body", "retry_after", "clear",
-                 "verbose"}
+        known = {"status", "count", "skip", "down", "delay_ms", "max_body", "max_bytes", "retry_after",
+                 "clear", "verbose"}
         unknown = sorted(set(cfg) - known)
         if unknown:
             raise ValueError("unknown control keys: " + ", ".join(unknown))
@@ -100,9 +105,11 @@ class Receiver:
                 status = cfg["status"]
                 self.inject_status = int(status) if status else None
                 self.inject_count = int(cfg.get("count", 1)) if status else 0
+                self.inject_skip = int(cfg.get("skip", 0)) if status else 0
             self.down = bool(cfg.get("down", self.down))
             self.delay_ms = float(cfg.get("delay_ms", self.delay_ms))
             self.max_body = int(cfg.get("max_body", self.max_body))
+            self.max_bytes = int(cfg.get("max_bytes", self.max_bytes))
             self.retry_after = cfg.get("retry_after", self.retry_after)
             self.verbose = bool(cfg.get("verbose", self.verbose))
             if cfg.get("clear"):
@@ -132,8 +139,8 @@ class BadRequest(Exception):
         self.message = message
 
 
-def decode_body(raw, encoding):
-    """The JSON value of a request body; raises BadRequest."""
+def decompress_body(raw, encoding):
+    """The body's bytes after Content-Encoding; raises BadRequest."""
     try:
         if encoding == "gzip":
             raw = gzip.decompress(raw)
@@ -143,6 +150,11 @@ def decode_body(raw, encoding):
             raise BadRequest(415, "unsupported Content-Encoding %r" % encoding)
     except (OSError, EOFError, zlib.error):
         raise BadRequest(400, "body is not valid %s" % encoding) from None
+    return raw
+
+
+def parse_body(raw):
+    """The JSON value of a decompressed body; raises BadRequest."""
     try:
         return json.loads(raw)
     except ValueError:
@@ -220,7 +232,12 @@ class Handler(BaseHTTPRequestHandler):
                                                  % (len(body), rx.max_body)})
         encoding = self.headers.get("Content-Encoding", "").strip().lower()
         try:
-            payload = decode_body(body, encoding)
+            raw = decompress_body(body, encoding)
+            if rx.max_bytes and len(raw) > rx.max_bytes:
+                rx.count("too_large")
+                return self.send_json(413, {"error": "payload of %d bytes (decompressed) exceeds %d"
+                                                     % (len(raw), rx.max_bytes)})
+            payload = parse_body(raw)
         except BadRequest as e:
             rx.count("bad_request")
             return self.send_json(e.status, {"error": e.message})
@@ -264,13 +281,14 @@ def main(argv=None):
                    help="accepted API key (repeatable); or set FAKE_RECEIVER_API_KEYS "
                         "(comma-separated) to keep keys off the command line")
     p.add_argument("--out", help="append accepted payloads to this file (JSON lines)")
-    p.add_argument("--max-body", type=int, default=0, help="413 above this many bytes")
+    p.add_argument("--max-body", type=int, default=0, help="413 above this many bytes on the wire")
+    p.add_argument("--max-bytes", type=int, default=0, help="413 above this many bytes decompressed")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
     keys = args.api_key + [k for k in os.environ.get("FAKE_RECEIVER_API_KEYS", "").split(",") if k]
     if not keys:
         p.error("no API key: pass --api-key or set FAKE_RECEIVER_API_KEYS")
-    rx = Receiver(keys, args.out, args.max_body)
+    rx = Receiver(keys, args.out, args.max_body, args.max_bytes)
     rx.verbose = args.verbose
     server = Server((args.host, args.port), Handler)
     server.receiver = rx

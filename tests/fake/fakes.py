@@ -212,13 +212,15 @@ class FakeReceiver(FakeProcess):
 
 
 def start_receiver(api_key=API_KEY, out=None, port=None, max_body=0, verbose=False,
-                   log=None):
+                   log=None, max_bytes=0):
     """Starts fake_receiver.py; returns a FakeReceiver."""
     argv = [PYTHON, os.path.join(HERE, "fake_receiver.py")]
     if out:
         argv += ["--out", out]
     if max_body:
         argv += ["--max-body", str(max_body)]
+    if max_bytes:
+        argv += ["--max-bytes", str(max_bytes)]
     if verbose:
         argv.append("--verbose")
     env = dict(os.environ, FAKE_RECEIVER_API_KEYS=api_key)

@@ -10,7 +10,9 @@ receiver (tests/fake/fake_receiver.py). What is checked:
   b  payload chunking (--max-payload-items) keeps the snapshot intact
   c  receiver down: exit 1, payloads spooled; the next run delivers them
      first, in order, exactly once
-  d  API key rejected (403 and 401), 413, 500s then OK
+  d  API key rejected (403 and 401); 413: cut until accepted, or moved to
+     rejected/ when a single item is too large; 400 moved aside and the rest
+     delivered; 500s then OK
   e  kill -9 during delivery, then a restart: nothing lost
   f  throttling / 5xx / resets on the AWS side change nothing in the topology
   g  a failing service: exit 1, the rest is sent, no stop_snapshot
@@ -483,7 +485,8 @@ def test_receiver_down(aws):
 
 
 def test_delivery_errors(aws):
-    """(d) 403/401 wrong key -> exit 2; 413 -> error, stays spooled; 500s -> retried."""
+    """(d) 403/401 wrong key -> exit 2, stays spooled; 413 -> cut until accepted (a single
+    item too large, or a 400: moved to rejected/, exit 2, the rest delivered); 500s -> retried."""
     rx = receiver()
     spool = tmpdir("spool-d")
     r = scan(aws, rx, spool, env=base_env(aws, AWSTOPO_API_KEY=WRONG_KEY))
@@ -502,16 +505,59 @@ def test_delivery_errors(aws):
     check("d: key accepted again: the 2 waiting + the new payload delivered, in order",
           r.rc == 0 and len(got) == 3 and spool_empty(spool), (r, len(got)))
 
-    rx.control(max_body=200)
+    # 413: the receiver takes payloads of a few items at most (its limit: the
+    # largest item alone, with room to spare); the snapshot is cut until the
+    # parts fit, and arrives whole, in order, once.
+    base = BASELINE.get("payloads") or []
+    size = lambda v: len(json.dumps(v, separators=(",", ":"), ensure_ascii=False).encode())
+    largest = max([size(c) for p in base for c in topo(p)["components"] + topo(p)["relations"]] or [0])
+    limit = largest + 1000
+    rx.control(clear=True, max_bytes=limit)
     r = scan(aws, rx, spool)
-    check("d: 413: exit code 2", r.rc == 2, r)
-    check("d: 413: clear message", "413" in r.err and "too large" in r.err, r.err)
-    check("d: 413: payload stays spooled", len(spooled(spool)) == 1, os.listdir(spool))
-    rx.control(max_body=0)
-    before = len(rx.payloads())
+    got = received(rx)
+    rx.control(max_bytes=0)
+    check("d: 413: cut until accepted (limit %d bytes): exit 0, several payloads" % limit,
+          r.rc == 0 and len(got) > 2 and sum(map(size, base)) > limit, (r, len(got)))
+    check("d: 413: the snapshot complete and in order, flags right",
+          snapshot_flags_ok(got)[0] and items_of(got) == items_of(base), snapshot_flags_ok(got)[1])
+    check("d: 413: stderr counts the cuts", re.search(r"%d payloads delivered, 0 spooled, 0 retries, %d cut in two "
+                                                      r"\(HTTP 413\)" % (len(got), len(got) - 1), r.err), r.err)
+    check("d: 413: spool empty", spool_empty(spool), os.listdir(spool))
+
+    # Too large even as single items: each is moved to rejected/, exit 2, and
+    # nothing blocks the spool.
+    rx.control(clear=True, max_bytes=200)
     r = scan(aws, rx, spool)
-    check("d: after 413 resolved: spooled one then new one delivered",
-          r.rc == 0 and len(received(rx, before)) == 2 and spool_empty(spool), r)
+    rx.control(max_bytes=0)
+    rejected = os.path.join(spool, "rejected")
+    names = sorted(os.listdir(rejected)) if os.path.isdir(rejected) else []
+    check("d: 413 on single items: exit code 2", r.rc == 2, r)
+    check("d: 413 on single items: clear message naming the file",
+          "HTTP 413" in r.err and "too large even as a single item" in r.err
+          and re.search(re.escape(rejected) + r"/\d{20}\.item-0\.json\.gz", r.err), r.err)
+    check("d: 413 on single items: each item in rejected/, none in the spool",
+          len(names) == N_ITEMS and not spooled(spool) and not received(rx), (len(names), os.listdir(spool)))
+    raws = []
+    for n in names:
+        with open(os.path.join(rejected, n), "rb") as f:
+            raws.append(gzip.decompress(f.read()).decode("utf-8"))
+    TEXTS.extend(("rejected file %s" % n, raw) for n, raw in zip(names, raws))   # for (h)
+    parts = [json.loads(raw) for raw in raws]
+    check("d: 413 on single items: the files hold the snapshot's items",
+          items_of(parts) == items_of(BASELINE.get("payloads") or []))
+    shutil.rmtree(rejected)
+
+    # 400 on the first payload: moved aside, the others delivered.
+    rx.control(clear=True, status=400, count=1)
+    r = scan(aws, rx, spool, extra=["--max-payload-items", "5"])
+    got = received(rx)
+    names = os.listdir(rejected) if os.path.isdir(rejected) else []
+    check("d: 400: exit code 2, message with the status, the answer and the file",
+          r.rc == 2 and "HTTP 400" in r.err and "injected status 400" in r.err and rejected in r.err, r)
+    check("d: 400: that payload in rejected/, the rest delivered",
+          len(names) == 1 and re.match(r"^\d{20}\.json\.gz$", names[0]) and len(got) == -(-N_ITEMS // 5) - 1
+          and not spooled(spool), (names, len(got)))
+    shutil.rmtree(rejected)
 
     rx.control(clear=True)
     rx.control(status=500, count=3)

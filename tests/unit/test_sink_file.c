@@ -1,4 +1,5 @@
-/* test_sink_file.c -- local outputs: json, dot (rendered by Graphviz when present), intake. */
+/* test_sink_file.c -- local outputs: json, dot (rendered by Graphviz when present), intake;
+ * streamed, whatever the size. */
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -201,6 +202,97 @@ static void test_intake(void)
     topology_free(&t);
 }
 
+/* The streaming writer: output far larger than its buffer, items larger
+ * than it too, byte for byte what the format says; and intake made from the
+ * topology (one payload at a time) the same as from a list. */
+static void test_streaming(void)
+{
+    topology t;
+    topology_init(&t);
+    buf want = {0};
+    buf_puts(&want, "{\n  \"components\": [");
+    for (int i = 0; i < 3000; i++) {
+        buf id = {0}, j = {0};
+        buf_printf(&id, "id-%04d", i);
+        size_t pad = i == 1500 ? 200000 : (size_t)(i % 97) * 3;   /* one item of 200 KB */
+        buf_printf(&j, "{\"externalId\":\"%s\",\"type\":{\"name\":\"t%d\"},\"data\":{\"pad\":\"", id.data, i % 5);
+        for (size_t k = 0; k < pad; k++) buf_putc(&j, (char)('a' + (k + (size_t)i) % 26));
+        buf_puts(&j, "\"}}");
+        topology_add(&t, TOPO_COMPONENT, id.data, j.data, j.len);
+        buf_puts(&want, i ? ",\n    " : "\n    ");
+        buf_append(&want, j.data, j.len);
+        buf_free(&id);
+        buf_free(&j);
+    }
+    buf_puts(&want, "\n  ],\n  \"relations\": [],\n  \"delete_ids\": [\n    \"gone\"\n  ]\n}\n");
+    topology_add(&t, TOPO_DELETE, "gone", NULL, 0);
+
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/big.json", dir);
+    CHECK(sink_file_write_topology(path, FORMAT_JSON, &t, NULL, INTAKE_SNAPSHOT_COMPLETE, err, sizeof err) == 0,
+          "write big json: %s", err);
+    char *text = slurp(path);
+    CHECK(text && strlen(text) == want.len && strcmp(text, want.data) == 0, "big json: %zu bytes, want %zu",
+          text ? strlen(text) : 0, want.len);
+    free(text);
+    buf_free(&want);
+
+    /* intake: from the topology = from the list intake_build makes. */
+    intake_options o = { .hostname = "h", .instance_url = "acct", .collection_timestamp = 1700000000, .max_items = 100 };
+    payload_list l = {0};
+    intake_build(&t, &o, INTAKE_SNAPSHOT_INCOMPLETE, &l);
+    char path2[256];
+    snprintf(path2, sizeof path2, "%s/big-list.intake.json", dir);
+    snprintf(path, sizeof path, "%s/big-topology.intake.json", dir);
+    CHECK(sink_file_write(path2, FORMAT_INTAKE, &t, &l, err, sizeof err) == 0, "intake from the list: %s", err);
+    CHECK(sink_file_write_topology(path, FORMAT_INTAKE, &t, &o, INTAKE_SNAPSHOT_INCOMPLETE, err, sizeof err) == 0,
+          "intake from the topology: %s", err);
+    char *a = slurp(path2), *b = slurp(path);
+    buf w = {0};
+    buf_puts(&w, "[");
+    for (size_t i = 0; i < l.len; i++) {
+        buf_puts(&w, i ? ",\n" : "\n");
+        buf_append(&w, l.items[i].data, l.items[i].len);
+    }
+    buf_puts(&w, "\n]\n");
+    CHECK(l.len == 31, "31 payloads: %zu", l.len);
+    CHECK(a && strcmp(a, w.data) == 0, "list: the payloads in a JSON array, byte for byte");
+    CHECK(b && strcmp(b, w.data) == 0, "topology: the same bytes");
+    free(a);
+    free(b);
+    buf_free(&w);
+    payload_list_free(&l);
+
+    /* dot from both entry points: the same. */
+    snprintf(path2, sizeof path2, "%s/big-a.dot", dir);
+    snprintf(path, sizeof path, "%s/big-b.dot", dir);
+    CHECK(sink_file_write(path2, FORMAT_DOT, &t, NULL, err, sizeof err) == 0 &&
+              sink_file_write_topology(path, FORMAT_DOT, &t, NULL, INTAKE_SNAPSHOT_COMPLETE, err, sizeof err) == 0,
+          "dot: %s", err);
+    a = slurp(path2);
+    b = slurp(path);
+    CHECK(a && b && strcmp(a, b) == 0 && strlen(a) > 65536 * 2 && strstr(a, "\"id-2999\" [label=\"id-2999\\nt4\""),
+          "dot streamed: %zu bytes", a ? strlen(a) : 0);
+    free(a);
+    free(b);
+
+    /* An empty incremental topology: no payload, an empty array. */
+    topology e;
+    topology_init(&e);
+    CHECK(sink_file_write_topology(path, FORMAT_INTAKE, &e, &o, INTAKE_INCREMENTAL, err, sizeof err) == 0, "empty");
+    text = slurp(path);
+    CHECK_STR(text, "[]\n");
+    free(text);
+    topology_free(&e);
+
+    /* A write error while streaming is reported. */
+    if (access("/dev/full", W_OK) == 0) {
+        CHECK(sink_file_write_topology("/dev/full", FORMAT_INTAKE, &t, &o, INTAKE_SNAPSHOT_COMPLETE, err, sizeof err) == -1 &&
+                  strstr(err, "cannot write /dev/full: No space left on device"), "full device: %s", err);
+    }
+    topology_free(&t);
+}
+
 static void test_stdout_and_errors(void)
 {
     topology t;
@@ -243,6 +335,7 @@ int main(void)
     test_json();
     test_dot();
     test_intake();
+    test_streaming();
     test_stdout_and_errors();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

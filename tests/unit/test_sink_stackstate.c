@@ -2,9 +2,11 @@
  *
  * Starts tests/fake/fake_receiver.py (from the repository root, where
  * tests/run runs us) and drives it through its /__control endpoint: failures,
- * outages, a wrong key, a body limit. Checks that payloads arrive complete, in
- * order and exactly once, that undeliverable ones stay in the spool, and that
- * the API key shows up in no message and no spool file.
+ * outages, a wrong key, size limits. Checks that payloads arrive complete, in
+ * order and exactly once, that undeliverable ones stay in the spool, that
+ * payloads too large are cut until they go and those refused for good are
+ * moved to rejected/ without blocking the rest, and that the API key shows up
+ * in no message and no spool file.
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -216,10 +218,21 @@ static int spool_entries(const char *spool_name)
     return n;
 }
 
-/* Does any file of the spool, raw or decompressed, contain the key? */
+/* Does any file of the spool (rejected/ included), raw or decompressed, contain the key? */
+static int dir_has_key(const char *dir);
 static int spool_has_key(const char *spool_name)
 {
     char *dir = spool_path(spool_name);
+    buf rejected = {0};
+    buf_printf(&rejected, "%s/rejected", dir);
+    int found = dir_has_key(dir) || dir_has_key(rejected.data);
+    buf_free(&rejected);
+    free(dir);
+    return found;
+}
+
+static int dir_has_key(const char *dir)
+{
     DIR *d = opendir(dir);
     int found = 0;
     struct dirent *de;
@@ -242,8 +255,42 @@ static int spool_has_key(const char *spool_name)
         buf_free(&plain);
     }
     if (d) closedir(d);
-    free(dir);
     return found;
+}
+
+/* The decompressed content of <spool>/rejected/<name>, or NULL when there is no such file. */
+static char *rejected_file(const char *spool_name, const char *name)
+{
+    char *dir = spool_path(spool_name);
+    char p[512];
+    snprintf(p, sizeof p, "%s/rejected/%s", dir, name);
+    free(dir);
+    FILE *f = fopen(p, "rb");
+    if (!f) return NULL;
+    buf raw = {0}, plain = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&raw, chunk, n);
+    fclose(f);
+    char err[64];
+    if (gzip_decompress(&plain, raw.data, raw.len, err, sizeof err) != 0) buf_puts(&plain, "(not gzip)");
+    buf_free(&raw);
+    return buf_steal(&plain);
+}
+
+static int rejected_count(const char *spool_name)
+{
+    char *dir = spool_path(spool_name);
+    buf r = {0};
+    buf_printf(&r, "%s/rejected", dir);
+    DIR *d = opendir(r.data);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d))) n += strstr(de->d_name, ".json.gz") != NULL;
+    if (d) closedir(d);
+    buf_free(&r);
+    free(dir);
+    return n;
 }
 
 #define CHECK_NO_KEY(msg) CHECK(strstr((msg), API_KEY) == NULL && strstr((msg), "api_key=") == NULL, "key in message: %s", (msg))
@@ -471,31 +518,251 @@ static void test_refusals(void)
     CHECK(strstr(err, "wrong-key") == NULL, "no key in the message");
     stackstate_sink_free(bad);
 
-    /* 413: too large; stays spooled. */
-    payload_list_free(&l);
-    make_payloads(&l, "big", 1, 3000);
-    control("{\"max_body\": 200}");
-    CHECK(stackstate_sink_send(s, &l, err, sizeof err) == -1, "413 is permanent");
-    CHECK(strncmp(err, "payload too large (", 19) == 0 && strstr(err, "lower max payload size"), "message: %s", err);
-    CHECK(strstr(err, "stays spooled as") != NULL, "says where it is: %s", err);
-    CHECK_NO_KEY(err);
-    CHECK(spool_entries("refuse") == 1, "too-large payload kept");
-    control("{\"max_body\": 0}");
-    CHECK(stackstate_sink_flush(s, err, sizeof err) == 0, "delivered once allowed: %s", err);
-    cJSON *got = new_payloads();
-    char *ids = received_ids(got);
-    CHECK_STR(ids, "big0");
-    free(ids);
-    cJSON_Delete(got);
-
-    /* Another 4xx: status and the start of the body. */
-    control("{\"status\": 400, \"count\": 1}");
-    CHECK(stackstate_sink_send(s, &l, err, sizeof err) == -1, "400 is permanent");
-    CHECK(strstr(err, "HTTP 400") && strstr(err, "injected status 400"), "message: %s", err);
-    CHECK_NO_KEY(err);
-    CHECK(stackstate_sink_flush(s, err, sizeof err) == 0, "then delivered");
+    /* 404: the URL is wrong for every payload: stop, keep it spooled. */
+    control("{\"status\": 404, \"count\": 1}");
+    CHECK(stackstate_sink_send(s, &l, err, sizeof err) == -1, "404 is permanent");
+    CHECK(strstr(err, "HTTP 404") && strstr(err, "injected status 404") && strstr(err, "stays spooled as"), "message: %s", err);
+    CHECK(spool_entries("refuse") == 1 && rejected_count("refuse") == 0, "404: kept, not moved aside");
+    CHECK(stackstate_sink_flush(s, err, sizeof err) == 0, "then delivered: %s", err);
     cJSON_Delete(new_payloads());
     CHECK(!spool_has_key("refuse"), "no key on disk");
+    payload_list_free(&l);
+    stackstate_sink_free(s);
+}
+
+
+/* A snapshot of 30 components, 10 relations and 4 deletes in one payload. */
+static void make_snapshot(payload_list *l)
+{
+    topology t;
+    topology_init(&t);
+    char id[32];
+    for (int i = 0; i < 30; i++) {
+        buf j = {0};
+        snprintf(id, sizeof id, "c%02d", i);
+        buf_printf(&j, "{\"externalId\":\"%s\",\"type\":{\"name\":\"aws.test\"},\"data\":{\"pad\":\"", id);
+        for (int k = 0; k < 100; k++) buf_putc(&j, (char)('a' + (k * 31 + i) % 26));
+        buf_puts(&j, "\"}}");
+        topology_add(&t, TOPO_COMPONENT, id, j.data, j.len);
+        buf_free(&j);
+    }
+    for (int i = 0; i < 10; i++) {
+        buf j = {0};
+        snprintf(id, sizeof id, "r%02d", i);
+        buf_printf(&j, "{\"externalId\":\"%s\",\"type\":{\"name\":\"uses\"},\"sourceId\":\"c%02d\",\"targetId\":\"c%02d\",\"data\":{}}",
+                   id, i, 29 - i);
+        topology_add(&t, TOPO_RELATION, id, j.data, j.len);
+        buf_free(&j);
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf(id, sizeof id, "gone%d", i);
+        topology_add(&t, TOPO_DELETE, id, NULL, 0);
+    }
+    intake_options o = { .hostname = "test-host", .instance_url = "acct", .collection_timestamp = 1700000000 };
+    intake_build(&t, &o, INTAKE_SNAPSHOT_COMPLETE, l);
+    topology_free(&t);
+}
+
+/* Every item of the received payloads, in order, as "kind:id" joined by ','. */
+static char *received_items(cJSON *arr, size_t from, size_t to)
+{
+    buf b = {0};
+    for (size_t i = from; i < to; i++) {
+        cJSON *topo = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, (int)i), "payload"),
+                                                             "topologies"), 0);
+        cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(topo, "components"))
+            buf_printf(&b, "%sc:%s", b.len ? "," : "", cJSON_GetStringValue(cJSON_GetObjectItem(it, "externalId")));
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(topo, "relations"))
+            buf_printf(&b, "%sr:%s", b.len ? "," : "", cJSON_GetStringValue(cJSON_GetObjectItem(it, "externalId")));
+        cJSON_ArrayForEach(it, cJSON_GetObjectItem(topo, "delete_ids"))
+            buf_printf(&b, "%sd:%s", b.len ? "," : "", cJSON_GetStringValue(it));
+    }
+    return buf_steal(&b);
+}
+
+static int received_flag(cJSON *arr, size_t i, const char *name)
+{
+    cJSON *p = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, (int)i), "payload");
+    return cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(p, "topologies"), 0), name));
+}
+
+/* 413: the payload is cut until the parts go; everything arrives once, in
+ * order, as one snapshot; the payload after it follows. */
+static void test_split_on_413(void)
+{
+    char err[512] = "";
+    stackstate_sink *s = new_sink("", "split", API_KEY, 0);
+    if (!s) return;
+    payload_list l = {0};
+    make_snapshot(&l);
+    make_payloads(&l, "after", 1, 0);
+    size_t whole = l.items[0].len;
+    control("{\"max_bytes\": 1200}");
+    CHECK(whole > 4 * 1200, "the snapshot payload (%zu bytes) is well over the limit", whole);
+    int rc = stackstate_sink_send(s, &l, err, sizeof err);
+    control("{\"max_bytes\": 0}");
+    CHECK(rc == 0, "delivered by cutting: rc %d %s", rc, err);
+    const sink_stats *st = stackstate_sink_stats(s);
+    cJSON *got = new_payloads();
+    size_t n = (size_t)cJSON_GetArraySize(got);
+    CHECK(st->splits >= 7 && st->rejected == 0, "cut %zu times, nothing rejected (%zu)", st->splits, st->rejected);
+    CHECK(n == st->splits + 2 && st->delivered == n, "parts + the next payload: %zu received, %zu splits, %zu delivered", n,
+          st->splits, st->delivered);
+
+    /* The snapshot's items, each once and in order, across the parts. */
+    buf want = {0};
+    for (int i = 0; i < 30; i++) buf_printf(&want, "%sc:c%02d", i ? "," : "", i);
+    for (int i = 0; i < 10; i++) buf_printf(&want, ",r:r%02d", i);
+    for (int i = 0; i < 4; i++) buf_printf(&want, ",d:gone%d", i);
+    char *items = received_items(got, 0, n - 1);
+    CHECK_STR(items, want.data);
+    free(items);
+    buf_free(&want);
+    int flags_ok = 1, envelope_ok = 1;
+    for (size_t i = 0; i + 1 < n; i++) {
+        flags_ok &= received_flag(got, i, "start_snapshot") == (i == 0);
+        flags_ok &= received_flag(got, i, "stop_snapshot") == (i == n - 2);
+        cJSON *p = cJSON_GetObjectItem(cJSON_GetArrayItem(got, (int)i), "payload");
+        cJSON *inst = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(p, "topologies"), 0), "instance");
+        envelope_ok &= strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(p, "internalHostname")), "test-host") == 0 &&
+                       cJSON_GetNumberValue(cJSON_GetObjectItem(p, "collection_timestamp")) == 1700000000 &&
+                       strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(inst, "url")), "acct") == 0 &&
+                       strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(inst, "type")), "aws") == 0;
+    }
+    CHECK(flags_ok, "start_snapshot on the first part only, stop_snapshot on the last only");
+    CHECK(envelope_ok, "every part: same instance, internalHostname, collection_timestamp");
+    items = received_items(got, n - 1, n);
+    CHECK_STR(items, "c:after0");
+    free(items);
+    CHECK(!received_flag(got, n - 1, "start_snapshot") && !received_flag(got, n - 1, "stop_snapshot"), "next payload as it was");
+    CHECK(spool_entries("split") == 0 && rejected_count("split") == 0, "spool empty, nothing moved aside");
+    cJSON_Delete(got);
+    payload_list_free(&l);
+
+    /* The receiver fails half-way through the parts (after 8 requests, 3
+     * attempts of 503): the payload stays spooled whole, and is cut and sent
+     * again in full once the receiver is back (at least once: the parts that
+     * went before arrive twice). */
+    make_snapshot(&l);
+    control("{\"max_bytes\": 1200}");
+    control("{\"status\": 503, \"count\": 3, \"skip\": 8}");
+    rc = stackstate_sink_send(s, &l, err, sizeof err);
+    CHECK(rc == 1 && spool_entries("split") == 1, "gave up on a part: rc %d, the payload stays spooled (%s)", rc, err);
+    got = new_payloads();
+    n = (size_t)cJSON_GetArraySize(got);
+    items = received_items(got, 0, n);
+    CHECK(n >= 1 && strncmp(items, "c:c00,c:c01", 11) == 0 && !strstr(items, "d:gone3"),
+          "some parts went before: %zu, %s", n, items);
+    free(items);
+    cJSON_Delete(got);
+    CHECK(stackstate_sink_flush(s, err, sizeof err) == 0, "flush: %s", err);
+    got = new_payloads();
+    n = (size_t)cJSON_GetArraySize(got);
+    items = received_items(got, 0, n);
+    buf_free(&want);
+    for (int i = 0; i < 30; i++) buf_printf(&want, "%sc:c%02d", i ? "," : "", i);
+    for (int i = 0; i < 10; i++) buf_printf(&want, ",r:r%02d", i);
+    for (int i = 0; i < 4; i++) buf_printf(&want, ",d:gone%d", i);
+    CHECK_STR(items, want.data);
+    buf_free(&want);
+    free(items);
+    CHECK(received_flag(got, 0, "start_snapshot") && received_flag(got, n - 1, "stop_snapshot"), "flags");
+    cJSON_Delete(got);
+    control("{\"max_bytes\": 0}");
+    CHECK(spool_entries("split") == 0, "spool empty");
+    payload_list_free(&l);
+    stackstate_sink_free(s);
+}
+
+/* Refused for good: moved aside to rejected/, and the next payload still goes. */
+static void test_rejected(void)
+{
+    char err[600] = "", name[64];
+    stackstate_sink *s = new_sink("", "rejected", API_KEY, 0);
+    if (!s) return;
+    payload_list l = {0};
+
+    /* A single item too large: <seq>.json.gz, by rename. */
+    make_payloads(&l, "a", 1, 0);
+    make_payloads(&l, "huge", 1, 3000);
+    make_payloads(&l, "b", 1, 0);
+    control("{\"max_bytes\": 1000}");
+    int rc = stackstate_sink_send(s, &l, err, sizeof err);
+    control("{\"max_bytes\": 0}");
+    CHECK(rc == -1, "a payload moved aside is an error: %d", rc);
+    CHECK(strstr(err, "HTTP 413") && strstr(err, "too large even as a single item") &&
+              strstr(err, "exceeds 1000") && strstr(err, "/rejected/00000000000000000002.json.gz") &&
+              strstr(err, "delivery went on"), "message: %s", err);
+    CHECK_NO_KEY(err);
+    cJSON *got = new_payloads();
+    char *ids = received_ids(got);
+    CHECK_STR(ids, "a0,b0");
+    free(ids);
+    cJSON_Delete(got);
+    char *text = rejected_file("rejected", "00000000000000000002.json.gz");
+    CHECK(text && strstr(text, "\"externalId\":\"huge0\""), "the refused payload kept in rejected/");
+    free(text);
+    CHECK(spool_entries("rejected") == 0 && rejected_count("rejected") == 1, "spool empty, one file in rejected/");
+    CHECK(stackstate_sink_stats(s)->rejected == 1 && stackstate_sink_stats(s)->spooled == 0, "stats");
+    payload_list_free(&l);
+
+    /* 400: the payload is moved aside, the next one delivered. */
+    make_payloads(&l, "q", 2, 0);
+    control("{\"status\": 400, \"count\": 1}");
+    CHECK(stackstate_sink_send(s, &l, err, sizeof err) == -1, "400 is permanent");
+    CHECK(strstr(err, "HTTP 400") && strstr(err, "injected status 400") &&
+              strstr(err, "/rejected/00000000000000000004.json.gz"), "message: %s", err);
+    CHECK_NO_KEY(err);
+    got = new_payloads();
+    ids = received_ids(got);
+    CHECK_STR(ids, "q1");
+    free(ids);
+    cJSON_Delete(got);
+    text = rejected_file("rejected", "00000000000000000004.json.gz");
+    CHECK(text && strstr(text, "\"externalId\":\"q0\""), "q0 kept in rejected/");
+    free(text);
+    CHECK(spool_entries("rejected") == 0, "spool empty");
+    CHECK(stackstate_sink_flush(s, err, sizeof err) == 0 && err[0] == '\0', "nothing left to deliver: %s", err);
+    payload_list_free(&l);
+
+    /* A part of a cut payload refused: that part alone goes aside, named by
+     * its item; the rest of the snapshot arrives; the entry leaves the spool. */
+    topology t;
+    topology_init(&t);
+    const char *ids4[] = { "s0", "s1", "s2", "s3" };
+    for (int i = 0; i < 4; i++) {
+        buf j = {0};
+        buf_printf(&j, "{\"externalId\":\"%s\",\"data\":{\"pad\":\"", ids4[i]);
+        for (int k = 0; k < (i == 2 ? 3000 : 20); k++) buf_putc(&j, (char)('a' + (k * 7 + i) % 26));
+        buf_puts(&j, "\"}}");
+        topology_add(&t, TOPO_COMPONENT, ids4[i], j.data, j.len);
+        buf_free(&j);
+    }
+    intake_options o = { .hostname = "test-host", .instance_url = "acct" };
+    intake_build(&t, &o, INTAKE_SNAPSHOT_COMPLETE, &l);
+    topology_free(&t);
+    control("{\"max_bytes\": 1000}");
+    rc = stackstate_sink_send(s, &l, err, sizeof err);
+    control("{\"max_bytes\": 0}");
+    snprintf(name, sizeof name, "00000000000000000006.item-2.json.gz");
+    CHECK(rc == -1 && strstr(err, name) && strstr(err, "HTTP 413"), "part moved aside: %d %s", rc, err);
+    got = new_payloads();
+    ids = received_ids(got);
+    CHECK_STR(ids, "s0,s1,s3");
+    int n = cJSON_GetArraySize(got);
+    CHECK(n == 2 && received_flag(got, 0, "start_snapshot") && !received_flag(got, 0, "stop_snapshot") &&
+              !received_flag(got, 1, "start_snapshot") && received_flag(got, 1, "stop_snapshot"),
+          "the parts that went carry the snapshot flags (%d payloads)", n);
+    free(ids);
+    cJSON_Delete(got);
+    text = rejected_file("rejected", name);
+    CHECK(text && strstr(text, "\"externalId\":\"s2\"") && !strstr(text, "\"s3\"") &&
+              strstr(text, "\"start_snapshot\":false,\"stop_snapshot\":false"), "the refused part in rejected/: %.120s",
+          text ? text : "(none)");
+    free(text);
+    CHECK(spool_entries("rejected") == 0 && rejected_count("rejected") == 3, "entry gone, 3 files in rejected/");
+    CHECK(!spool_has_key("rejected"), "no key on disk");
     payload_list_free(&l);
     stackstate_sink_free(s);
 }
@@ -569,6 +836,8 @@ int main(void)
     test_retries();
     test_outage();
     test_refusals();
+    test_split_on_413();
+    test_rejected();
     test_spool_full_and_lock();
     receiver_stop();
     char cmd[300];

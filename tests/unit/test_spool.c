@@ -1,4 +1,5 @@
-/* test_spool.c -- the durable payload FIFO: order, reopen, bound, crash leftovers, lock, gzip. */
+/* test_spool.c -- the durable payload FIFO: order, reopen, bound, crash leftovers, lock, gzip,
+ * staging (all or nothing) and setting refused payloads aside. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -279,6 +280,118 @@ static void test_gzip(void)
     buf_free(&out);
 }
 
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&b, chunk, n);
+    fclose(f);
+    *len = b.len;
+    return buf_steal(&b);
+}
+
+static void test_staging(void)
+{
+    char dir[256], err[512];
+    snprintf(dir, sizeof dir, "%s/stage", root);
+    spool *s = spool_open(dir, 1000, err, sizeof err);
+    if (!s) return;
+    CHECK(push_str(s, "old") == 0, "an entry before the batch");
+
+    /* Staged payloads are no entries until the commit, then come in order. */
+    CHECK(spool_stage(s, "b1", 2, err, sizeof err) == 0 && spool_stage(s, "b2", 2, err, sizeof err) == 0 &&
+              spool_stage(s, "b3", 2, err, sizeof err) == 0, "3 staged: %s", err);
+    CHECK(spool_staged(s) == 3 && spool_count(s) == 1, "staged %zu, entries %zu", spool_staged(s), spool_count(s));
+    CHECK(count_suffix(dir, ".json.gz") == 1 && count_suffix(dir, ".tmp") == 3, "on disk as .tmp files");
+    CHECK(spool_rescan(s, err, sizeof err) == 0 && spool_count(s) == 1 && spool_staged(s) == 3,
+          "not entries when the directory is read again");
+    CHECK(!spool_fits(s, 1000 - 3 - 6 + 1, NULL, 0) && spool_fits(s, 1000 - 3 - 6, NULL, 0), "staged bytes count for the bound");
+    CHECK(push_str(s, "between") == 0, "a push meanwhile");
+    CHECK(spool_commit(s, err, sizeof err) == 0, "commit: %s", err);
+    CHECK(spool_staged(s) == 0 && spool_count(s) == 5 && count_suffix(dir, ".tmp") == 0, "committed: %zu entries",
+          spool_count(s));
+    expect_oldest(s, "old", 1);
+    spool_remove(s, 1, err, sizeof err);
+    expect_oldest(s, "between", 2);
+    spool_remove(s, 2, err, sizeof err);
+    for (int i = 0; i < 3; i++) {
+        char want[3] = { 'b', (char)('1' + i), 0 };
+        expect_oldest(s, want, (uint64_t)i + 3);
+        spool_remove(s, (uint64_t)i + 3, err, sizeof err);
+    }
+    CHECK(spool_commit(s, err, sizeof err) == 0 && spool_count(s) == 0, "empty commit: nothing");
+
+    /* A batch that does not fit: refused at the payload that passes the bound; discarded, nothing left. */
+    char big[401];
+    memset(big, 'q', 400);
+    big[400] = 0;
+    CHECK(push_str(s, "x") == 0, "an entry");
+    CHECK(spool_stage(s, big, 400, err, sizeof err) == 0 && spool_stage(s, big, 400, err, sizeof err) == 0, "800 staged");
+    err[0] = 0;
+    CHECK(spool_stage(s, big, 400, err, sizeof err) == -1 && strstr(err, "is full ("), "third refused: %s", err);
+    CHECK(spool_staged(s) == 2, "the refused one is not staged");
+    spool_discard(s);
+    CHECK(spool_staged(s) == 0 && count_suffix(dir, ".tmp") == 0 && spool_count(s) == 1 &&
+              count_suffix(dir, ".json.gz") == 1, "discarded: only the old entry is left");
+    CHECK(spool_fits(s, 999, NULL, 0), "room given back");
+
+    /* Closing discards a batch never committed. */
+    CHECK(spool_stage(s, "z", 1, err, sizeof err) == 0, "staged");
+    spool_close(s);
+    CHECK(count_suffix(dir, ".tmp") == 0 && count_suffix(dir, ".json.gz") == 1, "close discards the staged");
+}
+
+static void test_reject(void)
+{
+    char dir[256], err[512], p[600];
+    snprintf(dir, sizeof dir, "%s/reject", root);
+    spool *s = spool_open(dir, 0, err, sizeof err);
+    if (!s) return;
+    push_str(s, "first");
+    push_str(s, "second");
+    buf path = {0};
+    CHECK(spool_reject(s, 1, &path, err, sizeof err) == 0, "reject: %s", err);
+    snprintf(p, sizeof p, "%s/rejected/00000000000000000001.json.gz", dir);
+    CHECK_STR(buf_cstr(&path), p);
+    size_t len = 0;
+    char *text = slurp(p, &len);
+    CHECK(text && len == 5 && memcmp(text, "first", 5) == 0, "moved as it was");
+    free(text);
+    struct stat st;
+    snprintf(p, sizeof p, "%s/rejected", dir);
+    CHECK(stat(p, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700, "rejected/ is private");
+    CHECK(!exists(dir, "00000000000000000001.json.gz") && spool_count(s) == 1 && spool_bytes(s) == 6,
+          "no longer an entry: %zu", spool_count(s));
+    expect_oldest(s, "second", 2);
+
+    buf_clear(&path);
+    CHECK(spool_reject_data(s, "00000000000000000002.item-3.json.gz", "part", 4, &path, err, sizeof err) == 0,
+          "reject data: %s", err);
+    snprintf(p, sizeof p, "%s/rejected/00000000000000000002.item-3.json.gz", dir);
+    CHECK_STR(buf_cstr(&path), p);
+    text = slurp(p, &len);
+    CHECK(text && len == 4 && memcmp(text, "part", 4) == 0, "written");
+    free(text);
+    buf_clear(&path);
+    CHECK(spool_reject_data(s, "00000000000000000002.item-3.json.gz", "again", 5, &path, err, sizeof err) == 0,
+          "the same name again replaces it");
+    text = slurp(p, &len);
+    CHECK(text && len == 5, "replaced");
+    free(text);
+    snprintf(p, sizeof p, "%s/rejected", dir);
+    CHECK(count_suffix(p, ".tmp") == 0, "no temp file left in rejected/");
+    CHECK(spool_count(s) == 1, "the entry itself stays");
+    spool_close(s);
+    s = spool_open(dir, 0, err, sizeof err);
+    CHECK(s && spool_count(s) == 1, "rejected/ is not read as entries on open");
+    CHECK(spool_reject(s, 99, &path, err, sizeof err) == -1 && strstr(err, "cannot move"), "no such entry: %s", err);
+    buf_free(&path);
+    spool_close(s);
+}
+
 static void test_errors(void)
 {
     char err[256] = "";
@@ -302,6 +415,8 @@ int main(void)
     test_crash_leftovers();
     test_two_writers();
     test_gzip();
+    test_staging();
+    test_reject();
     test_errors();
     rm_rf(root);
     return test_summary();
