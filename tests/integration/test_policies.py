@@ -1,0 +1,45 @@
+"""test_policies.py -- the scan's IAM policy matches the mappings and is read-only.
+
+policies/sts-topo-cron-policy.json is generated from the mappings' `calls`
+(tools/gen-policies.py). Checks: it is up to date; every action is
+"service:Action"; nothing in it can change an account (the scanning role
+must be read-only).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+POLICY = os.path.join(REPO, "policies", "sts-topo-cron-policy.json")
+READ = re.compile(r"^[a-z0-9-]+:(Describe|List|Get)[A-Za-z0-9]*$|^apigateway:GET$")
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL", what)
+
+
+def main():
+    r = subprocess.run([sys.executable, os.path.join(REPO, "tools", "gen-policies.py"), "--check"],
+                       capture_output=True, text=True, env=dict(os.environ))
+    check(r.returncode == 0, "the committed policy is up to date: %s%s" % (r.stdout, r.stderr))
+    policy = json.load(open(POLICY))
+    check(policy.get("Version") == "2012-10-17", "policy language version")
+    actions = [a for s in policy["Statement"] for a in s["Action"]]
+    check(len(actions) == len(set(actions)), "no action twice")
+    for a in actions:
+        check(READ.match(a) is not None, "read-only action: %s" % a)
+    check("s3:ListAllMyBuckets" in actions and "ec2:DescribeInstances" in actions, "known actions present")
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
