@@ -19,6 +19,8 @@
 -- Calls per region: DescribeInstances and DescribeSecurityGroups, paginated
 -- (1000 per page), run side by side. Nothing per resource.
 
+local redescribe = require("redescribe")
+
 local M = {
   service = "ec2",
   scope = "regional",
@@ -152,23 +154,15 @@ end
 -- events: re-describe what the event names; what no longer exists is deleted
 
 local KIND = {
-  instance = { op = "DescribeInstances", param = "InstanceIds", notfound = "InvalidInstanceID.NotFound",
-               emit = emit_reservations, arn = M.instance_arn },
-  group = { op = "DescribeSecurityGroups", param = "GroupIds", notfound = "InvalidGroup.NotFound",
-            emit = emit_security_groups, arn = M.security_group_arn },
+  instance = { name = "instance", op = "DescribeInstances", param = "InstanceIds",
+               notfound = "InvalidInstanceID.NotFound", arn = M.instance_arn,
+               emit = function(ctx, page) emit_reservations(ctx, page, true) end },
+  group = { name = "group", op = "DescribeSecurityGroups", param = "GroupIds",
+            notfound = "InvalidGroup.NotFound", arn = M.security_group_arn, emit = emit_security_groups },
 }
 
 function M.describe(ctx, kind, ids)
-  local k = KIND[kind]
-  if #ids == 0 then return end
-  local page, err = ctx.aws.try(k.op, { [k.param] = ids })
-  if page then return k.emit(ctx, page, true) end
-  if err.code ~= k.notfound then error(err, 0) end
-  if #ids > 1 then   -- one of them is gone: find out which
-    return ctx.each(ids, function(id) M.describe(ctx, kind, { id }) end)
-  end
-  ctx.warn("%s %s: %s, sent as deleted", kind, ids[1], err.code)
-  ctx.delete(k.arn(ctx, ids[1]))
+  redescribe.ids(ctx, KIND[kind], ids)
 end
 
 -- CloudTrail writes EC2 id lists as { items = { { <field> = id }, ... } }.

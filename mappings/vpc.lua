@@ -16,6 +16,8 @@
 -- Calls per region: DescribeVpcs and DescribeSubnets, paginated (1000 per
 -- page), run side by side. Nothing per resource.
 
+local redescribe = require("redescribe")
+
 local M = {
   service = "ec2",
   scope = "regional",
@@ -117,23 +119,14 @@ end
 -- events: re-describe what the event names; what no longer exists is deleted
 
 local KIND = {
-  vpc = { op = "DescribeVpcs", param = "VpcIds", notfound = "InvalidVpcID.NotFound",
+  vpc = { name = "vpc", op = "DescribeVpcs", param = "VpcIds", notfound = "InvalidVpcID.NotFound",
           emit = emit_vpcs, arn = M.vpc_arn },
-  subnet = { op = "DescribeSubnets", param = "SubnetIds", notfound = "InvalidSubnetID.NotFound",
+  subnet = { name = "subnet", op = "DescribeSubnets", param = "SubnetIds", notfound = "InvalidSubnetID.NotFound",
              emit = emit_subnets, arn = M.subnet_arn },
 }
 
 function M.describe(ctx, kind, ids)
-  local k = KIND[kind]
-  if #ids == 0 then return end
-  local page, err = ctx.aws.try(k.op, { [k.param] = ids })
-  if page then return k.emit(ctx, page) end
-  if err.code ~= k.notfound then error(err, 0) end
-  if #ids > 1 then   -- one of them is gone: find out which
-    return ctx.each(ids, function(id) M.describe(ctx, kind, { id }) end)
-  end
-  ctx.warn("%s %s: %s, sent as deleted", kind, ids[1], err.code)
-  ctx.delete(k.arn(ctx, ids[1]))
+  redescribe.ids(ctx, KIND[kind], ids)
 end
 
 local function request(e) return e.requestParameters or {} end

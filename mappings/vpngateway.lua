@@ -12,6 +12,8 @@
 -- Calls per region: 1 DescribeVpnGateways. The operation has no paginator in
 -- the EC2 model (no NextToken / MaxResults): one call returns every gateway.
 
+local redescribe = require("redescribe")
+
 local M = {
   service = "ec2",
   scope = "regional",
@@ -71,19 +73,16 @@ end
 ---------------------------------------------------------------------------
 -- events
 
-function M.describe(ctx, ids)
-  if #ids == 0 then return end
-  local result, err = ctx.aws.try("DescribeVpnGateways", { VpnGatewayIds = ids })
-  if result then
+local GATEWAY = {
+  name = "vpn gateway", op = "DescribeVpnGateways", param = "VpnGatewayIds",
+  notfound = "InvalidVpnGatewayID.NotFound", arn = M.gateway_arn,
+  emit = function(ctx, result)
     for _, gw in ipairs(result.VpnGateways or {}) do M.emit_gateway(ctx, gw, true) end
-    return
-  end
-  if err.code ~= "InvalidVpnGatewayID.NotFound" then error(err, 0) end
-  if #ids > 1 then   -- one of them is gone: find out which
-    return ctx.each(ids, function(id) M.describe(ctx, { id }) end)
-  end
-  ctx.warn("vpn gateway %s: %s, sent as deleted", ids[1], err.code)
-  ctx.delete(M.gateway_arn(ctx, ids[1]))
+  end,
+}
+
+function M.describe(ctx, ids)
+  redescribe.ids(ctx, GATEWAY, ids)
 end
 
 local function request(e) return e.requestParameters or {} end
