@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "luajson.h"
 #include "model.h"
+#include "pool.h"
 
 #define HOOK_EVERY 10000
 
@@ -52,6 +53,7 @@ struct mapping_run {
     int task_ref;             /* the running task's thread */
     long long instructions;
     size_t memory, memory_limit;
+    pool pool;                /* the state's small blocks (pool.h) */
     int started, finished;
     char *error;
 };
@@ -157,12 +159,12 @@ static void *run_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     mapping_run *r = ud;
     if (!ptr) osize = 0;      /* osize then encodes the object type */
     if (nsize == 0) {
-        free(ptr);
+        pool_realloc(&r->pool, ptr, osize, 0);
         r->memory -= osize;
         return NULL;
     }
     if (nsize > osize && r->memory + (nsize - osize) > 2 * r->memory_limit) return NULL;
-    void *p = realloc(ptr, nsize);
+    void *p = pool_realloc(&r->pool, ptr, osize, nsize);
     if (p) r->memory = r->memory - osize + nsize;
     return p;
 }
@@ -472,6 +474,7 @@ void run_free(mapping_run *r)
 {
     if (!r) return;
     if (r->L) lua_close(r->L);
+    pool_free_all(&r->pool);
     topology_free(&r->topo);
     strlist_free(&r->host.warnings);
     buf_free(&r->host.scratch);
