@@ -1,19 +1,26 @@
 -- mappings/dynamodb.lua -- Amazon DynamoDB tables and their streams.
 --
--- One component per table (DescribeTable, tags from ListTagsOfResource) and
--- one per enabled stream (id = the table's LatestStreamArn, the ARN Lambda
--- event source mappings name). Relation: table has stream. Lambda functions
--- reading a stream are drawn by lambda.lua (function uses stream).
+-- One component per table (DescribeTable, tags from the Resource Groups
+-- Tagging API) and one per enabled stream (id = the table's LatestStreamArn,
+-- the ARN Lambda event source mappings name). Relation: table has stream.
+-- Lambda functions reading a stream are drawn by lambda.lua (function uses
+-- stream).
 --
 -- A stream has no tags of its own; it takes its table's stackstate-environment.
+--
+-- Calls: 1 ListTables per 100 tables + 1 GetResources per 100 tagged tables
+-- (lib/tagging.lua; none in a region without tables) + 1 DescribeTable per
+-- table. When GetResources fails (denied), one warning and ListTagsOfResource
+-- per table instead (a page per NextToken); events (one table) use it too.
 
 local arn = require("arn")
 local tagslib = require("tags")
+local tagging = require("tagging")
 
 local M = {
   service = "dynamodb",
   scope = "regional",
-  calls = { "ListTables", "DescribeTable", "ListTagsOfResource" },
+  calls = { "ListTables", "DescribeTable", "ListTagsOfResource", "resourcegroupstaggingapi:GetResources" },
 
   types = {
     ["aws.dynamodb.table"] = {
@@ -87,9 +94,11 @@ local function emit_stream(ctx, t, environment)
   ctx.relation(t.TableArn, "has", id)
 end
 
--- Emits one table and its stream. With `deleting_stale`, a stream the table
--- no longer has enabled is deleted (events; a scan's snapshot does that).
-function M.describe_table(ctx, name, deleting_stale)
+-- Emits one table and its stream. `index`: the run's tags by table ARN
+-- (lib/tagging.lua), or nil / false to ask ListTagsOfResource. With
+-- `deleting_stale`, a stream the table no longer has enabled is deleted
+-- (events; a scan's snapshot does that).
+function M.describe_table(ctx, name, index, deleting_stale)
   local result, err = ctx.aws.try("DescribeTable", { TableName = name })
   if not result then
     if err.code == "ResourceNotFoundException" then return end
@@ -98,7 +107,7 @@ function M.describe_table(ctx, name, deleting_stale)
   local t = result and result.Table or { TableName = name }
   name = t.TableName
   t.TableArn = t.TableArn or table_arn(ctx, name)
-  local tags = table_tags(ctx, name, t.TableArn)
+  local tags = tagging.of(index, t.TableArn, function() return table_tags(ctx, name, t.TableArn) end)
 
   ctx.component {
     type = "aws.dynamodb.table",
@@ -115,8 +124,10 @@ function M.describe_table(ctx, name, deleting_stale)
 end
 
 function M.scan(ctx)
+  local index
   for page in ctx.aws.paginate("ListTables") do
-    ctx.each(page.TableNames, function(name) M.describe_table(ctx, name) end)
+    if index == nil and next(page.TableNames or {}) then index = tagging.index(ctx, { "dynamodb:table" }) end
+    ctx.each(page.TableNames, function(name) M.describe_table(ctx, name, index) end)
   end
 end
 
@@ -136,13 +147,13 @@ end
 
 local function refresh(ctx, e)
   local name = name_of(req(e).tableName)
-  if name then M.describe_table(ctx, name, true) end
+  if name then M.describe_table(ctx, name, nil, true) end
 end
 
 -- TagResource / UntagResource name the table by ARN
 local function refresh_arn(ctx, e)
   local name = name_of(req(e).resourceArn)
-  if name then M.describe_table(ctx, name, true) end
+  if name then M.describe_table(ctx, name, nil, true) end
 end
 
 M.events = {

@@ -1,7 +1,7 @@
 -- mappings/firehose.lua -- Amazon Data Firehose (Kinesis Data Firehose) delivery streams.
 --
--- One component per delivery stream (DescribeDeliveryStream, tags from
--- ListTagsForDeliveryStream). Relations, following the data:
+-- One component per delivery stream (DescribeDeliveryStream, tags from the
+-- Resource Groups Tagging API). Relations, following the data:
 --   Kinesis stream delivers-to delivery stream, when the delivery stream reads
 --     a Kinesis stream (Source.KinesisStreamSourceDescription.KinesisStreamARN);
 --   delivery stream delivers-to each S3 bucket it writes: the S3 / extended S3
@@ -12,11 +12,21 @@
 -- Neither ListDeliveryStreams nor ListTagsForDeliveryStream has a paginator
 -- in the model: both say HasMore... and continue after the last name / key
 -- (ExclusiveStartDeliveryStreamName / ExclusiveStartTagKey), paged here.
+--
+-- Calls: 1 ListDeliveryStreams per 10000 delivery streams + 1 GetResources
+-- per 100 tagged delivery streams (lib/tagging.lua; none in a region without
+-- delivery streams) + 1 DescribeDeliveryStream per delivery stream. When
+-- GetResources fails (denied), one warning and 1 ListTagsForDeliveryStream per
+-- 50 tags of each delivery stream instead; events (one delivery stream) use
+-- ListTagsForDeliveryStream.
+
+local tagging = require("tagging")
 
 local M = {
   service = "firehose",
   scope = "regional",
-  calls = { "ListDeliveryStreams", "DescribeDeliveryStream", "ListTagsForDeliveryStream" },
+  calls = { "ListDeliveryStreams", "DescribeDeliveryStream", "ListTagsForDeliveryStream",
+            "resourcegroupstaggingapi:GetResources" },
 
   types = {
     ["aws.firehose.delivery-stream"] = {
@@ -91,7 +101,10 @@ local function draw_relations(ctx, id, d)
   end
 end
 
-function M.describe_delivery_stream(ctx, name)
+-- Emits one delivery stream and its relations. `index`: the run's tags by
+-- delivery stream ARN (lib/tagging.lua), or nil / false to ask
+-- ListTagsForDeliveryStream.
+function M.describe_delivery_stream(ctx, name, index)
   local result, err = ctx.aws.try("DescribeDeliveryStream", { DeliveryStreamName = name })
   if not result then
     if err.code == "ResourceNotFoundException" then return end
@@ -104,17 +117,18 @@ function M.describe_delivery_stream(ctx, name)
     id = id,
     name = name,
     data = d,
-    tags = stream_tags(ctx, name) or {},
+    tags = tagging.of(index, id, function() return stream_tags(ctx, name) end) or {},
   }
   draw_relations(ctx, id, d)
 end
 
 function M.scan(ctx)
-  local params, seen = { Limit = STREAMS_PER_PAGE }, {}
+  local params, seen, index = { Limit = STREAMS_PER_PAGE }, {}, nil
   while true do
     local page = ctx.aws.call("ListDeliveryStreams", params)
     local names = page.DeliveryStreamNames or {}
-    ctx.each(names, function(name) M.describe_delivery_stream(ctx, name) end)
+    if index == nil and #names > 0 then index = tagging.index(ctx, { "firehose:deliverystream" }) end
+    ctx.each(names, function(name) M.describe_delivery_stream(ctx, name, index) end)
     local after = names[#names]
     if not page.HasMoreDeliveryStreams or not after then return end
     if seen[after] then

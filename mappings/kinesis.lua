@@ -1,20 +1,27 @@
 -- mappings/kinesis.lua -- Amazon Kinesis data streams.
 --
--- One component per stream (DescribeStreamSummary, tags from
--- ListTagsForStream). This mapping draws no relation itself: the services
+-- One component per stream (DescribeStreamSummary, tags from the Resource
+-- Groups Tagging API). This mapping draws no relation itself: the services
 -- around a stream see both ends (lambda.lua: function uses stream;
 -- firehose.lua: stream delivers-to delivery stream).
 --
 -- ListStreams pages with NextToken; endpoints that predate it (and return
 -- StreamNames without StreamSummaries or NextToken) page by name with
 -- ExclusiveStartStreamName.
+--
+-- Calls: 1 ListStreams per 100 streams + 1 GetResources per 100 tagged
+-- streams (lib/tagging.lua; none in a region without streams) + 1
+-- DescribeStreamSummary per stream. When GetResources fails (denied), one
+-- warning and 1 ListTagsForStream per 50 tags of each stream instead; events
+-- (one stream) use ListTagsForStream.
 
 local arn = require("arn")
+local tagging = require("tagging")
 
 local M = {
   service = "kinesis",
   scope = "regional",
-  calls = { "ListStreams", "DescribeStreamSummary", "ListTagsForStream" },
+  calls = { "ListStreams", "DescribeStreamSummary", "ListTagsForStream", "resourcegroupstaggingapi:GetResources" },
 
   types = {
     ["aws.kinesis.stream"] = {
@@ -53,8 +60,10 @@ local function stream_tags(ctx, name)
   end
 end
 
--- Emits one stream; `summary` is its ListStreams StreamSummaries entry, if any.
-function M.describe_stream(ctx, name, summary)
+-- Emits one stream; `summary` is its ListStreams StreamSummaries entry, if
+-- any; `index` the run's tags by stream ARN (lib/tagging.lua), or nil / false
+-- to ask ListTagsForStream.
+function M.describe_stream(ctx, name, summary, index)
   local result, err = ctx.aws.try("DescribeStreamSummary", { StreamName = name })
   if not result then
     if err.code == "ResourceNotFoundException" then return end
@@ -67,7 +76,7 @@ function M.describe_stream(ctx, name, summary)
     id = id,
     name = name,
     data = s,
-    tags = stream_tags(ctx, name) or {},
+    tags = tagging.of(index, id, function() return stream_tags(ctx, name) end) or {},
   }
 end
 
@@ -82,16 +91,18 @@ local function streams_of(page)
   return list
 end
 
-local function describe_page(ctx, page)
-  local list = streams_of(page)
-  ctx.each(list, function(s) M.describe_stream(ctx, s[1], s[2]) end)
-  return list
-end
-
 function M.scan(ctx)
+  local index
+  local function describe_page(page)
+    local list = streams_of(page)
+    if index == nil and #list > 0 then index = tagging.index(ctx, { "kinesis:stream" }) end
+    ctx.each(list, function(s) M.describe_stream(ctx, s[1], s[2], index) end)
+    return list
+  end
+
   local last, list
   for page in ctx.aws.paginate("ListStreams") do
-    list = describe_page(ctx, page)
+    list = describe_page(page)
     last = page
   end
   -- no NextToken but more streams: page on by name
@@ -101,7 +112,7 @@ function M.scan(ctx)
     if seen[after] then error("ListStreams: the service repeated a page (after " .. after .. "); stopped", 0) end
     seen[after] = true
     last = ctx.aws.call("ListStreams", { ExclusiveStartStreamName = after })
-    list = describe_page(ctx, last)
+    list = describe_page(last)
   end
 end
 

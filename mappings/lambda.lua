@@ -18,15 +18,23 @@
 --
 -- Environment variable values are not copied into the component: they often
 -- hold secrets. Their names stay (Environment.VariableNames).
+--
+-- Calls: 1 ListFunctions per 50 functions + 1 GetResources per 100 tagged
+-- functions (lib/tagging.lua; none in a region without functions) + per
+-- function 1 ListAliases per 50 aliases; 1 ListEventSourceMappings per 100
+-- mappings per region. When GetResources fails (denied), one warning and 1
+-- ListTags per function instead. Events: GetFunction + ListTags + ListAliases
+-- for the function named, GetEventSourceMapping for a mapping.
 
 local arn = require("arn")
 local tagslib = require("tags")
+local tagging = require("tagging")
 
 local M = {
   service = "lambda",
   scope = "regional",
   calls = { "ListFunctions", "GetFunction", "ListTags", "ListAliases",
-            "ListEventSourceMappings", "GetEventSourceMapping" },
+            "ListEventSourceMappings", "GetEventSourceMapping", "resourcegroupstaggingapi:GetResources" },
 
   types = {
     ["aws.lambda.function"] = {
@@ -125,13 +133,20 @@ local function emit_alias(ctx, fn, alias, environment)
   ctx.relation(fn.FunctionArn, "has", id)
 end
 
+-- The tags of one function, by itself (events; scans when GetResources failed).
+local function function_tags(ctx, cfg)
+  local tags, err = ctx.aws.try("ListTags", { Resource = cfg.FunctionArn })
+  if not tags then ctx.warn("function %s: ListTags: %s", cfg.FunctionName, err.code) end
+  return tags and tags.Tags
+end
+
 -- Emits a function (a FunctionConfiguration as ListFunctions returns it),
--- its aliases and its own relations.
-function M.describe_function(ctx, cfg)
+-- its aliases and its own relations. `index`: the run's tags by unqualified
+-- function ARN (lib/tagging.lua), or nil / false to ask ListTags.
+function M.describe_function(ctx, cfg, index)
   local id = cfg.FunctionArn
-  local tags, tag_err = ctx.aws.try("ListTags", { Resource = id })
-  if not tags then ctx.warn("function %s: ListTags: %s", cfg.FunctionName, tag_err.code) end
-  local tagmap = tagslib.to_map(tags and tags.Tags)
+  local tagmap = tagslib.to_map(tagging.of(index, function_arn(id) or id,
+                                           function() return function_tags(ctx, cfg) end))
 
   redact_environment(cfg)
   ctx.component {
@@ -180,8 +195,13 @@ local function draw_event_source(ctx, m)
 end
 
 function M.scan(ctx)
+  local index
   for page in ctx.aws.paginate("ListFunctions") do
-    ctx.each(page.Functions, function(cfg) M.describe_function(ctx, cfg) end)
+    if index == nil and next(page.Functions or {}) then
+      -- GetResources names functions by their unqualified ARN, as this mapping does
+      index = tagging.index(ctx, { "lambda:function" }, { key = function_arn })
+    end
+    ctx.each(page.Functions, function(cfg) M.describe_function(ctx, cfg, index) end)
   end
   local ok, err = pcall(function()
     for page in ctx.aws.paginate("ListEventSourceMappings") do

@@ -7,13 +7,21 @@
 -- endpoint is reduced to the unqualified function ARN, the id lambda.lua
 -- gives functions (an alias or version qualifier is stripped). Other
 -- protocols (http/s, email, sms, application) have no component to point at.
+--
+-- Calls: 1 ListTopics per 100 topics + 1 GetResources per 100 tagged topics
+-- (lib/tagging.lua; none in a region without topics) + per topic 1
+-- GetTopicAttributes and 1 ListSubscriptionsByTopic per 100 subscriptions.
+-- When GetResources fails (denied), one warning and 1 ListTagsForResource per
+-- topic instead; events (one topic) use ListTagsForResource.
 
 local arn = require("arn")
+local tagging = require("tagging")
 
 local M = {
   service = "sns",
   scope = "regional",
-  calls = { "ListTopics", "GetTopicAttributes", "ListTagsForResource", "ListSubscriptionsByTopic" },
+  calls = { "ListTopics", "GetTopicAttributes", "ListTagsForResource", "ListSubscriptionsByTopic",
+            "resourcegroupstaggingapi:GetResources" },
 
   types = {
     ["aws.sns.topic"] = {
@@ -58,15 +66,23 @@ local function not_found(err)
   return err.code == "NotFound" or err.code == "NotFoundException"
 end
 
-function M.describe_topic(ctx, topic_arn)
+-- The tags of one topic, by itself (events; scans when GetResources failed).
+local function topic_tags(ctx, topic_arn, name)
+  local tags, err = ctx.aws.try("ListTagsForResource", { ResourceArn = topic_arn })
+  if not tags then ctx.warn("topic %s: ListTagsForResource: %s", name, err.code) end
+  return tags and tags.Tags
+end
+
+-- Emits one topic and its subscriptions. `index`: the run's tags by topic ARN
+-- (lib/tagging.lua), or nil / false to ask ListTagsForResource.
+function M.describe_topic(ctx, topic_arn, index)
   local name = topic_name(topic_arn)
   local result, err = ctx.aws.try("GetTopicAttributes", { TopicArn = topic_arn })
   if not result then
     if not_found(err) then return end
     ctx.warn("topic %s: GetTopicAttributes: %s", name, err.code)
   end
-  local tags, tag_err = ctx.aws.try("ListTagsForResource", { ResourceArn = topic_arn })
-  if not tags then ctx.warn("topic %s: ListTagsForResource: %s", name, tag_err.code) end
+  local tags = tagging.of(index, topic_arn, function() return topic_tags(ctx, topic_arn, name) end)
 
   local attrs = result and result.Attributes or {}
   attrs.TopicArn = attrs.TopicArn or topic_arn
@@ -75,7 +91,7 @@ function M.describe_topic(ctx, topic_arn)
     id = topic_arn,
     name = name,
     data = attrs,
-    tags = tags and tags.Tags or {},
+    tags = tags or {},
   }
 
   local ok, list_err = pcall(function()
@@ -90,8 +106,11 @@ function M.describe_topic(ctx, topic_arn)
 end
 
 function M.scan(ctx)
+  local index
   for page in ctx.aws.paginate("ListTopics") do
-    ctx.each(page.Topics, function(t) M.describe_topic(ctx, t.TopicArn) end)
+    -- topic ARNs name no resource type: the filter is the service
+    if index == nil and next(page.Topics or {}) then index = tagging.index(ctx, { "sns" }) end
+    ctx.each(page.Topics, function(t) M.describe_topic(ctx, t.TopicArn, index) end)
   end
 end
 

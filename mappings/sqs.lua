@@ -4,13 +4,19 @@
 -- and tags. A queue with a redrive policy uses its dead-letter queue.
 -- Lambda event source mappings (queue triggers function) are drawn by
 -- mappings/lambda.lua, which sees both ends.
+--
+-- Calls: 1 ListQueues per 1000 queues + 1 GetResources per 100 tagged queues
+-- (lib/tagging.lua; none in a region without queues) + 1 GetQueueAttributes
+-- per queue. When GetResources fails (denied), one warning and 1 ListQueueTags
+-- per queue instead; events (one queue) use ListQueueTags.
 
 local arn = require("arn")
+local tagging = require("tagging")
 
 local M = {
   service = "sqs",
   scope = "regional",
-  calls = { "ListQueues", "GetQueueAttributes", "ListQueueTags" },
+  calls = { "ListQueues", "GetQueueAttributes", "ListQueueTags", "resourcegroupstaggingapi:GetResources" },
 
   types = {
     ["aws.sqs.queue"] = {
@@ -49,16 +55,22 @@ local function dead_letter_target(attrs)
   return ok and type(decoded) == "table" and decoded.deadLetterTargetArn or nil
 end
 
-function M.describe_queue(ctx, url)
+-- The tags of one queue, by itself (events; scans when GetResources failed).
+local function queue_tags(ctx, url)
+  local tags, err = ctx.aws.try("ListQueueTags", { QueueUrl = url })
+  if not tags then ctx.warn("queue %s: ListQueueTags: %s", url, err.code) end
+  return tags and tags.Tags
+end
+
+-- Emits one queue. `index`: the run's tags by queue ARN (lib/tagging.lua), or
+-- nil / false to ask ListQueueTags.
+function M.describe_queue(ctx, url, index)
   local result, err = ctx.aws.try("GetQueueAttributes", { QueueUrl = url, AttributeNames = { "All" } })
   if not result then
     if err.code == "AWS.SimpleQueueService.NonExistentQueue" or err.code == "QueueDoesNotExist" then return end
     ctx.warn("queue %s: GetQueueAttributes: %s", url, err.code)
   end
   local attrs = result and result.Attributes or {}
-  local tags, tag_err = ctx.aws.try("ListQueueTags", { QueueUrl = url })
-  if not tags then ctx.warn("queue %s: ListQueueTags: %s", url, tag_err.code) end
-
   attrs.QueueUrl = url
   local id = attrs.QueueArn or M.queue_arn(ctx, url)
   ctx.component {
@@ -66,7 +78,7 @@ function M.describe_queue(ctx, url)
     id = id,
     name = queue_name(url),
     data = attrs,
-    tags = tags and tags.Tags,
+    tags = tagging.of(index, id, function() return queue_tags(ctx, url) end),
     identifiers = { url },
   }
   local dlq = dead_letter_target(attrs)
@@ -74,8 +86,10 @@ function M.describe_queue(ctx, url)
 end
 
 function M.scan(ctx)
+  local index
   for page in ctx.aws.paginate("ListQueues", { MaxResults = 1000 }) do
-    ctx.each(page.QueueUrls, function(url) M.describe_queue(ctx, url) end)
+    if index == nil and next(page.QueueUrls or {}) then index = tagging.index(ctx, { "sqs" }) end
+    ctx.each(page.QueueUrls, function(url) M.describe_queue(ctx, url, index) end)
   end
 end
 

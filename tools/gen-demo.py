@@ -99,6 +99,23 @@ def entry(response, params=None, region=None):
     return e
 
 
+TAGGING_PAGE = 100   # GetResources' ResourcesPerPage (mappings/lib/tagging.lua)
+
+
+def tagging_responses(filters, tagged):
+    """resourcegroupstaggingapi:GetResources, as mappings/lib/tagging.lua asks it (once per
+    region and mapping): the tags of `tagged`, [(arn, tags)], in pages of TAGGING_PAGE."""
+    listed = [{"ResourceARN": a, "Tags": tag_list(t)} for a, t in tagged if t]
+    pages = [listed[i:i + TAGGING_PAGE] for i in range(0, len(listed), TAGGING_PAGE)] or [[]]
+    base = {"ResourceTypeFilters": filters, "ResourcesPerPage": TAGGING_PAGE}
+    entries = []
+    for i, page in enumerate(pages):
+        token = "" if i == len(pages) - 1 else hexid("tagging", *filters, str(i + 1), n=48)
+        params = dict(base, PaginationToken=hexid("tagging", *filters, str(i), n=48)) if i else base
+        entries.append(entry({"PaginationToken": token, "ResourceTagMappingList": page}, params))
+    return {"resourcegroupstaggingapi:GetResources": entries[::-1]}   # later pages first: they match first
+
+
 # =============================================================== THE ACCOUNT
 
 # Tag sets by owning team; each resource names its team and may add tags.
@@ -1427,7 +1444,7 @@ def lambda_responses(spec):
         if dlq:
             cfg["DeadLetterConfig"] = {"TargetArn": queue_arn(region, dlq)}
         functions.append(cfg)
-        tags.append(entry({"Tags": tags_of(team, {"service": name, **extra})}, {"Resource": farn}))
+        tags.append((farn, tags_of(team, {"service": name, **extra})))
         aliases.append(entry({"Aliases": [{
             "AliasArn": f"{farn}:{alias}",
             "Name": alias,
@@ -1458,7 +1475,7 @@ def lambda_responses(spec):
         mappings.append(m)
     return {
         "ListFunctions": [entry({"Functions": functions}, {})],
-        "ListTags": tags,
+        **tagging_responses(["lambda:function"], tags),
         "ListAliases": aliases,
         "ListEventSourceMappings": [entry({"EventSourceMappings": mappings}, {})],
     }
@@ -1497,11 +1514,11 @@ def sqs_responses(spec):
                                "Condition": {"ArnLike": {"aws:SourceArn": topic_arn(region, topic)}}}],
             }, separators=(",", ":"))
         attrs.append(entry({"Attributes": a}, {"QueueUrl": url, "AttributeNames": ["All"]}))
-        tags.append(entry({"Tags": tags_of(team)}, {"QueueUrl": url}))
+        tags.append((qarn, tags_of(team)))
     return {
         "ListQueues": [entry({"QueueUrls": [queue_url(region, q[0]) for q in spec["queues"]]}, {"MaxResults": 1000})],
+        **tagging_responses(["sqs"], tags),
         "GetQueueAttributes": attrs,
-        "ListQueueTags": tags,
     }
 
 
@@ -1533,7 +1550,7 @@ def sns_responses(spec):
             "DisplayName": display,
             "SubscriptionsDeleted": "0",
         }}, {"TopicArn": tarn}))
-        tags.append(entry({"Tags": tag_list(tags_of(team))}, {"ResourceArn": tarn}))
+        tags.append((tarn, tags_of(team)))
         listed = []
         for protocol, target in subscriptions:
             endpoint = {"sqs": lambda t: queue_arn(region, t),
@@ -1543,8 +1560,8 @@ def sns_responses(spec):
         subs.append(entry({"Subscriptions": listed}, {"TopicArn": tarn}))
     return {
         "ListTopics": [entry({"Topics": [{"TopicArn": topic_arn(region, t[0])} for t in spec["topics"]]}, {})],
+        **tagging_responses(["sns"], tags),
         "GetTopicAttributes": attrs,
-        "ListTagsForResource": tags,
         "ListSubscriptionsByTopic": subs,
     }
 
@@ -1569,12 +1586,12 @@ def kinesis_responses(spec):
             "EncryptionType": "KMS", "KeyId": "alias/aws/kinesis", "OpenShardCount": shards,
             "ConsumerCount": 0,
         }}, {"StreamName": name}))
-        tags.append(entry({"Tags": tag_list(tags_of(team)), "HasMoreTags": False}, {"StreamName": name, "Limit": 50}))
+        tags.append((sarn, tags_of(team)))
     return {
         "ListStreams": [entry({"StreamNames": [s["StreamName"] for s in summaries], "HasMoreStreams": False,
                                "StreamSummaries": summaries}, {})],
+        **tagging_responses(["kinesis:stream"], tags),
         "DescribeStreamSummary": describes,
-        "ListTagsForStream": tags,
     }
 
 
@@ -1618,13 +1635,12 @@ def firehose_responses(spec):
             }],
             "HasMoreDestinations": False,
         }}, {"DeliveryStreamName": name}))
-        tags.append(entry({"Tags": tag_list(tags_of(team)), "HasMoreTags": False},
-                          {"DeliveryStreamName": name, "Limit": 50}))
+        tags.append((firehose_arn(region, name), tags_of(team)))
     return {
         "ListDeliveryStreams": [entry({"DeliveryStreamNames": [f[0] for f in spec["firehoses"]],
                                        "HasMoreDeliveryStreams": False}, {"Limit": 10000})],
+        **tagging_responses(["firehose:deliverystream"], tags),
         "DescribeDeliveryStream": describes,
-        "ListTagsForDeliveryStream": tags,
     }
 
 
@@ -1658,11 +1674,11 @@ def dynamodb_responses(spec):
             t["LatestStreamLabel"] = table_stream_label(region, name)
             t["LatestStreamArn"] = table_stream_arn(region, name)
         describes.append(entry({"Table": t}, {"TableName": name}))
-        tags.append(entry({"Tags": tag_list(tags_of(team))}, {"ResourceArn": table_arn(region, name)}))
+        tags.append((table_arn(region, name), tags_of(team)))
     return {
         "ListTables": [entry({"TableNames": sorted(t[0] for t in spec["tables"])}, {})],
+        **tagging_responses(["dynamodb:table"], tags),
         "DescribeTable": describes,
-        "ListTagsOfResource": tags,
     }
 
 

@@ -14,7 +14,8 @@ receiver (tests/fake/fake_receiver.py). What is checked:
      rejected/ when a single item is too large; 400 moved aside and the rest
      delivered; 500s then OK
   e  kill -9 during delivery, then a restart: nothing lost
-  f  throttling / 5xx / resets on the AWS side change nothing in the topology
+  f  throttling / 5xx / resets on the AWS side change nothing in the topology,
+     nor does tag:GetResources denied (the tags come one call per resource)
   g  a failing service: exit 1, the rest is sent, no stop_snapshot
   h  no secret (secret key, session token, API key) in any output or file
   i  `awstopo call` in the five protocols, timeouts, truncated bodies
@@ -384,6 +385,9 @@ def test_full_scan(aws):
     check("a: both DescribeInstances pages and both ListQueues pages fetched",
           req.get("ec2", {}).get("DescribeInstances") == 2 and req.get("sqs", {}).get("ListQueues") == 2, req)
     check("a: account id looked up once", req.get("sts", {}).get("GetCallerIdentity") == 1, req)
+    check("a: queue tags from one GetResources listing, no ListQueueTags",
+          req.get("resourcegroupstaggingapi", {}).get("GetResources") == 1
+          and not req.get("sqs", {}).get("ListQueueTags"), req)
     check("a: no unmatched request, no signature failure",
           st["unmatched"] == 0 and st["signature_failures"] == 0 and not st["auth_failures"], st)
     keys = {q["access_key"] for q in aws.requests() if q["service"] != "unknown"}
@@ -710,6 +714,17 @@ def test_aws_faults(aws):
           sum(s.get("throttled", 0) for s in sums) == st["faults"].get("throttle", -1), (sums, st["faults"]))
     check("f: every fault kind was injected", all(st["faults"].get(k) for k in ("throttle", "reset")) and
           (st["faults"].get("error") or st["faults"].get("unavailable")), st["faults"])
+
+    # tag:GetResources denied (a role from before mappings/lib/tagging.lua): one warning,
+    # the tags come from ListQueueTags, one call per queue, and the topology is the same.
+    aws.control(reset_stats=True, fail=["resourcegroupstaggingapi.GetResources:1:status:400:AccessDeniedException"])
+    r, data = topology_json(aws, "no-tagging")
+    aws.control(clear_rules=True)
+    req = aws.stats()["requests"]
+    check("f: GetResources denied: exit 0, the topology equals the fault-free run", r.rc == 0 and data == clean, r)
+    check("f: GetResources denied: one warning, one ListQueueTags per queue",
+          (r.summary() or {}).get("warnings") == 1 and req.get("sqs", {}).get("ListQueueTags") == 3,
+          (r.summary(), req))
 
 
 def test_failing_service(aws):
