@@ -159,12 +159,6 @@ const char **client_service_regions(aws_client *c, const char *service, const ch
     return endpoints_regions(c->endpoints, partition, m->endpoint_prefix, n);
 }
 
-int client_check_credentials(aws_client *c, char *err, size_t errlen)
-{
-    const aws_credentials *cr;
-    return creds_get(c->creds, &cr, err, errlen);
-}
-
 /* ---- lanes ---- */
 
 static lane *lane_for(aws_client *c, const aws_model *m, const char *region, char *err, size_t errlen)

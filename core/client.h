@@ -63,8 +63,6 @@ const struct aws_model *client_model(aws_client *c, const char *service, char *e
 const char *client_partition(aws_client *c, const char *region);
 /* The regions where a service is offered, for --all-regions (see endpoints.h). */
 const char **client_service_regions(aws_client *c, const char *service, const char *partition, size_t *n);
-/* Resolves credentials now (blocking); 0 or -1 with err. */
-int client_check_credentials(aws_client *c, char *err, size_t errlen);
 
 /* Called from a lua_CFunction running in a task: starts the call with the
  * params table at params_idx (0 = none) and parks the task. Use as

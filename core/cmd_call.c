@@ -28,6 +28,8 @@ static const char help[] =
     "\n"
     "  --params JSON|@FILE   request parameters, boto3 style: '{\"MaxResults\": 5}'\n"
     "  --paginate            follow every page and merge them as the AWS CLI does\n"
+    "  --page-size N         with --paginate: items per request (the operation's limit key)\n"
+    "  --max-items N         with --paginate: stop once this many items were gathered\n"
     "  --profile, --region, --role-arn, --session-name, --external-id,\n"
     "  --endpoint-url, --models DIR   as for every command (awstopo --help)\n"
     "\n"
@@ -35,26 +37,39 @@ static const char help[] =
     "botocore model with --models DIR to reach operations the bundled models leave out.\n"
     "Exit codes: 0 success, 2 the call failed (the AWS error is printed), 64 usage.\n";
 
-/* The task: call once, or follow the pages and merge. */
+/* The task: call once, or follow the pages and merge them as the AWS CLI
+ * does: result keys concatenated, the rest from the first page, tokens
+ * dropped. --page-size sets the paginator's limit key; --max-items stops once
+ * the first result key holds that many items. */
 static const char call_chunk[] =
-    "local P, service, op, params, region, paginate = ...\n"
+    "local P, service, op, params, region, paginate, page_size, max_items = ...\n"
     "if not paginate then return P.call(service, op, params, region) end\n"
-    "local pg = P.paginator(service, op)\n"
-    "local result, seen, p = nil, {}, params\n"
-    "local keys = {}\n"
-    "for _, k in ipairs(pg and pg.result_keys or {}) do keys[k] = true end\n"
+    "local pg = P.paginator(service, op) or {}\n"
+    "local keys = pg.result_keys or {}\n"
+    "local p = {}\n"
+    "for k, v in pairs(params) do p[k] = v end\n"
+    "if page_size and pg.limit_key then p[pg.limit_key] = page_size end\n"
+    "local result, seen = nil, {}\n"
     "while p do\n"
     "  local page = P.call(service, op, p, region)\n"
     "  if not result then result = page\n"
-    "  else for k in pairs(keys) do\n"
+    "  else for _, k in ipairs(keys) do\n"
     "    if type(page[k]) == 'table' then\n"
     "      result[k] = result[k] or json.array()\n"
     "      for _, v in ipairs(page[k]) do result[k][#result[k] + 1] = v end\n"
     "    end end end\n"
+    "  local first = keys[1] and result[keys[1]]\n"
+    "  if max_items and type(first) == 'table' and #first >= max_items then\n"
+    "    for _, k in ipairs(keys) do\n"
+    "      local list = result[k]\n"
+    "      if type(list) == 'table' then for i = #list, max_items + 1, -1 do list[i] = nil end end\n"
+    "    end\n"
+    "    break\n"
+    "  end\n"
     "  p = P.next_params(service, op, p, page, seen)\n"
     "end\n"
-    "for _, t in ipairs(pg and pg.output_tokens or {}) do result[t] = nil end\n"
-    "if pg and pg.more_results then result[pg.more_results] = nil end\n"
+    "for _, t in ipairs(pg.output_tokens or {}) do result[t] = nil end\n"
+    "if pg.more_results then result[pg.more_results] = nil end\n"
     "return result\n";
 
 typedef struct call_outcome {
@@ -115,7 +130,7 @@ static void print_error(lua_State *L, const char *op)
 }
 
 static int run_call(const common_options *co, const char *service, const char *op, const char *params,
-                    int paginate)
+                    int paginate, long page_size, long max_items)
 {
     char err[1024];
     char *mpath = model_search_path(co);
@@ -140,9 +155,11 @@ static int run_call(const common_options *co, const char *service, const char *o
         if (load_params(co_thread, params) == 0) {
             lua_pushstring(co_thread, client_region(client));
             lua_pushboolean(co_thread, paginate);
+            if (page_size > 0) lua_pushinteger(co_thread, page_size); else lua_pushnil(co_thread);
+            if (max_items > 0) lua_pushinteger(co_thread, max_items); else lua_pushnil(co_thread);
             sched *s = sched_new(client_http(client));
             call_outcome out = { 0, 0, L };
-            sched_spawn(s, co_thread, 6, call_done, &out);
+            sched_spawn(s, co_thread, 8, call_done, &out);
             sched_run(s);
             sched_free(s);
             if (out.ok) {
@@ -169,7 +186,7 @@ static int run_call(const common_options *co, const char *service, const char *o
 int cmd_call(int argc, char **argv)
 {
     common_options co = {0};
-    const char *params = NULL, *positional[2] = { NULL, NULL };
+    const char *params = NULL, *positional[2] = { NULL, NULL }, *page_size = NULL, *max_items = NULL;
     int paginate = 0, npos = 0;
     for (int i = 1; i < argc; i++) {
         int rc;
@@ -178,7 +195,9 @@ int cmd_call(int argc, char **argv)
             return EXIT_OK;
         } else if (strcmp(argv[i], "--paginate") == 0) {
             paginate = 1;
-        } else if ((rc = take_value(argc, argv, &i, "--params", &params)) != 0) {
+        } else if ((rc = take_value(argc, argv, &i, "--params", &params)) != 0 ||
+                   (rc = take_value(argc, argv, &i, "--page-size", &page_size)) != 0 ||
+                   (rc = take_value(argc, argv, &i, "--max-items", &max_items)) != 0) {
             if (rc < 0) return EXIT_USAGE;
         } else if ((rc = common_option(&co, argc, argv, &i)) != 0) {
             if (rc < 0) return EXIT_USAGE;
@@ -193,5 +212,10 @@ int cmd_call(int argc, char **argv)
         fputs(help, stderr);
         return EXIT_USAGE;
     }
-    return run_call(&co, positional[0], positional[1], params, paginate);
+    long ps = page_size ? strtol(page_size, NULL, 10) : 0, mi = max_items ? strtol(max_items, NULL, 10) : 0;
+    if ((page_size && ps <= 0) || (max_items && mi <= 0)) {
+        cli_error("call: --page-size and --max-items take a positive number");
+        return EXIT_USAGE;
+    }
+    return run_call(&co, positional[0], positional[1], params, paginate, ps, mi);
 }

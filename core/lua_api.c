@@ -105,7 +105,8 @@ static int l_next_params(lua_State *L)
     return paginate_next(L, op->paginator, 3, 4, 5) ? 1 : 0;
 }
 
-/* P.paginator(service, op) -> { result_keys = {...}, output_tokens = {...} } or nil */
+/* P.paginator(service, op) -> { result_keys = {...}, output_tokens = {...},
+ * input_tokens, non_aggregate_keys, limit_key, more_results } or nil */
 static int l_paginator(lua_State *L)
 {
     lua_host *h = host_of(L);
@@ -122,6 +123,14 @@ static int l_paginator(lua_State *L)
         { "non_aggregate_keys", p->non_aggregate_keys },
     };
     lua_newtable(L);
+    if (p->limit_key) {
+        lua_pushstring(L, p->limit_key);
+        lua_setfield(L, -2, "limit_key");
+    }
+    if (p->more_results) {
+        lua_pushstring(L, p->more_results);
+        lua_setfield(L, -2, "more_results");
+    }
     for (size_t k = 0; k < sizeof lists / sizeof *lists; k++) {
         lua_newtable(L);
         for (int i = 0; lists[k].list && lists[k].list[i]; i++) {

@@ -80,6 +80,18 @@ def main():
             replayed["relations"] += g["relations"]
         check(ids(replayed) == live_ids, "the replayed topology equals the live one")
 
+        # awstopo call --paginate merges pages as the AWS CLI does
+        r = run(["call", "ec2", "DescribeInstances", "--paginate"], env)
+        merged = json.loads(r.stdout) if r.returncode == 0 else {}
+        ids_ = [i["InstanceId"] for res in merged.get("Reservations", []) for i in res["Instances"]]
+        check(len(ids_) == 3 and "NextToken" not in merged, "--paginate merges both pages, token dropped")
+        r = run(["call", "ec2", "DescribeInstances", "--paginate", "--max-items", "1"], env)
+        check(r.returncode == 0 and len(json.loads(r.stdout)["Reservations"]) == 1,
+              "--max-items counts the result key's items")
+        r = run(["call", "ec2", "DescribeInstances", "--paginate", "--page-size", "5"], env)
+        sent = [q["params"].get("MaxResults") for q in aws.requests() if q.get("operation") == "DescribeInstances"]
+        check(r.returncode == 0 and sent[-2:] == ["5", "5"], "--page-size sets the limit key: %s" % sent[-2:])
+
         rl = os.path.join(tmp, "replay")
         r = run(["record", "--services", SERVICES, "--out", rl, "--replay-layout", "--account-id", "123456789012"],
                 env)
