@@ -42,6 +42,14 @@
 -- Classic ELB (elb.lua) sends CloudTrail events with the same names; the handlers here
 -- act only on ELBv2 records (apiVersion 2015-12-01 / ARN parameters).
 
+-- What the three load balancer types share.
+local LB_ACTION = {
+  name = "Go to Load Balancer console",
+  url = "{console}/ec2/home?region={region}#LoadBalancer:loadBalancerArn={LoadBalancerArn}",
+}
+local FLOW_METRICS = { "ActiveFlowCount", "NewFlowCount", "ProcessedBytes", "HealthyHostCount",
+                       "UnHealthyHostCount" }
+
 local M = {
   service = "elbv2",
   scope = "regional",
@@ -51,10 +59,7 @@ local M = {
     ["aws.elbv2.application-load-balancer"] = {
       layer = "Networking",
       views = { "all", "infrastructure", "serverless" },
-      action = {
-        name = "Go to Load Balancer console",
-        url = "{console}/ec2/home?region={region}#LoadBalancer:loadBalancerArn={LoadBalancerArn}",
-      },
+      action = LB_ACTION,
       cloudwatch = {
         namespace = "AWS/ApplicationELB",
         dimensions = { LoadBalancer = "{LoadBalancerFullName}" },
@@ -65,29 +70,21 @@ local M = {
     ["aws.elbv2.network-load-balancer"] = {
       layer = "Networking",
       views = { "all", "infrastructure" },
-      action = {
-        name = "Go to Load Balancer console",
-        url = "{console}/ec2/home?region={region}#LoadBalancer:loadBalancerArn={LoadBalancerArn}",
-      },
+      action = LB_ACTION,
       cloudwatch = {
         namespace = "AWS/NetworkELB",
         dimensions = { LoadBalancer = "{LoadBalancerFullName}" },
-        metrics = { "ActiveFlowCount", "NewFlowCount", "ProcessedBytes",
-                    "HealthyHostCount", "UnHealthyHostCount" },
+        metrics = FLOW_METRICS,
       },
     },
     ["aws.elbv2.gateway-load-balancer"] = {
       layer = "Networking",
       views = { "all", "infrastructure" },
-      action = {
-        name = "Go to Load Balancer console",
-        url = "{console}/ec2/home?region={region}#LoadBalancer:loadBalancerArn={LoadBalancerArn}",
-      },
+      action = LB_ACTION,
       cloudwatch = {
         namespace = "AWS/GatewayELB",
         dimensions = { LoadBalancer = "{LoadBalancerFullName}" },
-        metrics = { "ActiveFlowCount", "NewFlowCount", "ProcessedBytes",
-                    "HealthyHostCount", "UnHealthyHostCount" },
+        metrics = FLOW_METRICS,
       },
     },
     ["aws.elbv2.target-group"] = {
