@@ -347,7 +347,10 @@ static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapp
 {
     for (size_t i = 0; i < a->regions.len; i++) {
         const char *region = a->regions.items[i];
-        run_info info = { a->account_id, region, a->partition, instance, regions };
+        /* each region's own partition: --regions cn-north-1 with a default
+         * region in aws must still build arn:aws-cn:... ids */
+        const char *partition = a->client ? client_partition(a->client, region) : a->partition;
+        run_info info = { a->account_id, region, partition, instance, regions };
         char err[1024];
         size_t len = 0;
         char *demo = NULL;

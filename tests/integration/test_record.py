@@ -92,6 +92,14 @@ def main():
         sent = [q["params"].get("MaxResults") for q in aws.requests() if q.get("operation") == "DescribeInstances"]
         check(r.returncode == 0 and sent[-2:] == ["5", "5"], "--page-size sets the limit key: %s" % sent[-2:])
 
+        # a region of another partition than the default region: its ids carry that partition
+        cn = os.path.join(tmp, "cn.json")
+        r = run(["scan", "--services", "vpc", "--regions", "cn-north-1", "--account-id", "123456789012",
+                 "--output", cn, "--format", "json"], env)
+        cn_ids = ids(json.load(open(cn)))[0] if r.returncode == 0 else []
+        check(cn_ids and all(i.startswith("arn:aws-cn:ec2:cn-north-1:") for i in cn_ids),
+              "--regions cn-north-1 builds aws-cn ARNs: %s" % cn_ids[:2])
+
         rl = os.path.join(tmp, "replay")
         r = run(["record", "--services", SERVICES, "--out", rl, "--replay-layout", "--account-id", "123456789012"],
                 env)
