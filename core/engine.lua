@@ -1,11 +1,12 @@
 -- engine.lua -- the ctx a mapping works with.
 --
 -- engine.c runs this chunk once in every mapping run's sandboxed state, with
---   P        the C primitives (lua_api.c): call, next_params, each, emit,
---            log, warn, error
+--   P        the C primitives (listed in lua_api.h): call, next_params,
+--            each, spawn/await, emit, copy, log, warn, error, ...
 --   mapping  the table the mapping file returned
 --   run      { name, file, account, region, partition, regions, instance,
---            replay = recorded responses (fixture replay) or nil }
+--            replay = recorded responses (fixture replay) or nil,
+--            record = { responses, anonymize } (awstopo record) or nil }
 -- and gets back the functions that start the scan or an event handler.
 -- It is compiled into the binary: users change mappings/ and mappings/lib/,
 -- never this file.
