@@ -8,7 +8,6 @@
  * files. A snapshot in which any run failed is sent without stop_snapshot,
  * so StackState deletes nothing by mistake.
  */
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -27,6 +26,7 @@
 #include "luajson.h"
 #include "scheduler.h"
 #include "sink.h"
+#include "scan.h"
 
 static const char help[] =
     "usage: awstopo scan [options]\n"
@@ -57,32 +57,6 @@ static const char help[] =
     "\n"
     "Exit codes: 0 complete, 1 partial (some service/region failed, or payloads are\n"
     "still spooled), 2 failure (nothing scanned or delivered), 64 usage.\n";
-
-typedef struct output_spec {
-    const char *path;
-    output_format format;
-    int format_given;       /* --format named it (else inferred from the file name) */
-} output_spec;
-
-typedef struct scan_options {
-    common_options co;
-    const char *config_path;
-    const char *regions;
-    int all_regions;
-    const char *services;
-    const char *account_id;
-    int demo;
-    const char *replay_dir;       /* --replay, or <data dir>/demo for --demo */
-    const char *stackstate_url, *api_key, *instance, *spool;
-    output_spec outputs[8];
-    int noutputs;
-    size_t max_items;
-    /* awstopo record */
-    int record;
-    const char *record_dir;
-    int anonymize;
-    int replay_layout;
-} scan_options;
 
 /* ---- arguments ---- */
 
@@ -194,16 +168,6 @@ static void on_run_finished(mapping_run *r, void *ud)
 }
 
 /* ---- one account ---- */
-
-typedef struct account_scan {
-    const char *name;
-    char *account_id;
-    const char *partition;
-    strlist regions;
-    aws_client *client;     /* NULL in demo mode */
-    mapping_run **runs;
-    size_t nruns, capruns;
-} account_scan;
 
 static void add_run(account_scan *a, mapping_run *r)
 {
@@ -373,65 +337,6 @@ static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapp
     }
 }
 
-/* ---- awstopo record ---- */
-
-static int write_text(const char *path, const char *text)
-{
-    buf dir = {0};
-    buf_puts(&dir, path);
-    for (char *p = dir.data + 1; *p; p++) {       /* mkdir -p of the parents */
-        if (*p != '/') continue;
-        *p = '\0';
-        mkdir(dir.data, 0755);
-        *p = '/';
-    }
-    buf_free(&dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    int ok = fputs(text, f) >= 0;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
-
-/* The "responses" member of a recorded case, for the replay layout. */
-static char *responses_only(const char *case_json)
-{
-    cJSON *root = cJSON_Parse(case_json);
-    char *text = root ? cJSON_Print(cJSON_GetObjectItemCaseSensitive(root, "responses")) : NULL;
-    cJSON_Delete(root);
-    return text;
-}
-
-/* Writes each run's recording: <dir>/<mapping>/<region>.case.json (a fixture
- * case for `awstopo test`), or <dir>/<region>/<mapping>.json (for --replay). */
-static int write_recordings(const scan_options *o, account_scan *a)
-{
-    int failed = 0;
-    const char *dir = o->record_dir ? o->record_dir : "fixtures";
-    for (size_t i = 0; i < a->nruns; i++) {
-        mapping_run *r = a->runs[i];
-        char *text = run_recording(r);
-        if (!text) continue;
-        buf path = {0};
-        if (o->replay_layout) {
-            char *only = responses_only(text);
-            free(text);
-            text = only;
-            buf_printf(&path, "%s/%s/%s.json", dir, run_region(r), run_name(r));
-        } else {
-            buf_printf(&path, "%s/%s/%s.case.json", dir, run_name(r), run_region(r));
-        }
-        if (!text || write_text(path.data, text) < 0) {
-            cli_error("record: cannot write %s", path.data);
-            failed = 1;
-        } else {
-            fprintf(stderr, "record: wrote %s\n", path.data);
-        }
-        free(text);
-        buf_free(&path);
-    }
-    return failed;
-}
-
 /* ---- summary and delivery ---- */
 
 typedef struct totals {
@@ -584,41 +489,12 @@ static void free_account(account_scan *a)
     client_free(a->client);
 }
 
-static const char record_help[] =
-    "usage: awstopo record [--out DIR] [--anonymize] [--replay-layout] [scan options]\n"
-    "\n"
-    "Scans like `awstopo scan` (same options for accounts, regions and services) and\n"
-    "writes every response the mappings received as fixture cases:\n"
-    "DIR/<mapping>/<region>.case.json (default DIR: fixtures). `awstopo test --update DIR`\n"
-    "then writes their golden files. Nothing is sent to StackState.\n"
-    "\n"
-    "  --out DIR         where to write (default ./fixtures)\n"
-    "  --anonymize       replace the account id with 123456789012 everywhere\n"
-    "  --replay-layout   write DIR/<region>/<mapping>.json instead, for scan --replay DIR\n"
-    "\n"
-    "Credentials, session tokens, passwords, Lambda environment values and presigned\n"
-    "URL signatures are replaced by REDACTED. Read the files before sharing them:\n"
-    "resource names and tags are kept.\n";
-
-static int scan_or_record(int argc, char **argv, int record);
-
-int cmd_record(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(record_help, stdout);
-            return EXIT_OK;
-        }
-    }
-    return scan_or_record(argc, argv, 1);
-}
-
 int cmd_scan(int argc, char **argv)
 {
     return scan_or_record(argc, argv, 0);
 }
 
-static int scan_or_record(int argc, char **argv, int record)
+int scan_or_record(int argc, char **argv, int record)
 {
     scan_options o = {0};
     o.record = record;

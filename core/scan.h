@@ -1,0 +1,53 @@
+/* scan.h -- what `awstopo scan` (cmd_scan.c) and `awstopo record`
+ * (cmd_record.c) share: a record is a scan whose responses are written down. */
+#ifndef AWSTOPO_SCAN_H
+#define AWSTOPO_SCAN_H
+
+#include "cli.h"
+#include "engine.h"
+#include "sink.h"
+
+typedef struct output_spec {
+    const char *path;
+    output_format format;
+    int format_given;       /* --format named it (else inferred from the file name) */
+} output_spec;
+
+typedef struct scan_options {
+    common_options co;
+    const char *config_path;
+    const char *regions;
+    int all_regions;
+    const char *services;
+    const char *account_id;
+    int demo;
+    const char *replay_dir;       /* --replay, or <data dir>/demo for --demo */
+    const char *stackstate_url, *api_key, *instance, *spool;
+    output_spec outputs[8];
+    int noutputs;
+    size_t max_items;
+    /* awstopo record */
+    int record;
+    const char *record_dir;
+    int anonymize;
+    int replay_layout;
+} scan_options;
+
+typedef struct account_scan {
+    const char *name;
+    char *account_id;
+    const char *partition;
+    strlist regions;
+    aws_client *client;     /* NULL in demo mode */
+    mapping_run **runs;
+    size_t nruns, capruns;
+} account_scan;
+
+/* Runs `awstopo scan` (record 0) or `awstopo record` (record 1). */
+int scan_or_record(int argc, char **argv, int record);
+
+/* awstopo record: writes each run's recording of account a (cmd_record.c).
+ * Returns 0, or 1 when a file could not be written. */
+int write_recordings(const scan_options *o, account_scan *a);
+
+#endif
