@@ -414,9 +414,44 @@ void spool_discard(spool *s)
     s->staged_bytes = 0;
 }
 
+/* Commits from several processes sharing a spool take turns, so that each
+ * batch (one scan's snapshot) gets consecutive sequence numbers and the
+ * receiver sees snapshots whole, not interleaved. The lock is held for a
+ * few renames only. */
+static int commit_lock(spool *s)
+{
+    int fd = openat(s->dirfd, ".commit.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;   /* -1: go on without it (order within the batch still holds) */
+}
+
+static void commit_unlock(int fd)
+{
+    if (fd < 0) return;
+    flock(fd, LOCK_UN);
+    close(fd);
+}
+
+static int commit_staged(spool *s, char *err, size_t errlen);
+
 int spool_commit(spool *s, char *err, size_t errlen)
 {
     if (s->nstaged == 0) return 0;
+    int lock = commit_lock(s);
+    /* Under the lock, learn what others committed (and delivered) since we
+     * looked: our batch then goes after their newest entry, never into the
+     * gaps their deliveries left. */
+    int rc = lock >= 0 ? scan(s, 0, err, errlen) : 0;
+    if (rc == 0) rc = commit_staged(s, err, errlen);
+    commit_unlock(lock);
+    return rc;
+}
+
+static int commit_staged(spool *s, char *err, size_t errlen)
+{
     for (size_t i = 0; i < s->nstaged; i++) {
         uint64_t seq;
         if (publish_tmp(s, s->staged[i].tmp, &seq) != 0) {

@@ -10,6 +10,9 @@
  *                                        gzip-compressed JSON (gzip_compress)
  *   <dir>/<pid>-<n>.tmp                  an entry being written (or staged)
  *   <dir>/.lock                          the delivery lock (see spool_lock)
+ *   <dir>/.commit.lock                   taken while a batch is committed, so that
+ *                                        batches of processes sharing the spool
+ *                                        get consecutive sequence numbers
  *   <dir>/rejected/                      payloads the receiver refused for
  *                                        good, kept for inspection (see
  *                                        spool_reject); not entries

@@ -604,7 +604,8 @@ def test_kill_during_delivery(aws):
     check("e: killed in backoff: all %d payloads on disk" % n, ok and len(before) == n and p.returncode == -9,
           (ok, len(before), p.returncode))
     check("e: no temp files left that the next run would trip on",
-          all(x.endswith(".json.gz") or x == ".lock" or x.endswith(".tmp") for x in os.listdir(spool)))
+          all(x.endswith(".json.gz") or x in (".lock", ".commit.lock") or x.endswith(".tmp")
+              for x in os.listdir(spool)))
     rx.control(down=False)
     r = scan(aws, rx, spool, extra=["--max-payload-items", "5", "--instance", "second-run"])
     got = received(rx)

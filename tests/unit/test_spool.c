@@ -251,6 +251,33 @@ static void test_two_writers(void)
     spool_close(c);
 }
 
+/* Batches of two writers stay whole: a committed after b's deliveries left
+ * gaps at the front must still go after b's newest entry. */
+static void test_batches_stay_whole(void)
+{
+    char dir[256], err[512];
+    snprintf(dir, sizeof dir, "%s/batches", root);
+    spool *a = spool_open(dir, 0, err, sizeof err);
+    spool *b = spool_open(dir, 0, err, sizeof err);
+    if (!a || !b) return;
+    for (int i = 0; i < 3; i++) spool_stage(b, "b", 1, err, sizeof err);
+    CHECK(spool_commit(b, err, sizeof err) == 0, "b commits 3");
+    spool_remove(b, 1, err, sizeof err);          /* b delivers two: 1 and 2 are free again */
+    spool_remove(b, 2, err, sizeof err);
+    spool_stage(a, "a1", 2, err, sizeof err);
+    spool_stage(a, "a2", 2, err, sizeof err);
+    CHECK(spool_commit(a, err, sizeof err) == 0, "a commits 2");
+    spool *c = spool_open(dir, 0, err, sizeof err);
+    expect_oldest(c, "b", 3);
+    spool_remove(c, 3, err, sizeof err);
+    expect_oldest(c, "a1", 4);
+    spool_remove(c, 4, err, sizeof err);
+    expect_oldest(c, "a2", 5);
+    spool_close(a);
+    spool_close(b);
+    spool_close(c);
+}
+
 static void test_gzip(void)
 {
     const char *text = "{\"components\":[{\"externalId\":\"arn:aws:ec2:eu-west-1:1:instance/i-1\"}]}";
@@ -414,6 +441,7 @@ int main(void)
     test_tmp_cleanup();
     test_crash_leftovers();
     test_two_writers();
+    test_batches_stay_whole();
     test_gzip();
     test_staging();
     test_reject();
