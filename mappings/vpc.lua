@@ -52,11 +52,7 @@ local function present(s)
   return type(s) == "string" and s ~= ""
 end
 
-local function name_tag(tags)
-  for _, t in ipairs(tags or {}) do
-    if t.Key == "Name" and present(t.Value) then return t.Value end
-  end
-end
+local name_tag = require("tags").name
 
 -- The owner's ARN of a resource shared into this account; nil for our own.
 local function owner_arn(ctx, resource, owner)

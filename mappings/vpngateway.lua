@@ -38,11 +38,7 @@ local function present(s)
   return type(s) == "string" and s ~= ""
 end
 
-local function name_tag(tags)
-  for _, t in ipairs(tags or {}) do
-    if t.Key == "Name" and present(t.Value) then return t.Value end
-  end
-end
+local name_tag = require("tags").name
 
 -- Emits one gateway and its attachments; a deleted one is skipped in a scan
 -- and deleted from an event.

@@ -22,6 +22,14 @@ function M.to_map(tags)
   return map
 end
 
+-- The value of the Name tag (EC2's display name) from a tag list, or nil
+-- when there is none or it is empty.
+function M.name(tags)
+  for _, t in ipairs(type(tags) == "table" and tags or {}) do
+    if t.Key == "Name" and type(t.Value) == "string" and t.Value ~= "" then return t.Value end
+  end
+end
+
 -- "stackstate-identifier", "StackstateIdentifier", "stackstate_identifier",
 -- "STACKSTATE-IDENTIFIERS" ... all become "stackstateidentifier(s)".
 local function squash(key)
