@@ -44,7 +44,14 @@ local M = {
       cloudwatch = {
         namespace = "AWS/ApiGateway",
         dimensions = { ApiName = "{restApiName}" },
-        metrics = { "Count", "4XXError", "5XXError", "Latency", "IntegrationLatency" },
+        metrics = {
+          Count              = { stat = "Sum", unit = "Count" },
+          ["4XXError"]           = { stat = "Sum", unit = "Count" },
+          ["5XXError"]           = { stat = "Sum", unit = "Count" },
+          Latency            = { stat = "Average", unit = "Milliseconds" },
+          IntegrationLatency = { stat = "Average", unit = "Milliseconds" },
+        },
+        default = { "Count", "5XXError", "Latency" },
       },
     },
     ["aws.apigateway.stage"] = {
@@ -57,7 +64,14 @@ local M = {
       cloudwatch = {
         namespace = "AWS/ApiGateway",
         dimensions = { ApiName = "{restApiName}", Stage = "{stageName}" },
-        metrics = { "Count", "4XXError", "5XXError", "Latency", "IntegrationLatency" },
+        metrics = {
+          Count              = { stat = "Sum", unit = "Count" },
+          ["4XXError"]           = { stat = "Sum", unit = "Count" },
+          ["5XXError"]           = { stat = "Sum", unit = "Count" },
+          Latency            = { stat = "Average", unit = "Milliseconds" },
+          IntegrationLatency = { stat = "Average", unit = "Milliseconds" },
+        },
+        default = { "Count", "5XXError", "Latency" },
       },
     },
     ["aws.apigateway.resource"] = {

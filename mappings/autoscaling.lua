@@ -35,8 +35,14 @@ local M = {
       cloudwatch = {
         namespace = "AWS/AutoScaling",
         dimensions = { AutoScalingGroupName = "{AutoScalingGroupName}" },
-        metrics = { "GroupDesiredCapacity", "GroupInServiceInstances", "GroupPendingInstances",
-                    "GroupTerminatingInstances", "GroupTotalInstances" },
+        metrics = {
+          GroupDesiredCapacity      = { stat = "Average", unit = "None" },
+          GroupInServiceInstances   = { stat = "Average", unit = "None" },
+          GroupPendingInstances     = { stat = "Average", unit = "None" },
+          GroupTerminatingInstances = { stat = "Average", unit = "None" },
+          GroupTotalInstances       = { stat = "Average", unit = "None" },
+        },
+        default = { "GroupDesiredCapacity", "GroupInServiceInstances" },
       },
     },
   },

@@ -33,8 +33,13 @@ local M = {
       cloudwatch = {
         namespace = "AWS/DynamoDB",
         dimensions = { TableName = "{name}" },
-        metrics = { "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits",
-                    "ReadThrottleEvents", "WriteThrottleEvents" },
+        metrics = {
+          ConsumedReadCapacityUnits  = { stat = "Sum", unit = "Count" },
+          ConsumedWriteCapacityUnits = { stat = "Sum", unit = "Count" },
+          ReadThrottleEvents         = { stat = "Sum", unit = "Count" },
+          WriteThrottleEvents        = { stat = "Sum", unit = "Count" },
+        },
+        default = { "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits" },
       },
     },
     ["aws.dynamodb.stream"] = {
@@ -47,7 +52,12 @@ local M = {
       cloudwatch = {
         namespace = "AWS/DynamoDB",
         dimensions = { TableName = "{TableName}", StreamLabel = "{StreamLabel}", Operation = "GetRecords" },
-        metrics = { "ReturnedRecordsCount", "ReturnedBytes", "SuccessfulRequestLatency" },
+        metrics = {
+          ReturnedRecordsCount     = { stat = "Sum", unit = "Count" },
+          ReturnedBytes            = { stat = "Sum", unit = "Bytes" },
+          SuccessfulRequestLatency = { stat = "Average", unit = "Milliseconds" },
+        },
+        default = { "ReturnedRecordsCount" },
       },
     },
   },

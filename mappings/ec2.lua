@@ -37,8 +37,15 @@ local M = {
       cloudwatch = {
         namespace = "AWS/EC2",
         dimensions = { InstanceId = "{InstanceId}" },
-        metrics = { "CPUUtilization", "NetworkIn", "NetworkOut", "DiskReadOps", "DiskWriteOps",
-                    "StatusCheckFailed" },
+        metrics = {
+          CPUUtilization    = { stat = "Average", unit = "Percent" },
+          NetworkIn         = { stat = "Sum", unit = "Bytes" },
+          NetworkOut        = { stat = "Sum", unit = "Bytes" },
+          DiskReadOps       = { stat = "Sum", unit = "Count" },
+          DiskWriteOps      = { stat = "Sum", unit = "Count" },
+          StatusCheckFailed = { stat = "Maximum", unit = "Count" },
+        },
+        default = { "CPUUtilization", "NetworkIn", "NetworkOut", "StatusCheckFailed" },
       },
     },
     ["aws.ec2.security-group"] = {

@@ -43,7 +43,13 @@ local M = {
       cloudwatch = {
         namespace = "AWS/ECS",
         dimensions = { ClusterName = "{clusterName}" },
-        metrics = { "CPUUtilization", "MemoryUtilization", "CPUReservation", "MemoryReservation" },
+        metrics = {
+          CPUUtilization    = { stat = "Average", unit = "Percent" },
+          MemoryUtilization = { stat = "Average", unit = "Percent" },
+          CPUReservation    = { stat = "Average", unit = "Percent" },
+          MemoryReservation = { stat = "Average", unit = "Percent" },
+        },
+        default = { "CPUUtilization", "MemoryUtilization" },
       },
     },
     ["aws.ecs.service"] = {
@@ -56,7 +62,11 @@ local M = {
       cloudwatch = {
         namespace = "AWS/ECS",
         dimensions = { ClusterName = "{clusterName}", ServiceName = "{serviceName}" },
-        metrics = { "CPUUtilization", "MemoryUtilization" },
+        metrics = {
+          CPUUtilization    = { stat = "Average", unit = "Percent" },
+          MemoryUtilization = { stat = "Average", unit = "Percent" },
+        },
+        default = { "CPUUtilization", "MemoryUtilization" },
       },
     },
     ["aws.ecs.task"] = {

@@ -31,8 +31,16 @@ local M = {
       cloudwatch = {
         namespace = "AWS/ELB",
         dimensions = { LoadBalancerName = "{LoadBalancerName}" },
-        metrics = { "RequestCount", "Latency", "HealthyHostCount", "UnHealthyHostCount",
-                    "HTTPCode_ELB_5XX", "HTTPCode_Backend_5XX", "SurgeQueueLength" },
+        metrics = {
+          RequestCount         = { stat = "Sum", unit = "Count" },
+          Latency              = { stat = "Average", unit = "Seconds" },
+          HealthyHostCount     = { stat = "Minimum", unit = "Count" },
+          UnHealthyHostCount   = { stat = "Maximum", unit = "Count" },
+          HTTPCode_ELB_5XX     = { stat = "Sum", unit = "Count" },
+          HTTPCode_Backend_5XX = { stat = "Sum", unit = "Count" },
+          SurgeQueueLength     = { stat = "Maximum", unit = "Count" },
+        },
+        default = { "RequestCount", "Latency", "UnHealthyHostCount" },
       },
     },
   },

@@ -47,8 +47,14 @@ local LB_ACTION = {
   name = "Go to Load Balancer console",
   url = "{console}/ec2/home?region={region}#LoadBalancer:loadBalancerArn={LoadBalancerArn}",
 }
-local FLOW_METRICS = { "ActiveFlowCount", "NewFlowCount", "ProcessedBytes", "HealthyHostCount",
-                       "UnHealthyHostCount" }
+local FLOW_METRICS = {
+  ActiveFlowCount    = { stat = "Average", unit = "Count" },
+  NewFlowCount       = { stat = "Sum", unit = "Count" },
+  ProcessedBytes     = { stat = "Sum", unit = "Bytes" },
+  HealthyHostCount   = { stat = "Minimum", unit = "Count" },
+  UnHealthyHostCount = { stat = "Maximum", unit = "Count" },
+}
+local FLOW_DEFAULT = { "ActiveFlowCount", "ProcessedBytes", "UnHealthyHostCount" }
 
 local M = {
   service = "elbv2",
@@ -63,8 +69,14 @@ local M = {
       cloudwatch = {
         namespace = "AWS/ApplicationELB",
         dimensions = { LoadBalancer = "{LoadBalancerFullName}" },
-        metrics = { "RequestCount", "TargetResponseTime", "HTTPCode_ELB_5XX_Count",
-                    "HTTPCode_Target_5XX_Count", "ActiveConnectionCount" },
+        metrics = {
+          RequestCount              = { stat = "Sum", unit = "Count" },
+          TargetResponseTime        = { stat = "Average", unit = "Seconds" },
+          HTTPCode_ELB_5XX_Count    = { stat = "Sum", unit = "Count" },
+          HTTPCode_Target_5XX_Count = { stat = "Sum", unit = "Count" },
+          ActiveConnectionCount     = { stat = "Sum", unit = "Count" },
+        },
+        default = { "RequestCount", "TargetResponseTime", "HTTPCode_ELB_5XX_Count" },
       },
     },
     ["aws.elbv2.network-load-balancer"] = {
@@ -75,6 +87,7 @@ local M = {
         namespace = "AWS/NetworkELB",
         dimensions = { LoadBalancer = "{LoadBalancerFullName}" },
         metrics = FLOW_METRICS,
+        default = FLOW_DEFAULT,
       },
     },
     ["aws.elbv2.gateway-load-balancer"] = {
@@ -85,6 +98,7 @@ local M = {
         namespace = "AWS/GatewayELB",
         dimensions = { LoadBalancer = "{LoadBalancerFullName}" },
         metrics = FLOW_METRICS,
+        default = FLOW_DEFAULT,
       },
     },
     ["aws.elbv2.target-group"] = {
@@ -97,8 +111,13 @@ local M = {
       cloudwatch = {
         namespace = "AWS/ApplicationELB",
         dimensions = { TargetGroup = "{TargetGroupFullName}", LoadBalancer = "{LoadBalancerFullName}" },
-        metrics = { "HealthyHostCount", "UnHealthyHostCount", "RequestCountPerTarget",
-                    "TargetResponseTime" },
+        metrics = {
+          HealthyHostCount      = { stat = "Minimum", unit = "Count" },
+          UnHealthyHostCount    = { stat = "Maximum", unit = "Count" },
+          RequestCountPerTarget = { stat = "Sum", unit = "Count" },
+          TargetResponseTime    = { stat = "Average", unit = "Seconds" },
+        },
+        default = { "HealthyHostCount", "UnHealthyHostCount" },
       },
     },
   },

@@ -39,8 +39,14 @@ local M = {
       cloudwatch = {
         namespace = "AWS/Firehose",
         dimensions = { DeliveryStreamName = "{name}" },
-        metrics = { "IncomingRecords", "IncomingBytes", "DeliveryToS3.Success", "DeliveryToS3.DataFreshness",
-                    "ThrottledRecords" },
+        metrics = {
+          IncomingRecords            = { stat = "Sum", unit = "Count" },
+          IncomingBytes              = { stat = "Sum", unit = "Bytes" },
+          ["DeliveryToS3.Success"]       = { stat = "Average", unit = "None" },
+          ["DeliveryToS3.DataFreshness"] = { stat = "Maximum", unit = "Seconds" },
+          ThrottledRecords           = { stat = "Sum", unit = "Count" },
+        },
+        default = { "IncomingRecords", "DeliveryToS3.DataFreshness" },
       },
     },
   },

@@ -34,8 +34,14 @@ local M = {
       cloudwatch = {
         namespace = "AWS/Kinesis",
         dimensions = { StreamName = "{name}" },
-        metrics = { "IncomingRecords", "IncomingBytes", "GetRecords.IteratorAgeMilliseconds",
-                    "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded" },
+        metrics = {
+          IncomingRecords                    = { stat = "Sum", unit = "Count" },
+          IncomingBytes                      = { stat = "Sum", unit = "Bytes" },
+          ["GetRecords.IteratorAgeMilliseconds"] = { stat = "Maximum", unit = "Milliseconds" },
+          WriteProvisionedThroughputExceeded = { stat = "Sum", unit = "Count" },
+          ReadProvisionedThroughputExceeded  = { stat = "Sum", unit = "Count" },
+        },
+        default = { "IncomingRecords", "GetRecords.IteratorAgeMilliseconds" },
       },
     },
   },

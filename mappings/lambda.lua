@@ -47,7 +47,14 @@ local M = {
       cloudwatch = {
         namespace = "AWS/Lambda",
         dimensions = { FunctionName = "{name}" },
-        metrics = { "Invocations", "Errors", "Duration", "Throttles", "ConcurrentExecutions" },
+        metrics = {
+          Invocations          = { stat = "Sum", unit = "Count" },
+          Errors               = { stat = "Sum", unit = "Count" },
+          Duration             = { stat = "Average", unit = "Milliseconds" },
+          Throttles            = { stat = "Sum", unit = "Count" },
+          ConcurrentExecutions = { stat = "Maximum", unit = "Count" },
+        },
+        default = { "Invocations", "Errors", "Duration", "Throttles" },
       },
     },
     ["aws.lambda.alias"] = {
@@ -60,7 +67,13 @@ local M = {
       cloudwatch = {
         namespace = "AWS/Lambda",
         dimensions = { FunctionName = "{FunctionName}", Resource = "{FunctionName}:{Name}" },
-        metrics = { "Invocations", "Errors", "Duration", "Throttles" },
+        metrics = {
+          Invocations = { stat = "Sum", unit = "Count" },
+          Errors      = { stat = "Sum", unit = "Count" },
+          Duration    = { stat = "Average", unit = "Milliseconds" },
+          Throttles   = { stat = "Sum", unit = "Count" },
+        },
+        default = { "Invocations", "Errors" },
       },
     },
   },

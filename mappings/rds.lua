@@ -49,8 +49,17 @@ local M = {
       cloudwatch = {
         namespace = "AWS/RDS",
         dimensions = { DBInstanceIdentifier = "{DBInstanceIdentifier}" },
-        metrics = { "CPUUtilization", "DatabaseConnections", "FreeStorageSpace", "FreeableMemory",
-                    "ReadLatency", "WriteLatency", "ReadIOPS", "WriteIOPS" },
+        metrics = {
+          CPUUtilization      = { stat = "Average", unit = "Percent" },
+          DatabaseConnections = { stat = "Average", unit = "Count" },
+          FreeStorageSpace    = { stat = "Minimum", unit = "Bytes" },
+          FreeableMemory      = { stat = "Minimum", unit = "Bytes" },
+          ReadLatency         = { stat = "Average", unit = "Seconds" },
+          WriteLatency        = { stat = "Average", unit = "Seconds" },
+          ReadIOPS            = { stat = "Average", unit = "Count/Second" },
+          WriteIOPS           = { stat = "Average", unit = "Count/Second" },
+        },
+        default = { "CPUUtilization", "DatabaseConnections", "FreeStorageSpace" },
       },
     },
     ["aws.rds.cluster"] = {
@@ -63,8 +72,15 @@ local M = {
       cloudwatch = {
         namespace = "AWS/RDS",
         dimensions = { DBClusterIdentifier = "{DBClusterIdentifier}" },
-        metrics = { "CPUUtilization", "DatabaseConnections", "FreeableMemory", "VolumeBytesUsed",
-                    "ReadLatency", "WriteLatency" },
+        metrics = {
+          CPUUtilization      = { stat = "Average", unit = "Percent" },
+          DatabaseConnections = { stat = "Average", unit = "Count" },
+          FreeableMemory      = { stat = "Minimum", unit = "Bytes" },
+          VolumeBytesUsed     = { stat = "Average", unit = "Bytes" },
+          ReadLatency         = { stat = "Average", unit = "Seconds" },
+          WriteLatency        = { stat = "Average", unit = "Seconds" },
+        },
+        default = { "CPUUtilization", "DatabaseConnections" },
       },
     },
   },

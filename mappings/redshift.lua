@@ -30,8 +30,15 @@ local M = {
       cloudwatch = {
         namespace = "AWS/Redshift",
         dimensions = { ClusterIdentifier = "{ClusterIdentifier}" },
-        metrics = { "CPUUtilization", "DatabaseConnections", "PercentageDiskSpaceUsed", "HealthStatus",
-                    "ReadLatency", "WriteLatency" },
+        metrics = {
+          CPUUtilization          = { stat = "Average", unit = "Percent" },
+          DatabaseConnections     = { stat = "Average", unit = "Count" },
+          PercentageDiskSpaceUsed = { stat = "Average", unit = "Percent" },
+          HealthStatus            = { stat = "Minimum", unit = "None" },
+          ReadLatency             = { stat = "Average", unit = "Seconds" },
+          WriteLatency            = { stat = "Average", unit = "Seconds" },
+        },
+        default = { "CPUUtilization", "PercentageDiskSpaceUsed", "HealthStatus" },
       },
     },
   },

@@ -50,7 +50,11 @@ local M = {
       cloudwatch = {
         namespace = "AWS/Route53",
         dimensions = { HostedZoneId = "{HostedZoneId}" },
-        metrics = { "DNSQueries" },
+        metrics = {
+          DNSQueries = { stat = "Sum", unit = "Count" },
+        },
+        default = { "DNSQueries" },
+        region = "us-east-1",   -- Route 53 publishes its metrics in us-east-1 only (public zones)
       },
     },
     ["aws.route53.record-set"] = {

@@ -30,8 +30,12 @@ local M = {
       cloudwatch = {
         namespace = "AWS/S3",
         dimensions = { BucketName = "{name}" },
-        -- the daily storage metrics also take a StorageType dimension
-        metrics = { "BucketSizeBytes", "NumberOfObjects" },
+        period = 86400,            -- daily storage metrics; each names its StorageType
+        metrics = {
+          BucketSizeBytes = { stat = "Average", unit = "Bytes", dimensions = { StorageType = "StandardStorage" } },
+          NumberOfObjects = { stat = "Average", unit = "Count", dimensions = { StorageType = "AllStorageTypes" } },
+        },
+        default = { "BucketSizeBytes", "NumberOfObjects" },
       },
     },
   },

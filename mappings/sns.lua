@@ -34,8 +34,12 @@ local M = {
       cloudwatch = {
         namespace = "AWS/SNS",
         dimensions = { TopicName = "{name}" },
-        metrics = { "NumberOfMessagesPublished", "NumberOfNotificationsDelivered",
-                    "NumberOfNotificationsFailed" },
+        metrics = {
+          NumberOfMessagesPublished      = { stat = "Sum", unit = "Count" },
+          NumberOfNotificationsDelivered = { stat = "Sum", unit = "Count" },
+          NumberOfNotificationsFailed    = { stat = "Sum", unit = "Count" },
+        },
+        default = { "NumberOfMessagesPublished", "NumberOfNotificationsFailed" },
       },
     },
   },

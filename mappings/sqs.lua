@@ -29,8 +29,13 @@ local M = {
       cloudwatch = {
         namespace = "AWS/SQS",
         dimensions = { QueueName = "{name}" },
-        metrics = { "ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage",
-                    "NumberOfMessagesSent", "NumberOfMessagesDeleted" },
+        metrics = {
+          ApproximateNumberOfMessagesVisible = { stat = "Maximum", unit = "Count" },
+          ApproximateAgeOfOldestMessage      = { stat = "Maximum", unit = "Seconds" },
+          NumberOfMessagesSent               = { stat = "Sum", unit = "Count" },
+          NumberOfMessagesDeleted            = { stat = "Sum", unit = "Count" },
+        },
+        default = { "ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage" },
       },
     },
   },
