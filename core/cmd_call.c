@@ -18,6 +18,7 @@
 #include "luajson.h"
 #include "model.h"
 #include "scheduler.h"
+#include "util.h"
 
 static const char help[] =
     "usage: awstopo call SERVICE OPERATION [--params JSON|@FILE] [--paginate] [options]\n"

@@ -27,6 +27,7 @@
 #include "scheduler.h"
 #include "sink.h"
 #include "scan.h"
+#include "util.h"
 
 static const char help[] =
     "usage: awstopo scan [options]\n"
@@ -249,11 +250,6 @@ static void all_regions(account_scan *a, model_registry *models)
     free(list);
 }
 
-static int compare_names(const void *x, const void *y)
-{
-    return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 /* The regions a replay directory has recordings for (its subdirectories). */
 static void replay_regions(const scan_options *o, strlist *out)
 {
@@ -272,7 +268,7 @@ static void replay_regions(const scan_options *o, strlist *out)
     }
     if (d) closedir(d);
     buf_free(&dir);
-    qsort(out->items, out->len, sizeof *out->items, compare_names);
+    qsort(out->items, out->len, sizeof *out->items, compare_strings);
 }
 
 static void pick_regions(account_scan *a, const scan_options *o, const awstopo_config *cfg,
@@ -391,15 +387,15 @@ static int deliver(const scan_options *o, const awstopo_config *cfg, topology *a
             cli_error("%s", err);
             rc = 2;
         } else {
-            int sent = stackstate_sink_send_topology(sink, all, &io, mode, err, sizeof err);
+            sink_result sent = stackstate_sink_send_topology(sink, all, &io, mode, err, sizeof err);
             const sink_stats *st = stackstate_sink_stats(sink);
             fprintf(stderr, "stackstate: %zu payloads delivered, %zu spooled, %zu retries", st->delivered,
                     st->spooled, st->retries);
             if (st->splits) fprintf(stderr, ", %zu cut in two (HTTP 413)", st->splits);
             if (st->rejected) fprintf(stderr, ", %zu refused and moved to %s/rejected", st->rejected, spool.data);
             fputc('\n', stderr);
-            if (sent != 0) cli_error("%s", err);   /* refused, or why payloads stay spooled */
-            if (sent != 0 && rc == 0) rc = sent < 0 ? 2 : 1;
+            if (sent != SINK_DELIVERED) cli_error("%s", err);   /* refused, or why payloads stay spooled */
+            if (sent != SINK_DELIVERED && rc == 0) rc = sent == SINK_REFUSED ? 2 : 1;
             stackstate_sink_free(sink);
         }
         buf_free(&spool);

@@ -20,6 +20,7 @@
 #include "luajson.h"
 #include "model.h"
 #include "scheduler.h"
+#include "util.h"
 
 static const char help[] =
     "usage: awstopo test [PATH...] [--update] [--mappings DIR] [-v]\n"
@@ -38,12 +39,6 @@ static const char help[] =
 
 /* ---- finding cases ---- */
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 static void find_cases(const char *path, strlist *out)
 {
     struct stat st;
@@ -52,7 +47,7 @@ static void find_cases(const char *path, strlist *out)
         return;
     }
     if (S_ISREG(st.st_mode)) {
-        if (ends_with(path, ".case.json")) strlist_add(out, path);
+        if (has_suffix(path, ".case.json")) strlist_add(out, path);
         return;
     }
     DIR *d = opendir(path);
@@ -63,16 +58,11 @@ static void find_cases(const char *path, strlist *out)
         buf p = {0};
         buf_printf(&p, "%s/%s", path, e->d_name);
         struct stat cst;
-        if (stat(p.data, &cst) == 0 && (S_ISDIR(cst.st_mode) || ends_with(p.data, ".case.json")))
+        if (stat(p.data, &cst) == 0 && (S_ISDIR(cst.st_mode) || has_suffix(p.data, ".case.json")))
             find_cases(p.data, out);
         buf_free(&p);
     }
     closedir(d);
-}
-
-static int compare_strings(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* ---- one case ---- */

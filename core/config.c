@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "model.h"
+#include "util.h"
 
 void config_set(char **field, const char *value)
 {

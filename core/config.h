@@ -29,7 +29,7 @@
 
 #include <stddef.h>
 
-#include "lua_api.h"
+#include "util.h"
 
 typedef struct account_config {
     char *name;

@@ -130,9 +130,6 @@ time_t creds_parse_time(const char *s);
 /* Appends to a buffer holding a secret: when it must grow, the old block is
  * wiped instead of being left behind by realloc. (creds_profile.c) */
 void creds_buf_append_secret(buf *b, const void *p, size_t n);
-/* Reads a whole file into out, which the caller wipes (buf_wipe) after use.
- * Returns 0, or -1 with errno set. (creds_profile.c) */
-int creds_read_file(const char *path, buf *out);
 /* Removes trailing blanks and newlines, zeroing them. (creds_profile.c) */
 void creds_trim_secret(buf *b);
 

@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "creds_internal.h"
+#include "util.h"
 
 /* ---- secret-safe buffers and files ---- */
 
@@ -38,31 +39,6 @@ void creds_buf_append_secret(buf *b, const void *p, size_t n)
         *b = bigger;
     }
     buf_append(b, p, n);
-}
-
-int creds_read_file(const char *path, buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) st.st_size = 0;
-    else if (S_ISDIR(st.st_mode)) {
-        fclose(f);
-        errno = EISDIR;
-        return -1;
-    }
-    if (st.st_size > 0) buf_reserve(out, (size_t)st.st_size + 1);   /* one block: no realloc copies */
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) creds_buf_append_secret(out, chunk, n);
-    secure_zero(chunk, sizeof chunk);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        errno = EIO;
-        return -1;
-    }
-    return 0;
 }
 
 void creds_trim_secret(buf *b)
@@ -268,7 +244,7 @@ static int load_file(ini_file *f, const char *env_name, const char *fallback, in
     f->shown = shorten_home(f->path);
     buf text = {0};
     int rc = 0;
-    if (creds_read_file(f->path, &text) != 0) {
+    if (read_file(f->path, &text, 1) != 0) {
         if (errno != ENOENT && errno != ENOTDIR) {
             snprintf(err, errlen, "cannot read %s: %s", f->shown, strerror(errno));
             rc = -1;

@@ -25,6 +25,7 @@
 #include "http.h"
 #include "request.h"
 #include "sigv4.h"
+#include "util.h"
 
 #define STS_VERSION "2011-06-15"
 #define IMDS_TOKEN_TTL "21600"
@@ -186,7 +187,7 @@ static int container_auth(buf *auth, char *err, size_t errlen)
     const char *file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     const char *value = env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
     if (file) {
-        if (creds_read_file(file, auth) != 0) {
+        if (read_file(file, auth, 1) != 0) {
             snprintf(err, errlen, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s: %s", file,
                      strerror(errno));
             return -1;
@@ -535,7 +536,7 @@ int creds_sts_web_identity(creds_ctx *ctx, const char *token_file, const sts_rol
                            aws_credentials *out, char *err, size_t errlen)
 {
     buf token = {0};
-    if (creds_read_file(token_file, &token) != 0) {
+    if (read_file(token_file, &token, 1) != 0) {
         snprintf(err, errlen, "AssumeRoleWithWebIdentity %s failed: cannot read token file %s: %s",
                  role->role_arn, token_file, strerror(errno));
         buf_wipe(&token);

@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include <cJSON.h>
 
 #include "buf.h"
+#include "util.h"
 
 #define DEFAULT_HOSTNAME "{service}.{region}.{dnsSuffix}"
 
@@ -49,18 +49,6 @@ static const char *const legacy_sts_regions[] = {
     "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2", NULL
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static const char *json_str(const cJSON *obj, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -88,29 +76,6 @@ static char *regex_to_ere(const char *re)
         default: buf_putc(&b, '\\'); buf_putc(&b, *p); break;
         }
     }
-    return buf_steal(&b);
-}
-
-static char *read_whole_file(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    buf b = {0};
-    char chunk[16384];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        set_err(err, errlen, "%s: read error", path);
-        buf_free(&b);
-        return NULL;
-    }
-    buf_putc(&b, '\0'); /* an empty file still gives a string */
     return buf_steal(&b);
 }
 
@@ -155,11 +120,14 @@ static int load_partition(partition *p, const cJSON *j, const char *path, char *
 
 endpoints *endpoints_load(const char *path, char *err, size_t errlen)
 {
-    char *text = read_whole_file(path, err, errlen);
-    if (!text)
+    buf text = {0};
+    if (read_file(path, &text, 0) != 0) {
+        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        buf_free(&text);
         return NULL;
-    cJSON *root = cJSON_Parse(text);
-    free(text);
+    }
+    cJSON *root = cJSON_Parse(buf_cstr(&text));
+    buf_free(&text);
     const cJSON *parts = cJSON_GetObjectItemCaseSensitive(root, "partitions");
     if (!cJSON_IsArray(parts)) {
         set_err(err, errlen, "%s: %s", path,

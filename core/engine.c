@@ -21,6 +21,7 @@
 #include "luajson.h"
 #include "model.h"
 #include "pool.h"
+#include "util.h"
 
 #define HOOK_EVERY 10000
 
@@ -125,11 +126,6 @@ static int has_name(const strlist *l, const char *s)
     for (size_t i = 0; i < l->len; i++)
         if (strcmp(l->items[i], s) == 0) return 1;
     return 0;
-}
-
-static int compare_strings(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 void engine_list(engine *e, strlist *out)
@@ -354,12 +350,6 @@ static void open_sandbox(lua_State *L, mapping_run *r)
 
 /* ---- loading a run ---- */
 
-static int fail(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
-{
-    snprintf(err, errlen, fmt, a, b);
-    return -1;
-}
-
 /* The mapping's chunk name: "<directory>/<file>" ("mappings/sqs.lua") keeps
  * messages short and the same on every machine. */
 static void push_chunkname(lua_State *L, const char *file)
@@ -375,18 +365,18 @@ static int load_mapping(mapping_run *r, char *err, size_t errlen)
     lua_State *L = r->L;
     push_chunkname(L, r->file);
     if (load_source(L, r->file, lua_tostring(L, -1)) != LUA_OK)
-        return fail(err, errlen, "%s%s", lua_tostring(L, -1), "");
+        return set_err(err, errlen, "%s", lua_tostring(L, -1));
     lua_remove(L, -2);
-    if (lua_pcall(L, 0, 1, 0) != LUA_OK) return fail(err, errlen, "%s%s", lua_tostring(L, -1), "");
-    if (!lua_istable(L, -1)) return fail(err, errlen, "%s: the mapping must return a table%s", r->file, "");
+    if (lua_pcall(L, 0, 1, 0) != LUA_OK) return set_err(err, errlen, "%s", lua_tostring(L, -1));
+    if (!lua_istable(L, -1)) return set_err(err, errlen, "%s: the mapping must return a table", r->file);
     if (lua_getfield(L, -1, "service") != LUA_TSTRING)
-        return fail(err, errlen, "%s: `service` must be a string naming the AWS service model%s", r->file, "");
+        return set_err(err, errlen, "%s: `service` must be a string naming the AWS service model", r->file);
     r->service = xstrdup(lua_tostring(L, -1));
     lua_pop(L, 1);
     lua_getfield(L, -1, "scope");
     const char *scope = lua_tostring(L, -1);
     if (scope && strcmp(scope, "global") != 0 && strcmp(scope, "regional") != 0)
-        return fail(err, errlen, "%s: `scope` must be \"regional\" or \"global\", not \"%s\"", r->file, scope);
+        return set_err(err, errlen, "%s: `scope` must be \"regional\" or \"global\", not \"%s\"", r->file, scope);
     r->global = scope && strcmp(scope, "global") == 0;
     lua_pop(L, 1);
     return 0;   /* the mapping table stays on the stack */
@@ -424,13 +414,13 @@ static int load_engine(mapping_run *r, const run_info *info, char *err, size_t e
 {
     lua_State *L = r->L;                       /* stack: mapping */
     if (luaL_loadbufferx(L, engine_lua, engine_lua_len, "=engine.lua", "t") != LUA_OK)
-        return fail(err, errlen, "internal error: %s%s", lua_tostring(L, -1), "");
+        return set_err(err, errlen, "internal error: %s", lua_tostring(L, -1));
     lua_api_push(L, &r->host);
     lua_pushvalue(L, -3);
     push_run_table(L, r, info);
     lua_pushvalue(L, -1);
     r->run_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    if (lua_pcall(L, 3, 1, 0) != LUA_OK) return fail(err, errlen, "%s: %s", r->file, lua_tostring(L, -1));
+    if (lua_pcall(L, 3, 1, 0) != LUA_OK) return set_err(err, errlen, "%s: %s", r->file, lua_tostring(L, -1));
     r->entry_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_setfield(L, LUA_REGISTRYINDEX, "awstopo.mapping");
     return 0;

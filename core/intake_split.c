@@ -9,8 +9,8 @@
  * was written by intake.c, and the receiver checks what it gets anyway.
  */
 #include "intake.h"
+#include "util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,16 +33,6 @@ typedef struct scanner {
 
 /* The three item arrays of a topology, in the order the items are counted. */
 static const char *const ITEM_ARRAYS[3] = { "components", "relations", "delete_ids" };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- the scanner ---- */
 

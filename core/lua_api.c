@@ -16,22 +16,6 @@
 #include "paginate.h"
 #include "scheduler.h"
 
-void strlist_add(strlist *l, const char *s)
-{
-    if (l->len == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 8;
-        l->items = xrealloc(l->items, l->cap * sizeof *l->items);
-    }
-    l->items[l->len++] = xstrdup(s);
-}
-
-void strlist_free(strlist *l)
-{
-    for (size_t i = 0; i < l->len; i++) free(l->items[i]);
-    free(l->items);
-    memset(l, 0, sizeof *l);
-}
-
 static lua_host *host_of(lua_State *L)
 {
     return lua_touserdata(L, lua_upvalueindex(1));

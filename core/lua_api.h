@@ -24,14 +24,7 @@
 #include "client.h"
 #include "model.h"
 #include "topology.h"
-
-typedef struct strlist {
-    char **items;
-    size_t len, cap;
-} strlist;
-
-void strlist_add(strlist *l, const char *s);
-void strlist_free(strlist *l);
+#include "util.h"
 
 typedef struct lua_host {
     const char *name;          /* mapping name, for messages */

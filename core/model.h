@@ -175,8 +175,4 @@ void model_registry_free(model_registry *r);
  * the directories searched). */
 const aws_model *model_registry_get(model_registry *r, const char *service, char *err, size_t errlen);
 
-/* Reads a whole file, gunzipping when the name ends in ".gz". Returns a
- * malloc'd NUL-terminated buffer (caller frees) and its length, or NULL. */
-char *read_file_maybe_gz(const char *path, size_t *len);
-
 #endif

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include "buf.h"
+#include "util.h"
 
 typedef struct loaded_model {
     char *service;
@@ -25,24 +25,6 @@ struct model_registry {
     char *search_path;
     loaded_model *loaded;
 };
-
-char *read_file_maybe_gz(const char *path, size_t *len)
-{
-    gzFile f = gzopen(path, "rb");   /* reads plain files too */
-    if (!f) return NULL;
-    buf b = {0};
-    char chunk[65536];
-    int n;
-    while ((n = gzread(f, chunk, sizeof chunk)) > 0) buf_append(&b, chunk, (size_t)n);
-    int failed = n < 0;
-    gzclose(f);
-    if (failed) {
-        buf_free(&b);
-        return NULL;
-    }
-    if (len) *len = b.len;
-    return buf_steal(&b);
-}
 
 static int is_file(const char *path)
 {

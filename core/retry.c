@@ -120,7 +120,11 @@ long retry_next_delay_ms(retry_policy *p, int attempt, int flags, const char *re
     if (price > p->quota) return -1;
     p->quota -= price;
     if (cost) *cost = price;
+    return retry_backoff_ms(p, attempt, retry_after);
+}
 
+long retry_backoff_ms(retry_policy *p, int attempt, const char *retry_after)
+{
     /* base * 2^(attempt-1), computed so it cannot overflow */
     double ceiling = (double)p->base_delay_ms;
     for (int i = 1; i < attempt && ceiling < (double)p->max_backoff_ms; i++) ceiling *= 2;

@@ -2,8 +2,9 @@
  *
  * client.c asks retry_classify() whether a failed attempt may be retried, then
  * retry_next_delay_ms() how long to wait (or -1: give up), and tells
- * retry_on_success() when a call succeeds. Nothing here sleeps, sends or
- * reads clocks: the policy is plain data, so tests can drive it exactly.
+ * retry_on_success() when a call succeeds; sink_stackstate.c, which counts
+ * its own attempts, takes only the backoff (retry_backoff_ms). Nothing here
+ * sleeps or sends: the policy is plain data, so tests can drive it exactly.
  *
  * Standard mode, as botocore implements it (botocore/retries/standard.py):
  *   - up to max_attempts attempts in all (default 3, AWS_MAX_ATTEMPTS);
@@ -66,6 +67,12 @@ void retry_policy_init(retry_policy *p, uint64_t seed);
  * RETRY_REFRESH_CREDS alone is not retried here: the client refreshes and
  * resends without waiting. */
 long retry_next_delay_ms(retry_policy *p, int attempt, int flags, const char *retry_after, int *cost);
+
+/* The backoff alone, without quota or attempt limit (for a caller that
+ * keeps its own, like sink_stackstate.c): full jitter after failed attempt
+ * `attempt` (1-based) from base_delay_ms up to max_backoff_ms, or the
+ * Retry-After value (as above) when that is longer, capped alike. */
+long retry_backoff_ms(retry_policy *p, int attempt, const char *retry_after);
 
 /* A call succeeded. cost: what its last retry took (*cost above), 0 when it
  * succeeded at the first attempt. Refunds the quota, never above quota_max. */

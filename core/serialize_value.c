@@ -15,6 +15,7 @@
 #include "luajson.h"
 #include "serialize.h"
 #include "timestamp.h"
+#include "util.h"
 
 /* ---- reading params ---- */
 
@@ -169,11 +170,6 @@ static int ordered_keys(ser_ctx *c, int idx, int keys, lua_Integer *n)
         lua_rawseti(L, keys, ++*n);
         lua_replace(L, -2);            /* the key becomes the new control value */
     }
-}
-
-static int compare_strings(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Collects the keys of a plain table into the sequence at `keys`, sorted:

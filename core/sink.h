@@ -45,6 +45,15 @@ typedef struct sink_stats {
     size_t rejected;               /* payloads (or parts) refused for good, moved to <spool>/rejected/ */
 } sink_stats;
 
+/* What a send or flush did (and, inside sink_stackstate.c, one payload). */
+typedef enum sink_result {
+    SINK_REFUSED = -1,     /* a permanent error: delivery stopped (see below) */
+    SINK_DELIVERED = 0,    /* everything went */
+    SINK_GAVE_UP = 1,      /* some payloads stay spooled, for a later send or flush */
+    SINK_SET_ASIDE = 2     /* one payload only: it, or a part, was moved to rejected/
+                            * and the rest went; a send or flush then says SINK_REFUSED */
+} sink_result;
+
 /* Opens (and creates) the spool. NULL with a message on failure. Caller frees. */
 stackstate_sink *stackstate_sink_new(const stackstate_options *o, char *err, size_t errlen);
 void stackstate_sink_free(stackstate_sink *s);
@@ -84,20 +93,21 @@ void stackstate_sink_free(stackstate_sink *s);
  *                           delivers)
  *   404, 405, 407, 415, 3xx the URL or the client is wrong, for every payload
  *                           alike: delivery stops, all stays spooled
- * Returns 0 when everything was delivered; 1 when some payloads stay spooled
- * (receiver down or failing after max_attempts, or another process holds the
- * spool's delivery lock: retried later); -1 on a permanent error (API key
- * refused, a payload moved aside, spool full, I/O error). err says why
- * whenever the result is not 0 -- for a payload moved aside: the file, the
+ * Returns SINK_DELIVERED when everything was delivered; SINK_GAVE_UP when
+ * some payloads stay spooled (receiver down or failing after max_attempts, or
+ * another process holds the spool's delivery lock: retried later);
+ * SINK_REFUSED on a permanent error (API key refused, a payload moved aside,
+ * spool full, I/O error). err says why whenever the result is not
+ * SINK_DELIVERED -- for a payload moved aside: the file, the
  * HTTP status and the start of the receiver's answer -- and never holds the
  * API key. */
-int stackstate_sink_send(stackstate_sink *s, const payload_list *payloads, char *err, size_t errlen);
+sink_result stackstate_sink_send(stackstate_sink *s, const payload_list *payloads, char *err, size_t errlen);
 /* The same for the payloads of a topology, made one at a time (intake_each):
  * the payloads are never all in memory at once. */
-int stackstate_sink_send_topology(stackstate_sink *s, const topology *t, const intake_options *o, intake_mode mode,
-                                  char *err, size_t errlen);
+sink_result stackstate_sink_send_topology(stackstate_sink *s, const topology *t, const intake_options *o,
+                                          intake_mode mode, char *err, size_t errlen);
 /* Delivers what the spool holds; same return values. */
-int stackstate_sink_flush(stackstate_sink *s, char *err, size_t errlen);
+sink_result stackstate_sink_flush(stackstate_sink *s, char *err, size_t errlen);
 const sink_stats *stackstate_sink_stats(const stackstate_sink *s);
 
 /* ---- local outputs ---- */

@@ -22,12 +22,12 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "util.h"
 
 int output_format_parse(const char *name, output_format *out)
 {
@@ -353,16 +353,6 @@ static void format_dot(output *o, const topology *t)
 }
 
 /* ---- writing ---- */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* What an intake output is made of: a list, or a topology to make payloads of. */
 typedef struct intake_source {

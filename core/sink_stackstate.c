@@ -19,24 +19,25 @@
  * Per payload and delivery round (sink.h has the whole table):
  *   2xx                     delivered: removed from the spool
  *   408, 429, 5xx, no answer  retried after rand[0,1) * min(60 s, base * 2^(n-1))
- *                           ("full jitter"; a longer Retry-After is honoured),
- *                           up to max_attempts; then delivery stops, the
- *                           payloads stay spooled, and the call returns 1
+ *                           ("full jitter", retry.c; a longer Retry-After is
+ *                           honoured), up to max_attempts; then delivery
+ *                           stops, the payloads stay spooled, and the call
+ *                           returns SINK_GAVE_UP
  *   413                     cut in two (intake_split) and the parts sent in
  *                           order, each cut again on 413: a tree of parts,
  *                           walked depth first (the parts on the way down and
  *                           their waiting siblings: about twice the payload)
  *   401, 403; 404, 405, 407, 415, 3xx
- *                           -1: stop; the payload stays spooled (the key or
+ *                           SINK_REFUSED: stop; the payload stays spooled (the key or
  *                           the URL is wrong for every payload alike)
  *   413 on one item, other 4xx
  *                           the payload (or part) is moved to <spool>/rejected/
- *                           and delivery goes on; the call returns -1 at the
- *                           end, naming the first such file
+ *                           and delivery goes on; the call returns
+ *                           SINK_REFUSED at the end, naming the first such file
  *
  * Two processes sharing a spool: the delivery lock (spool_lock) is taken
  * without waiting. When another process holds it, this one skips delivery:
- * it only spools its payloads and returns 1. The process holding the lock
+ * it only spools its payloads and returns SINK_GAVE_UP. The process holding the lock
  * reads the directory again when it runs out of entries, and once more after
  * letting go, so those payloads are delivered by it (or by the next send or
  * flush of anyone).
@@ -48,16 +49,16 @@
 #include "sink.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "http.h"
+#include "retry.h"
 #include "spool.h"
+#include "util.h"
 
 #define DEFAULT_MAX_ATTEMPTS 5
 #define DEFAULT_RETRY_BASE_MS 1000
@@ -75,23 +76,13 @@ struct stackstate_sink {
     long timeout_ms;
     int no_gzip;
     http_engine *http;             /* kept across payloads: connections are reused */
-    uint64_t rng;                  /* xorshift64* state for the jitter */
+    retry_policy backoff;          /* only its backoff is used: attempts are counted here */
     sink_stats stats;
     /* Payloads moved aside during the current send or flush: how many, and
      * the message for the first (the call's result names it). */
     size_t rejected_now;
     char rejection[600];
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Replaces every occurrence of the key in msg by "<api-key>" (defence in
  * depth: no message is built with the key in the first place). */
@@ -111,12 +102,6 @@ static void scrub_key(char *msg, size_t msglen, const char *key)
 }
 
 /* ---- the URL ---- */
-
-static int has_suffix(const char *s, size_t n, const char *suffix)
-{
-    size_t m = strlen(suffix);
-    return n >= m && memcmp(s + n - m, suffix, m) == 0;
-}
 
 /* Splits base_url into scheme, host and the intake path (see the top comment). */
 static int parse_base_url(stackstate_sink *s, const char *base, char *err, size_t errlen)
@@ -144,8 +129,8 @@ static int parse_base_url(stackstate_sink *s, const char *base, char *err, size_
 
     buf p = {0};
     buf_append(&p, path, path_len);
-    if (has_suffix(path, path_len, "/stsAgent")) buf_puts(&p, "/intake");
-    else if (!has_suffix(path, path_len, "/stsAgent/intake")) buf_puts(&p, "/stsAgent/intake");
+    if (has_suffix(buf_cstr(&p), "/stsAgent")) buf_puts(&p, "/intake");
+    else if (!has_suffix(buf_cstr(&p), "/stsAgent/intake")) buf_puts(&p, "/stsAgent/intake");
     s->scheme = xstrndup(base, (size_t)(sep - base));
     s->host = xstrndup(host, host_len);
     s->path = buf_steal(&p);
@@ -183,10 +168,9 @@ stackstate_sink *stackstate_sink_new(const stackstate_options *o, char *err, siz
     ho.read_timeout_ms = s->timeout_ms;
     ho.max_connections = 2;
     s->http = http_engine_new(&ho);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    s->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^ (uintptr_t)s;
-    if (!s->rng) s->rng = 0x9e3779b97f4a7c15ULL;
+    retry_policy_init(&s->backoff, 0);
+    s->backoff.base_delay_ms = s->retry_base_ms;
+    s->backoff.max_backoff_ms = MAX_BACKOFF_MS;
     s->stats.spooled = spool_count(s->spool);
     return s;
 }
@@ -256,43 +240,13 @@ static void exchange_run(stackstate_sink *s, const http_request *req, exchange *
     while (!x->done) http_poll(s->http, 1000);
 }
 
-/* ---- backoff ---- */
-
-static double next_random(stackstate_sink *s)
-{
-    s->rng ^= s->rng >> 12;
-    s->rng ^= s->rng << 25;
-    s->rng ^= s->rng >> 27;
-    return (double)((s->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;   /* / 2^53 */
-}
-
-/* Full jitter after failed attempt n (1-based); retry_after: seconds or NULL. */
-static long backoff_ms(stackstate_sink *s, int n, const char *retry_after)
-{
-    double ceiling = (double)s->retry_base_ms;
-    for (int i = 1; i < n && ceiling < MAX_BACKOFF_MS; i++) ceiling *= 2;
-    if (ceiling > MAX_BACKOFF_MS) ceiling = MAX_BACKOFF_MS;
-    long delay = (long)(next_random(s) * ceiling);
-    if (retry_after) {
-        char *end;
-        double secs = strtod(retry_after, &end);
-        if (end != retry_after && *end == '\0' && secs > 0) {
-            long ra = secs * 1000 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : (long)(secs * 1000);
-            if (ra > delay) delay = ra;
-        }
-    }
-    return delay;
-}
+/* ---- one POST, with retries ---- */
 
 static void sleep_ms(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
-
-/* ---- one POST, with retries ---- */
-
-enum { DELIVERED = 0, GAVE_UP = 1, REFUSED = -1, SET_ASIDE = 2 };
 
 static int retryable_status(long status)
 {
@@ -326,12 +280,12 @@ typedef struct refusal {
 } refusal;
 
 /* POSTs body until the receiver takes it, refuses it or the attempts run
- * out: DELIVERED, REFUSED (the answer in *r) or GAVE_UP (err says why). */
-static int post(stackstate_sink *s, const buf *body, refusal *r, char *err, size_t errlen)
+ * out: SINK_DELIVERED, SINK_REFUSED (the answer in *r) or SINK_GAVE_UP (err says why). */
+static sink_result post(stackstate_sink *s, const buf *body, refusal *r, char *err, size_t errlen)
 {
     http_request req;
     build_request(s, body, &req);
-    int rc = GAVE_UP;
+    sink_result rc = SINK_GAVE_UP;
     char last[300] = "";
     for (int attempt = 1; attempt <= s->max_attempts; attempt++) {
         exchange x;
@@ -341,26 +295,26 @@ static int post(stackstate_sink *s, const buf *body, refusal *r, char *err, size
         if (status >= 200 && status <= 299) {
             s->stats.delivered++;
             response_free(&x.resp);
-            rc = DELIVERED;
+            rc = SINK_DELIVERED;
             break;
         }
         if (status && !retryable_status(status)) {
             r->status = status;
             body_excerpt(&x.resp.body, r->excerpt, sizeof r->excerpt);
             response_free(&x.resp);
-            rc = REFUSED;
+            rc = SINK_REFUSED;
             break;
         }
         if (status) snprintf(last, sizeof last, "HTTP %ld", status);
         else snprintf(last, sizeof last, "%s", x.message);
         const char *retry_after = status ? headers_get(&x.resp.headers, "Retry-After") : NULL;
-        long delay = attempt < s->max_attempts ? backoff_ms(s, attempt, retry_after) : -1;
+        long delay = attempt < s->max_attempts ? retry_backoff_ms(&s->backoff, attempt, retry_after) : -1;
         response_free(&x.resp);
         if (delay < 0) break;
         s->stats.retries++;
         sleep_ms(delay);
     }
-    if (rc == GAVE_UP)
+    if (rc == SINK_GAVE_UP)
         set_err(err, errlen, "could not deliver to %s after %d attempts (last: %s); %zu payload(s) stay spooled in %s",
                 s->shown_url, s->max_attempts, last, spool_count(s->spool), spool_dir(s->spool));
     request_free(&req);
@@ -407,9 +361,9 @@ static void rejected_name(const part *p, char *out, size_t outlen)
 }
 
 /* Moves a payload refused for good to rejected/ and notes it for the call's
- * result. why: what more there is to say (may be ""). SET_ASIDE, or REFUSED
+ * result. why: what more there is to say (may be ""). SINK_SET_ASIDE, or SINK_REFUSED
  * when it could not be moved (then it stays spooled). */
-static int set_aside(stackstate_sink *s, part *p, const refusal *r, const char *why, char *err, size_t errlen)
+static sink_result set_aside(stackstate_sink *s, part *p, const refusal *r, const char *why, char *err, size_t errlen)
 {
     buf path = {0};
     int rc;
@@ -424,7 +378,7 @@ static int set_aside(stackstate_sink *s, part *p, const refusal *r, const char *
     }
     if (rc != 0) {
         buf_free(&path);
-        return REFUSED;
+        return SINK_REFUSED;
     }
     s->stats.rejected++;
     if (s->rejected_now++ == 0)
@@ -433,13 +387,13 @@ static int set_aside(stackstate_sink *s, part *p, const refusal *r, const char *
                  "(not retried; delivery went on with the next payload)",
                  r->status, s->shown_url, r->excerpt, why, why[0] ? ": " : "", path.data);
     buf_free(&path);
-    return SET_ASIDE;
+    return SINK_SET_ASIDE;
 }
 
 /* Sends one payload; on 413 cuts it in two and sends the parts, depth
- * first. DELIVERED, SET_ASIDE (it or some part of it was moved aside, the
- * rest delivered), GAVE_UP or REFUSED (delivery stops). */
-static int deliver_part(stackstate_sink *s, part *p, char *err, size_t errlen)
+ * first. SINK_DELIVERED, SINK_SET_ASIDE (it or some part of it was moved aside, the
+ * rest delivered), SINK_GAVE_UP or SINK_REFUSED (delivery stops). */
+static sink_result deliver_part(stackstate_sink *s, part *p, char *err, size_t errlen)
 {
     char why[300];
     const buf *body = &p->plain;
@@ -448,15 +402,15 @@ static int deliver_part(stackstate_sink *s, part *p, char *err, size_t errlen)
         spool_entry_path(s->spool, p->seq, &path);
         set_err(err, errlen, "spooled payload %s is damaged: %s; move it away to go on", path.data, why);
         buf_free(&path);
-        return REFUSED;
+        return SINK_REFUSED;
     }
     if (!s->no_gzip) body = part_gz(p);
     refusal r = { 0, "" };
-    int rc = post(s, body, &r, err, errlen);
-    if (rc != REFUSED) return rc;
+    sink_result rc = post(s, body, &r, err, errlen);
+    if (rc != SINK_REFUSED) return rc;
     if (r.status == 401 || r.status == 403) {
         set_err(err, errlen, "StackState rejected the API key (HTTP %ld) at %s", r.status, s->shown_url);
-        return REFUSED;
+        return SINK_REFUSED;
     }
     if (stop_status(r.status)) {
         buf path = {0};
@@ -464,7 +418,7 @@ static int deliver_part(stackstate_sink *s, part *p, char *err, size_t errlen)
         set_err(err, errlen, "StackState refused a payload (HTTP %ld) at %s: %s (is the URL right? the payload "
                 "stays spooled as %s)", r.status, s->shown_url, r.excerpt, path.data);
         buf_free(&path);
-        return REFUSED;
+        return SINK_REFUSED;
     }
     if (r.status != 413) return set_aside(s, p, &r, "", err, errlen);
 
@@ -486,69 +440,69 @@ static int deliver_part(stackstate_sink *s, part *p, char *err, size_t errlen)
     a.to = b.from = a.from + na;
     b.to = b.from + nb;
     part_free(p);   /* the parts hold it all now */
-    int ra = deliver_part(s, &a, err, errlen);
+    sink_result ra = deliver_part(s, &a, err, errlen);
     part_free(&a);
-    int rb = ra == DELIVERED || ra == SET_ASIDE ? deliver_part(s, &b, err, errlen) : ra;
+    sink_result rb = ra == SINK_DELIVERED || ra == SINK_SET_ASIDE ? deliver_part(s, &b, err, errlen) : ra;
     part_free(&b);
-    if (rb != DELIVERED && rb != SET_ASIDE) return rb;
-    return ra == SET_ASIDE || rb == SET_ASIDE ? SET_ASIDE : DELIVERED;
+    if (rb != SINK_DELIVERED && rb != SINK_SET_ASIDE) return rb;
+    return ra == SINK_SET_ASIDE || rb == SINK_SET_ASIDE ? SINK_SET_ASIDE : SINK_DELIVERED;
 }
 
 /* Delivers spool entry seq, whose bytes gz holds (taken over: gz is left
  * empty). Removes the entry once it, or all its parts, went -- or were moved
- * aside, as noted in s. DELIVERED, GAVE_UP or REFUSED. */
-static int deliver_entry(stackstate_sink *s, uint64_t seq, buf *gz, char *err, size_t errlen)
+ * aside, as noted in s. SINK_DELIVERED, SINK_GAVE_UP or SINK_REFUSED. */
+static sink_result deliver_entry(stackstate_sink *s, uint64_t seq, buf *gz, char *err, size_t errlen)
 {
     part p = { .seq = seq, .whole = 1 };
     p.gz = *gz;
     *gz = (buf){0};
-    int rc = deliver_part(s, &p, err, errlen);
+    sink_result rc = deliver_part(s, &p, err, errlen);
     part_free(&p);
-    if (rc != DELIVERED && rc != SET_ASIDE) return rc;
-    if (!p.moved && spool_remove(s->spool, seq, err, errlen) != 0) return REFUSED;
-    return DELIVERED;
+    if (rc != SINK_DELIVERED && rc != SINK_SET_ASIDE) return rc;
+    if (!p.moved && spool_remove(s->spool, seq, err, errlen) != 0) return SINK_REFUSED;
+    return SINK_DELIVERED;
 }
 
 /* ---- delivering the spool ---- */
 
 /* One round under the delivery lock: oldest first, until the spool is empty
  * (as the directory shows it) or a payload cannot go. */
-static int deliver_locked(stackstate_sink *s, char *err, size_t errlen)
+static sink_result deliver_locked(stackstate_sink *s, char *err, size_t errlen)
 {
     buf gz = {0};
-    int rc = DELIVERED;
+    sink_result rc = SINK_DELIVERED;
     for (;;) {
         uint64_t seq;
         int found = spool_peek_oldest(s->spool, &gz, &seq, err, errlen);
         if (found <= 0) {
-            if (found < 0) rc = REFUSED;
+            if (found < 0) rc = SINK_REFUSED;
             break;
         }
         rc = deliver_entry(s, seq, &gz, err, errlen);
-        if (rc != DELIVERED) break;
+        if (rc != SINK_DELIVERED) break;
     }
     buf_free(&gz);
     return rc;
 }
 
-static int deliver_spool(stackstate_sink *s, char *err, size_t errlen)
+static sink_result deliver_spool(stackstate_sink *s, char *err, size_t errlen)
 {
-    int rc;
+    sink_result rc;
     for (;;) {
         int locked = spool_lock(s->spool, 0, err, errlen);
-        if (locked < 0) return REFUSED;
+        if (locked < 0) return SINK_REFUSED;
         if (locked == 0) {
             s->stats.spooled = spool_count(s->spool);
-            if (!s->stats.spooled) return DELIVERED;
+            if (!s->stats.spooled) return SINK_DELIVERED;
             set_err(err, errlen, "another process is delivering spool %s; %zu payload(s) wait there for it",
                     spool_dir(s->spool), s->stats.spooled);
-            return GAVE_UP;
+            return SINK_GAVE_UP;
         }
         rc = deliver_locked(s, err, errlen);
         spool_unlock(s->spool);
         /* A process that pushed while we held the lock left its payloads to
          * us: look once more after letting go, so none is stranded. */
-        if (rc != DELIVERED || spool_rescan(s->spool, NULL, 0) != 0 || spool_count(s->spool) == 0) break;
+        if (rc != SINK_DELIVERED || spool_rescan(s->spool, NULL, 0) != 0 || spool_count(s->spool) == 0) break;
     }
     s->stats.spooled = spool_count(s->spool);
     return rc;
@@ -565,12 +519,12 @@ static void begin_call(stackstate_sink *s, char *err, size_t errlen)
 
 /* The result of a send or flush: a payload moved aside makes it -1, and
  * the message names the first one. */
-static int finish_call(stackstate_sink *s, int rc, char *err, size_t errlen)
+static sink_result finish_call(stackstate_sink *s, sink_result rc, char *err, size_t errlen)
 {
     if (s->rejected_now && err && errlen) {
-        if (rc == DELIVERED && s->rejected_now == 1) {
+        if (rc == SINK_DELIVERED && s->rejected_now == 1) {
             set_err(err, errlen, "%s", s->rejection);
-        } else if (rc == DELIVERED) {
+        } else if (rc == SINK_DELIVERED) {
             set_err(err, errlen, "%s; %zu more payload(s) were refused and moved to %s/rejected", s->rejection,
                     s->rejected_now - 1, spool_dir(s->spool));
         } else {
@@ -579,12 +533,12 @@ static int finish_call(stackstate_sink *s, int rc, char *err, size_t errlen)
                      s->rejected_now, spool_dir(s->spool));
         }
     }
-    if (s->rejected_now) rc = REFUSED;
+    if (s->rejected_now) rc = SINK_REFUSED;
     scrub_key(err, errlen, s->api_key);
     return rc;
 }
 
-int stackstate_sink_flush(stackstate_sink *s, char *err, size_t errlen)
+sink_result stackstate_sink_flush(stackstate_sink *s, char *err, size_t errlen)
 {
     begin_call(s, err, errlen);
     return finish_call(s, deliver_spool(s, err, errlen), err, errlen);
@@ -609,7 +563,7 @@ static int stage_payload(void *ud, const char *payload, size_t len)
         /* Make room by delivering what waits, if the receiver takes it. */
         char why[512];
         st->made_room = 1;
-        if (deliver_spool(st->s, why, sizeof why) == REFUSED) {
+        if (deliver_spool(st->s, why, sizeof why) == SINK_REFUSED) {
             set_err(st->err, st->errlen, "%s", why);
             return -1;
         }
@@ -618,17 +572,17 @@ static int stage_payload(void *ud, const char *payload, size_t len)
 }
 
 /* Commits the batch (staged is 0) or discards it; then delivers the spool. */
-static int commit_and_deliver(stackstate_sink *s, stager *st, int staged, char *err, size_t errlen)
+static sink_result commit_and_deliver(stackstate_sink *s, stager *st, int staged, char *err, size_t errlen)
 {
     buf_free(&st->gz);
-    int rc = REFUSED;
+    sink_result rc = SINK_REFUSED;
     if (staged != 0) spool_discard(s->spool);
     else if (spool_commit(s->spool, err, errlen) == 0) rc = deliver_spool(s, err, errlen);
     s->stats.spooled = spool_count(s->spool);
     return finish_call(s, rc, err, errlen);
 }
 
-int stackstate_sink_send(stackstate_sink *s, const payload_list *payloads, char *err, size_t errlen)
+sink_result stackstate_sink_send(stackstate_sink *s, const payload_list *payloads, char *err, size_t errlen)
 {
     begin_call(s, err, errlen);
     stager st = { s, {0}, 0, err, errlen };
@@ -638,8 +592,8 @@ int stackstate_sink_send(stackstate_sink *s, const payload_list *payloads, char 
     return commit_and_deliver(s, &st, rc, err, errlen);
 }
 
-int stackstate_sink_send_topology(stackstate_sink *s, const topology *t, const intake_options *o, intake_mode mode,
-                                  char *err, size_t errlen)
+sink_result stackstate_sink_send_topology(stackstate_sink *s, const topology *t, const intake_options *o,
+                                          intake_mode mode, char *err, size_t errlen)
 {
     begin_call(s, err, errlen);
     stager st = { s, {0}, 0, err, errlen };

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +18,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
+
+#include "util.h"
 
 #define SEQ_DIGITS 20
 #define ENTRY_SUFFIX ".json.gz"
@@ -55,16 +55,6 @@ struct spool {
     size_t staged_bytes;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- names ---- */
 
 static void entry_name(char name[SEQ_DIGITS + sizeof ENTRY_SUFFIX], uint64_t seq)
@@ -83,12 +73,6 @@ static int parse_entry_name(const char *name, uint64_t *seq)
     if (strcmp(name + SEQ_DIGITS, ENTRY_SUFFIX) != 0) return 0;
     *seq = v;
     return 1;
-}
-
-static int has_suffix(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
 void spool_entry_path(const spool *s, uint64_t seq, buf *out)
@@ -547,30 +531,6 @@ int spool_reject_data(spool *s, const char *name, const void *data, size_t len, 
 
 /* ---- peek / remove ---- */
 
-static int read_file(int dirfd, const char *name, buf *out)
-{
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && st.st_size > 0) buf_reserve(out, (size_t)st.st_size);
-    for (;;) {
-        buf_reserve(out, 65536);
-        ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            errno = e;
-            return -1;
-        }
-        if (n == 0) break;
-        out->len += (size_t)n;
-        out->data[out->len] = '\0';
-    }
-    close(fd);
-    return 0;
-}
-
 int spool_peek_oldest(spool *s, buf *out, uint64_t *seq, char *err, size_t errlen)
 {
     int scanned = 0;
@@ -584,7 +544,7 @@ int spool_peek_oldest(spool *s, buf *out, uint64_t *seq, char *err, size_t errle
         char name[SEQ_DIGITS + sizeof ENTRY_SUFFIX];
         entry_name(name, s->entries[s->first].seq);
         buf_clear(out);
-        if (read_file(s->dirfd, name, out) == 0) {
+        if (read_file_at(s->dirfd, name, out, 0) == 0) {
             *seq = s->entries[s->first].seq;
             return 1;
         }
@@ -621,60 +581,3 @@ size_t spool_count(const spool *s) { return s->len - s->first; }
 size_t spool_bytes(const spool *s) { return s->bytes; }
 size_t spool_max_bytes(const spool *s) { return s->max_bytes; }
 const char *spool_dir(const spool *s) { return s->dir; }
-
-/* ---- gzip ---- */
-
-void gzip_compress(buf *out, const void *data, size_t len)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    /* 15 + 16: a gzip header and trailer instead of zlib's. */
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        fprintf(stderr, "awstopo: zlib deflateInit2 failed\n");
-        abort();
-    }
-    buf_reserve(out, deflateBound(&z, (uLong)len) + 1);
-    z.next_in = (Bytef *)(uintptr_t)data;
-    z.avail_in = (uInt)len;
-    int rc;
-    do {
-        buf_reserve(out, 65536);
-        z.next_out = (Bytef *)out->data + out->len;
-        z.avail_out = (uInt)(out->cap - out->len - 1);
-        rc = deflate(&z, Z_FINISH);
-        out->len = out->cap - 1 - z.avail_out;
-    } while (rc == Z_OK);
-    out->data[out->len] = '\0';
-    deflateEnd(&z);
-}
-
-int gzip_decompress(buf *out, const void *data, size_t len, char *err, size_t errlen)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, 15 + 16) != Z_OK) {
-        set_err(err, errlen, "zlib inflateInit2 failed");
-        return -1;
-    }
-    size_t start = out->len;
-    z.next_in = (Bytef *)(uintptr_t)data;
-    z.avail_in = (uInt)len;
-    int rc;
-    do {
-        buf_reserve(out, len * 4 + 65536);
-        z.next_out = (Bytef *)out->data + out->len;
-        z.avail_out = (uInt)(out->cap - out->len - 1);
-        rc = inflate(&z, Z_NO_FLUSH);
-        out->len = out->cap - 1 - z.avail_out;
-    } while (rc == Z_OK);
-    int ok = rc == Z_STREAM_END && z.avail_in == 0;
-    inflateEnd(&z);
-    if (!ok) {
-        out->len = start;
-        if (out->data) out->data[out->len] = '\0';
-        set_err(err, errlen, "not a complete gzip stream (%s)", rc == Z_STREAM_END ? "trailing bytes" : "corrupt or truncated");
-        return -1;
-    }
-    out->data[out->len] = '\0';
-    return 0;
-}

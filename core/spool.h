@@ -7,7 +7,7 @@
  * On disk, one file per payload:
  *
  *   <dir>/00000000000000000042.json.gz   the payload exactly as it is sent:
- *                                        gzip-compressed JSON (gzip_compress)
+ *                                        gzip-compressed JSON (util.h's gzip_compress)
  *   <dir>/<pid>-<n>.tmp                  an entry being written (or staged)
  *   <dir>/.lock                          the delivery lock (see spool_lock)
  *   <dir>/.commit.lock                   taken while a batch is committed, so that
@@ -116,11 +116,5 @@ size_t spool_max_bytes(const spool *s);
 const char *spool_dir(const spool *s);
 /* "<dir>/<20 digits>.json.gz" into out (appended). */
 void spool_entry_path(const spool *s, uint64_t seq, buf *out);
-
-/* gzip (RFC 1952) with zlib. gzip_compress appends to out; gzip_decompress
- * appends to out and returns 0, or -1 with a message for bytes that are not
- * one complete gzip stream. */
-void gzip_compress(buf *out, const void *data, size_t len);
-int gzip_decompress(buf *out, const void *data, size_t len, char *err, size_t errlen);
 
 #endif

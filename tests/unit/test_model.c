@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "model.h"
 #include "testlib.h"
+#include "util.h"
 
 /* A small model with every kind of shape the compiler handles. Operation
  * names are deliberately not in sorted order. */

@@ -45,6 +45,7 @@
 #include "protocol.h"
 #include "serialize.h"
 #include "testlib.h"
+#include "util.h"
 
 #ifndef SUITE_DIR   /* -DSUITE_DIR=... runs another suite of the same format */
 #define SUITE_DIR "tests/conformance/aws-protocols"

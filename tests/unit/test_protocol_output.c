@@ -37,6 +37,7 @@
 #include "protocol.h"
 #include "request.h"
 #include "testlib.h"
+#include "util.h"
 #include "timestamp.h"
 
 #ifndef SUITE_DIR

@@ -25,6 +25,7 @@
 #include "sink.h"
 #include "spool.h"
 #include "testlib.h"
+#include "util.h"
 
 #define API_KEY "sts-test-key-4f1d9c2a7b"
 #define RECEIVER "tests/fake/fake_receiver.py"

@@ -11,6 +11,7 @@
 
 #include "spool.h"
 #include "testlib.h"
+#include "util.h"
 
 static char root[] = "/tmp/awstopo-test-spool.XXXXXX";
 

@@ -1,0 +1,191 @@
+/* util.c -- the helpers the core shares (see util.h). */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Room a read asks for beyond what the file's size says it needs: enough to
+ * see the end of a regular file without growing the buffer once more. */
+#define READ_SLACK 4096
+#define READ_CHUNK 65536
+/* zlib's windowBits for a gzip header and trailer instead of zlib's own. */
+#define GZIP_WINDOW (15 + 16)
+
+int set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ---- strings ---- */
+
+void strlist_add(strlist *l, const char *s)
+{
+    if (l->len == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->items = xrealloc(l->items, l->cap * sizeof *l->items);
+    }
+    l->items[l->len++] = xstrdup(s);
+}
+
+void strlist_free(strlist *l)
+{
+    for (size_t i = 0; i < l->len; i++) free(l->items[i]);
+    free(l->items);
+    *l = (strlist){0};
+}
+
+int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* ---- files ---- */
+
+/* Room for extra more bytes; for a secret, the outgrown block is wiped. */
+static void make_room(buf *b, size_t extra, int secret)
+{
+    if (b->len + extra + 1 <= b->cap) return;
+    if (!secret || !b->data) {
+        buf_reserve(b, extra);
+        return;
+    }
+    buf bigger = {0};
+    buf_reserve(&bigger, (b->len + extra) * 2);
+    buf_append(&bigger, b->data, b->len);
+    buf_wipe(b);
+    *b = bigger;
+}
+
+/* Reads fd to its end into out (in place: no copies on the stack). */
+static int read_fd(int fd, buf *out, int secret)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        return -1;
+    }
+    size_t size = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 0;
+    make_room(out, size + READ_SLACK, secret);
+    out->data[out->len] = '\0';   /* a new block is not zeroed yet */
+    for (;;) {
+        if (out->cap - out->len - 1 == 0) make_room(out, READ_CHUNK, secret);
+        ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        if (n == 0) return 0;
+        out->len += (size_t)n;
+        out->data[out->len] = '\0';
+    }
+}
+
+int read_file_at(int dirfd, const char *name, buf *out, int secret)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = read_fd(fd, out, secret);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int read_file(const char *path, buf *out, int secret)
+{
+    return read_file_at(AT_FDCWD, path, out, secret);
+}
+
+char *read_file_maybe_gz(const char *path, size_t *len)
+{
+    buf raw = {0};
+    if (read_file(path, &raw, 0) != 0) {
+        buf_free(&raw);
+        return NULL;
+    }
+    if (raw.len >= 2 && (unsigned char)raw.data[0] == 0x1f && (unsigned char)raw.data[1] == 0x8b) {
+        buf plain = {0};
+        int rc = gzip_decompress(&plain, raw.data, raw.len, NULL, 0);
+        buf_free(&raw);
+        if (rc != 0) {
+            buf_free(&plain);
+            return NULL;
+        }
+        raw = plain;
+    }
+    if (len) *len = raw.len;
+    return buf_steal(&raw);   /* an empty file still gives a string */
+}
+
+/* ---- gzip ---- */
+
+void gzip_compress(buf *out, const void *data, size_t len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, GZIP_WINDOW, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        fprintf(stderr, "awstopo: zlib deflateInit2 failed\n");
+        abort();
+    }
+    buf_reserve(out, deflateBound(&z, (uLong)len) + 1);
+    z.next_in = (Bytef *)(uintptr_t)data;
+    z.avail_in = (uInt)len;
+    int rc;
+    do {
+        buf_reserve(out, READ_CHUNK);
+        z.next_out = (Bytef *)out->data + out->len;
+        z.avail_out = (uInt)(out->cap - out->len - 1);
+        rc = deflate(&z, Z_FINISH);
+        out->len = out->cap - 1 - z.avail_out;
+    } while (rc == Z_OK);
+    out->data[out->len] = '\0';
+    deflateEnd(&z);
+}
+
+int gzip_decompress(buf *out, const void *data, size_t len, char *err, size_t errlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, GZIP_WINDOW) != Z_OK) {
+        set_err(err, errlen, "zlib inflateInit2 failed");
+        return -1;
+    }
+    size_t start = out->len;
+    z.next_in = (Bytef *)(uintptr_t)data;
+    z.avail_in = (uInt)len;
+    int rc;
+    do {
+        buf_reserve(out, len * 4 + READ_CHUNK);
+        z.next_out = (Bytef *)out->data + out->len;
+        z.avail_out = (uInt)(out->cap - out->len - 1);
+        rc = inflate(&z, Z_NO_FLUSH);
+        out->len = out->cap - 1 - z.avail_out;
+    } while (rc == Z_OK);
+    int ok = rc == Z_STREAM_END && z.avail_in == 0;
+    inflateEnd(&z);
+    if (!ok) {
+        out->len = start;
+        if (out->data) out->data[out->len] = '\0';
+        set_err(err, errlen, "not a complete gzip stream (%s)", rc == Z_STREAM_END ? "trailing bytes" : "corrupt or truncated");
+        return -1;
+    }
+    out->data[out->len] = '\0';
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* util.h -- small helpers the whole core shares (like Lua's lauxlib.c or
+ * Redis' util.c): one copy of each, so no file grows its own.
+ *
+ *   set_err            the "char *err, size_t errlen" convention's formatter
+ *   strlist            a growable list of owned strings
+ *   has_suffix         does a string end with another
+ *   compare_strings    qsort comparator for an array of char *
+ *   read_file          a whole file into a buf (also relative to a directory
+ *                      fd, also for secrets); read_file_maybe_gz unpacks .gz
+ *   gzip_compress / gzip_decompress   RFC 1952 gzip with zlib
+ */
+#ifndef AWSTOPO_UTIL_H
+#define AWSTOPO_UTIL_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* snprintf into err (nothing when err is NULL or errlen 0). Returns -1, so
+ * that `return set_err(err, errlen, ...);` reports a failure. */
+int set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A list of strings, each a copy the list owns. A zeroed strlist ({0}) is empty. */
+typedef struct strlist {
+    char **items;
+    size_t len, cap;
+} strlist;
+
+void strlist_add(strlist *l, const char *s);     /* appends a copy of s */
+void strlist_free(strlist *l);                   /* frees the items; l becomes {0} */
+
+int has_suffix(const char *s, const char *suffix);
+
+/* For qsort over char *[]: strcmp order. */
+int compare_strings(const void *a, const void *b);
+
+/* Appends the whole file at path to out. secret: out is wiped whenever it
+ * must grow, so no copy of the contents is left in freed memory (the caller
+ * still wipes out after use). Returns 0, or -1 with errno set (EISDIR for a
+ * directory). */
+int read_file(const char *path, buf *out, int secret);
+/* The same for name relative to the directory open as dirfd. */
+int read_file_at(int dirfd, const char *name, buf *out, int secret);
+
+/* The whole file, gunzipped when it is gzip (plain files are returned as
+ * they are). NUL-terminated; *len (when len is not NULL) gets its length.
+ * Caller frees; NULL when it cannot be read or is a damaged gzip. */
+char *read_file_maybe_gz(const char *path, size_t *len);
+
+/* gzip_compress appends the gzip of data to out. gzip_decompress appends
+ * the contents of data, which must be exactly one complete gzip stream;
+ * -1 with err (out unchanged) otherwise. */
+void gzip_compress(buf *out, const void *data, size_t len);
+int gzip_decompress(buf *out, const void *data, size_t len, char *err, size_t errlen);
+
+#endif
