@@ -69,6 +69,20 @@ void buf_reserve(buf *b, size_t extra)
     b->cap = cap;
 }
 
+void buf_reserve_secret(buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap) return;
+    if (!b->data) {
+        buf_reserve(b, extra);
+        return;
+    }
+    buf bigger = {0};
+    buf_reserve(&bigger, (b->len + extra) * 2);
+    buf_append(&bigger, b->data, b->len);
+    buf_wipe(b);
+    *b = bigger;
+}
+
 void buf_append(buf *b, const void *p, size_t n)
 {
     buf_reserve(b, n);

@@ -21,6 +21,7 @@ typedef struct buf {
 } buf;
 
 void buf_reserve(buf *b, size_t extra);               /* room for `extra` more bytes */
+void buf_reserve_secret(buf *b, size_t extra);        /* the same; an outgrown block is wiped, not left to realloc */
 void buf_append(buf *b, const void *p, size_t n);
 void buf_puts(buf *b, const char *s);
 /* One byte; the common case (room left) inline. */

@@ -31,13 +31,7 @@
 
 void creds_buf_append_secret(buf *b, const void *p, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        buf bigger = {0};
-        buf_reserve(&bigger, (b->len + n) * 2 + 64);
-        buf_append(&bigger, b->data ? b->data : "", b->len);
-        buf_wipe(b);
-        *b = bigger;
-    }
+    buf_reserve_secret(b, n);
     buf_append(b, p, n);
 }
 

@@ -60,19 +60,10 @@ int compare_strings(const void *a, const void *b)
 
 /* ---- files ---- */
 
-/* Room for extra more bytes; for a secret, the outgrown block is wiped. */
 static void make_room(buf *b, size_t extra, int secret)
 {
-    if (b->len + extra + 1 <= b->cap) return;
-    if (!secret || !b->data) {
-        buf_reserve(b, extra);
-        return;
-    }
-    buf bigger = {0};
-    buf_reserve(&bigger, (b->len + extra) * 2);
-    buf_append(&bigger, b->data, b->len);
-    buf_wipe(b);
-    *b = bigger;
+    if (secret) buf_reserve_secret(b, extra);
+    else buf_reserve(b, extra);
 }
 
 /* Reads fd to its end into out (in place: no copies on the stack). */
