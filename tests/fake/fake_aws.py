@@ -36,6 +36,7 @@ import awsproto      # noqa: E402
 import recorded      # noqa: E402
 import sigcheck      # noqa: E402
 import synthetic     # noqa: E402
+import synthetic_account  # noqa: E402
 
 FAULT_KINDS = ("reset", "stall", "truncate", "throttle", "error", "unavailable", "status")
 RATE_KEYS = ("reset_rate", "stall_rate", "truncate_rate", "throttle_rate", "error_rate")
@@ -227,6 +228,7 @@ class FakeAws:
         self.faults = Faults()
         self.stats = Stats()
         self.synthetic = None
+        self.synthetic_account = None
         self.max_skew = 900
         self.missing = "error"
         self.verbose = False
@@ -234,7 +236,7 @@ class FakeAws:
     CONFIG_KEYS = set(RATE_KEYS) | {
         "stall_seconds", "latency_ms", "seed", "fail", "clear_rules", "reset_stats",
         "creds", "remove_creds", "expired_tokens", "fixtures", "reset_fixtures",
-        "max_skew", "missing", "synthetic", "verbose"}
+        "max_skew", "missing", "synthetic", "synthetic_account", "verbose"}
 
     def configure(self, cfg):
         """Applies a --config / POST /__control document; ValueError on bad keys."""
@@ -263,6 +265,9 @@ class FakeAws:
         if "synthetic" in cfg:
             n = cfg["synthetic"]
             self.synthetic = synthetic.Synthetic(int(n)) if n else None
+        if "synthetic_account" in cfg:
+            n = cfg["synthetic_account"]
+            self.synthetic_account = synthetic_account.SyntheticAccount(int(n), self.models) if n else None
         if "verbose" in cfg:
             self.verbose = bool(cfg["verbose"])
 
@@ -418,6 +423,14 @@ def find_response(fake, call):
                                           call.request_id)
         except synthetic.BadRequest as e:
             return _error_triple(call, 400, e.code, e.message)
+        return 200, success_headers(fake, call, {}), body
+    sa = fake.synthetic_account
+    if sa and sa.handles(call.service, call.operation):
+        try:
+            body = sa.respond(call.service, call.protocol, call.operation, call.params, call.region,
+                              call.request_id, call.body)
+        except synthetic_account.NotFound as e:
+            return _error_triple(call, e.status, e.code, e.message)
         return 200, success_headers(fake, call, {}), body
     if fake.missing == "empty" and not fake.store.has(call.service, call.operation):
         return 200, success_headers(fake, call, {}), awsproto.empty_success(call.protocol,
@@ -628,6 +641,7 @@ def parse_args(argv):
     p.add_argument("--fail", action="append", default=[],
                    metavar="[SVC.]OP:N:KIND")
     p.add_argument("--synthetic", type=int, metavar="N")
+    p.add_argument("--synthetic-account", type=int, metavar="N")
     p.add_argument("--max-skew", type=float, help="seconds of clock skew allowed (0 = off)")
     p.add_argument("--missing", choices=("error", "empty"))
     p.add_argument("--verbose", action="store_true")
@@ -643,7 +657,7 @@ def config_from_args(args):
     cfg["expired_tokens"] = list(cfg.get("expired_tokens") or []) + args.expired_token
     cfg["fail"] = list(cfg.get("fail") or []) + args.fail
     for key in RATE_KEYS + ("stall_seconds", "latency_ms", "seed", "fixtures", "synthetic",
-                            "max_skew", "missing"):
+                            "synthetic_account", "max_skew", "missing"):
         value = getattr(args, key)
         if value is not None:
             cfg[key] = value
