@@ -1,0 +1,281 @@
+"""bench_full_scan.py -- a full-account scan, all 19 mappings, next to botocore.
+
+The fake AWS endpoint (tests/fake/fake_aws.py --synthetic-account N) answers
+every call of the 19 bundled mappings from a generated account of about N
+resources (tests/fake/synthetic_account.py: EC2 in VPCs, SQS, SNS, Lambda,
+DynamoDB, Kinesis, Firehose, S3, RDS, Redshift, ELB, ALB, Auto Scaling, ECS,
+CloudFormation, Route 53, API Gateway, VPN gateways), with the mappings' real
+call mix: list pages plus the per-resource calls (GetQueueAttributes,
+DescribeTable, ListAliases, GetBucketTagging, DescribeTargetHealth, ...).
+
+For each size, without added latency and with 50 ms on every call:
+
+  awstopo json   awstopo scan --format json --output FILE
+  awstopo sts    awstopo scan --stackstate-url (the fake receiver) --spool DIR
+  botocore       bench/botocore_scan.py: the same calls with botocore (a thread
+                 pool for the per-resource calls), the same kind of components
+                 and relations built in Python and written as one JSON file
+
+Measured per run: wall, CPU seconds (user + sys of the child, os.wait4), peak
+RSS of the child, API calls (the fake's /__stats), components and relations,
+and the fake's own CPU: it is one Python process, so when its CPU is close to
+the wall time the fake, not the client, set the pace. CPU is the figure to
+compare on a shared machine; the load average is printed with the figures.
+
+Then the per-call micro-benchmark: CALLS small calls (sqs GetQueueAttributes,
+a ~700-byte JSON answer) from a one-line mapping that does nothing else,
+against a scan of the same mapping that makes no call; the CPU difference per
+call is the client's overhead (sign + HTTP + parse). botocore makes the same
+calls next to it.
+
+Run with /usr/bin/python3 (bench/run does). Prints figures, never pass/fail.
+BENCH_SIZES=10000,100000 (default), BENCH_LATENCIES=0,50,
+BENCH_CLIENTS=awstopo-json,awstopo-sts,botocore, BENCH_MICRO_CALLS=10000
+(0 = skip). The botocore reference needs the full service models
+(../shared/aws-models, or AWS_DATA_PATH): Debian's botocore is older than
+the calls the mappings make.
+"""
+
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
+
+import fakes              # noqa: E402
+import synthetic_account  # noqa: E402
+
+BIN = os.path.abspath(os.environ.get("AWSTOPO_BIN") or os.path.join(ROOT, "awstopo"))
+ACCOUNT = synthetic_account.OWNER
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+MODELS = os.environ.get("AWS_DATA_PATH") or os.path.normpath(os.path.join(ROOT, "..", "shared", "aws-models"))
+
+
+def proc_cpu(pid):
+    """User + sys CPU seconds of a running process (from /proc)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def measure(argv, env, fake):
+    """Runs argv to completion; a dict of the figures, stdout and stderr."""
+    fake.control(reset_stats=True)
+    fake_cpu0 = proc_cpu(fake.proc.pid)
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t0
+    stats = fake.stats()
+    out.seek(0)
+    err.seek(0)
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss / 1024.0,
+            "calls": stats["total"], "ops": stats["requests"],
+            "fake_cpu": proc_cpu(fake.proc.pid) - fake_cpu0, "rc": os.waitstatus_to_exitcode(status),
+            "stdout": out.read().decode("utf-8", "replace"), "stderr": err.read().decode("utf-8", "replace")}
+
+
+def aws_env(fake):
+    env = dict(os.environ, **fake.env())
+    env.update(AWSTOPO_HOME=ROOT, AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    return env
+
+
+def counted(path):
+    with open(path) as f:
+        doc = json.load(f)
+    return len(doc.get("components", [])), len(doc.get("relations", []))
+
+
+def run_awstopo_json(fake, tmp, rx):
+    out = os.path.join(tmp, "topology.json")
+    r = measure([BIN, "scan", "--account-id", ACCOUNT, "--format", "json", "--output", out], aws_env(fake), fake)
+    if r["rc"] == 0:
+        r["components"], r["relations"] = counted(out)
+    return r
+
+
+def run_awstopo_sts(fake, tmp, rx):
+    spool = os.path.join(tmp, "spool")
+    shutil.rmtree(spool, ignore_errors=True)
+    env = dict(aws_env(fake), AWSTOPO_API_KEY=rx.api_key)
+    before = rx.stats().get("payloads", 0)
+    r = measure([BIN, "scan", "--account-id", ACCOUNT, "--stackstate-url", rx.url, "--instance", "bench",
+                 "--spool", spool], env, fake)
+    comps = rels = 0
+    for p in rx.payloads(before):
+        for t in p["payload"].get("topologies", []):
+            comps += len(t.get("components", []))
+            rels += len(t.get("relations", []))
+    r["components"], r["relations"] = comps, rels
+    return r
+
+
+def run_botocore(fake, tmp, rx):
+    out = os.path.join(tmp, "botocore.json")
+    env = dict(os.environ, **fake.env())
+    env.update(AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+               AWS_DATA_PATH=MODELS)
+    r = measure([PYTHON, os.path.join(ROOT, "bench", "botocore_scan.py"), fake.url, fakes.REGION, ACCOUNT, out],
+                env, fake)
+    if r["rc"] == 0:
+        r["components"], r["relations"] = counted(out)
+    return r
+
+
+CLIENTS = {"awstopo-json": run_awstopo_json, "awstopo-sts": run_awstopo_sts, "botocore": run_botocore}
+
+HEADER = "%9s %7s  %-13s %8s %8s %8s %7s %8s %9s %8s  %s" % (
+    "size", "latency", "client", "wall s", "CPU s", "RSS MiB", "calls", "comps", "relations", "fake CPU", "")
+
+
+def row(size, latency, client, r):
+    note = ""
+    if r["rc"] not in (0,):
+        note = "exit %d: %s" % (r["rc"], r["stderr"].strip()[-300:])
+    return "%9d %5d ms  %-13s %8.2f %8.2f %8.1f %7d %8d %9d %8.2f  %s" % (
+        size, latency, client, r["wall"], r["cpu"], r["rss"], r["calls"], r.get("components", 0),
+        r.get("relations", 0), r["fake_cpu"], note)
+
+
+def op_differences(a, b):
+    """Operations whose call counts differ between two runs: [(service.op, a, b)]."""
+    flat = collections.Counter()
+    for sign, ops in ((1, a), (-1, b)):
+        for svc, per in ops.items():
+            for op, n in per.items():
+                flat["%s.%s" % (svc, op)] += sign * n
+    counts = lambda ops, k: ops.get(k.split(".")[0], {}).get(k.split(".", 1)[1], 0)  # noqa: E731
+    return [(k, counts(a, k), counts(b, k)) for k, v in sorted(flat.items()) if v]
+
+
+MICRO_MAPPING = """
+-- bench: %(calls)d small calls and nothing else (the client's per-call cost)
+return { service = "sqs", scope = "regional", calls = { "GetQueueAttributes" }, types = {},
+  scan = function(ctx)
+    local urls = {}
+    for i = 1, %(calls)d do
+      urls[i] = string.format("https://sqs.%%s.amazonaws.com/123456789012/syn-q-%%06d", ctx.region, (i - 1) %% %(queues)d)
+    end
+    ctx.each(urls, function(url)
+      ctx.aws.call("GetQueueAttributes", { QueueUrl = url, AttributeNames = { "All" } })
+    end)
+  end }
+"""
+
+MICRO_BOTOCORE = r"""
+import sys, botocore.session
+from botocore.config import Config
+from concurrent.futures import ThreadPoolExecutor
+endpoint, region, calls, queues = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+c = botocore.session.get_session().create_client("sqs", region_name=region, endpoint_url=endpoint,
+    config=Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=16))
+url = "https://sqs.%s.amazonaws.com/123456789012/syn-q-%06d"
+def one(i):
+    c.get_queue_attributes(QueueUrl=url % (region, i % queues), AttributeNames=["All"])
+with ThreadPoolExecutor(16) as pool:
+    list(pool.map(one, range(calls)))
+"""
+
+
+def micro(calls):
+    queues = 100
+    fake = fakes.start_fake_aws(None, synthetic_account=queues * 1000 // synthetic_account.SHARE["queues"])
+    tmp = tempfile.mkdtemp(prefix="bench-micro-")
+    try:
+        results = {}
+        for label, n in (("empty", 0), ("calls", calls)):
+            d = os.path.join(tmp, label)
+            os.makedirs(d)
+            with open(os.path.join(d, "sqs.lua"), "w") as f:
+                f.write(MICRO_MAPPING % {"calls": n, "queues": queues})
+            argv = [BIN, "scan", "--account-id", ACCOUNT, "--mappings", d, "--services", "sqs",
+                    "--format", "json", "--output", "/dev/null"]
+            results[label] = measure(argv, aws_env(fake), fake)
+        env = dict(os.environ, **fake.env())
+        env.update(AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/dev/null",
+                   AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_DATA_PATH=MODELS)
+        results["botocore"] = measure([PYTHON, "-c", MICRO_BOTOCORE, fake.url, fakes.REGION, str(calls), str(queues)],
+                                      env, fake)
+        base = [PYTHON, "-c", "import botocore.session; botocore.session.get_session().create_client("
+                "'sqs', region_name='us-east-1', endpoint_url='http://127.0.0.1:1')"]
+        results["botocore0"] = measure(base, env, fake)
+    finally:
+        fake.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    a, a0 = results["calls"], results["empty"]
+    b, b0 = results["botocore"], results["botocore0"]
+    print("per-call overhead, %d x sqs GetQueueAttributes (16 in flight), CPU us per call:" % calls)
+    for label, r, r0 in (("awstopo", a, a0), ("botocore", b, b0)):
+        note = "" if r["rc"] == 0 else "  exit %d: %s" % (r["rc"], r["stderr"].strip()[-300:])
+        print("  %-9s %7.1f us/call   (CPU %.2f s with the calls, %.2f s without; %d calls; fake CPU %.2f s)%s"
+              % (label, (r["cpu"] - r0["cpu"]) / max(r["calls"], 1) * 1e6, r["cpu"], r0["cpu"], r["calls"],
+                 r["fake_cpu"], note))
+
+
+def main():
+    if not os.access(BIN, os.X_OK):
+        print("no awstopo binary at %s (set AWSTOPO_BIN)" % BIN)
+        return 0
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000").split(",") if s]
+    latencies = [int(s) for s in os.environ.get("BENCH_LATENCIES", "0,50").split(",") if s]
+    clients = [c for c in os.environ.get("BENCH_CLIENTS", ",".join(CLIENTS)).split(",") if c]
+    t_start = time.monotonic()
+    print("full synthetic account, all 19 mappings, one region; load average at start: %.2f %.2f %.2f"
+          % os.getloadavg())
+    print("wall/CPU in seconds (CPU = user+sys of the client), RSS = its peak resident MiB, "
+          "fake CPU = the fake endpoint's own")
+    print()
+    print(HEADER)
+    print("-" * len(HEADER))
+    summary = []
+    rx = fakes.start_receiver()
+    try:
+        for size in sizes:
+            fake = fakes.start_fake_aws(None, synthetic_account=size)
+            tmp = tempfile.mkdtemp(prefix="bench-full-")
+            try:
+                for latency in latencies:
+                    fake.control(latency_ms=latency)
+                    got = {}
+                    for name in clients:
+                        r = got[name] = CLIENTS[name](fake, tmp, rx)
+                        print(row(size, latency, name, r), flush=True)
+                    if "awstopo-json" in got and "botocore" in got:
+                        a, b = got["awstopo-json"], got["botocore"]
+                        summary.append("%7d resources, %2d ms: botocore/awstopo CPU %.1fx, wall %.1fx, RSS %.1fx; "
+                                       "awstopo %.1f us CPU per resource"
+                                       % (size, latency, b["cpu"] / max(a["cpu"], 1e-3), b["wall"] / a["wall"],
+                                          b["rss"] / a["rss"], a["cpu"] / size * 1e6))
+                        diff = op_differences(a["ops"], b["ops"])
+                        if diff:
+                            summary.append("    calls that differ (awstopo, botocore): " +
+                                           ", ".join("%s %d/%d" % d for d in diff))
+            finally:
+                fake.stop()
+                shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        rx.stop()
+    print()
+    for line in summary:
+        print(line)
+    calls = int(os.environ.get("BENCH_MICRO_CALLS", "10000"))
+    if calls:
+        print()
+        micro(calls)
+    print("(bench took %.0f s; load average at the end: %.2f %.2f %.2f)"
+          % ((time.monotonic() - t_start,) + os.getloadavg()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
