@@ -359,7 +359,7 @@ def scan_ecs():
 
 
 def scan_cloudformation():
-    stacks, groups = [], {}     # Auto Scaling group name -> stacks, asked in batches of 50 at the end
+    stacks, groups = [], {}     # Auto Scaling group name -> stacks, asked in batches of 100 at the end
     for page in pages("cloudformation", "describe_stacks"):
         stacks += page["Stacks"]
 
@@ -377,11 +377,11 @@ def scan_cloudformation():
 
     def batch(chunk):
         # (IncludeInstances=False, as the mapping: not in Debian's botocore)
-        for p in pages("autoscaling", "describe_auto_scaling_groups", AutoScalingGroupNames=chunk, MaxRecords=50):
+        for p in pages("autoscaling", "describe_auto_scaling_groups", AutoScalingGroupNames=chunk, MaxRecords=100):
             for g in p["AutoScalingGroups"]:
                 for sid in groups[g["AutoScalingGroupName"]]:
                     relation(sid, "has", g["AutoScalingGroupARN"])
-    each(batch, [names[i:i + 50] for i in range(0, len(names), 50)])
+    each(batch, [names[i:i + 100] for i in range(0, len(names), 100)])
 
 
 def scan_route53():
