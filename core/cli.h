@@ -62,5 +62,6 @@ int cmd_mappings(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 
 #endif

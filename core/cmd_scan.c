@@ -213,7 +213,7 @@ static char *call_for_string(aws_client *c, model_registry *models, const char *
     return out;
 }
 
-static char *lookup_account_id(aws_client *c, model_registry *models, char *err, size_t errlen)
+char *lookup_account_id(aws_client *c, model_registry *models, char *err, size_t errlen)
 {
     char why[768];
     char *id = call_for_string(c, models, "local P = ...\n"
@@ -356,20 +356,26 @@ static void collect(account_scan *a, topology *all, totals *t, int verbose)
     }
 }
 
-/* Hands the merged topology to the outputs and to StackState. The intake
+/* Hands the merged topology to the outputs and to StackState (scan.h). The intake
  * payloads are made one at a time as each sink takes them (intake_each),
  * never all in memory; both get the same collection time, so the file shows
  * exactly what StackState got. */
 static int deliver(const scan_options *o, const awstopo_config *cfg, topology *all, int complete)
 {
+    return deliver_topology(o->outputs, o->noutputs, o->max_items, cfg, all,
+                            complete ? INTAKE_SNAPSHOT_COMPLETE : INTAKE_SNAPSHOT_INCOMPLETE);
+}
+
+int deliver_topology(const output_spec *outputs, int noutputs, size_t max_items, const awstopo_config *cfg,
+                     topology *all, intake_mode mode)
+{
     intake_options io = { .instance_type = "aws", .instance_url = cfg->instance ? cfg->instance : "aws",
-                          .max_items = o->max_items, .collection_timestamp = (double)time(NULL) };
-    intake_mode mode = complete ? INTAKE_SNAPSHOT_COMPLETE : INTAKE_SNAPSHOT_INCOMPLETE;
+                          .max_items = max_items, .collection_timestamp = (double)time(NULL) };
     topology_sort(all);   /* items in externalId order: the same account gives the same output */
     int rc = 0;
     char err[1024];
-    for (int i = 0; i < o->noutputs; i++) {
-        if (sink_file_write_topology(o->outputs[i].path, o->outputs[i].format, all, &io, mode, err, sizeof err) < 0) {
+    for (int i = 0; i < noutputs; i++) {
+        if (sink_file_write_topology(outputs[i].path, outputs[i].format, all, &io, mode, err, sizeof err) < 0) {
             cli_error("%s", err);
             rc = 2;
         }

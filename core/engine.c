@@ -614,6 +614,41 @@ void run_start_event(mapping_run *r, sched *s, const char *event_json, size_t le
     start(r, s, "event", 1);
 }
 
+void run_start_events(mapping_run *r, sched *s, const char *events_json, size_t len)
+{
+    char err[256];
+    if (luajson_decode(r->L, events_json, len, 0, err, sizeof err) < 0) {
+        r->finished = 1;
+        buf b = {0};
+        buf_printf(&b, "mapping %s: events are not valid JSON: %s", r->name, err);
+        r->error = buf_steal(&b);
+        return;
+    }
+    start(r, s, "events", 1);
+}
+
+int run_handles(mapping_run *r, const char *event_name)
+{
+    lua_State *L = r->L;
+    lua_getfield(L, LUA_REGISTRYINDEX, "awstopo.mapping");
+    int found = 0;
+    if (lua_getfield(L, -1, "events") == LUA_TTABLE) found = lua_getfield(L, -1, event_name) != LUA_TNIL;
+    lua_settop(L, 0);
+    return found;
+}
+
+char *run_event_outcome(mapping_run *r, size_t i)
+{
+    if (r->error) return NULL;
+    lua_State *L = r->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->run_ref);
+    char *out = NULL;
+    if (lua_getfield(L, -1, "outcomes") == LUA_TTABLE && lua_rawgeti(L, -1, (lua_Integer)i + 1) == LUA_TSTRING)
+        out = xstrdup(lua_tostring(L, -1));
+    lua_settop(L, 0);
+    return out;
+}
+
 char *run_describe(mapping_run *r)
 {
     lua_State *L = r->L;

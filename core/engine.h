@@ -76,6 +76,21 @@ int run_is_global(const mapping_run *r);         /* scope == "global" */
 void run_start_scan(mapping_run *r, sched *s);
 void run_start_event(mapping_run *r, sched *s, const char *event_json, size_t len);
 
+/* Starts a batch of events (a JSON array, oldest first) as one task: only
+ * the newest event per resource is handled (the mapping's event_resource
+ * says which resource an event is about), handlers run concurrently, and
+ * their effects reach the run's topology in event order (a later delete
+ * wins over an earlier component and the other way round). */
+void run_start_events(mapping_run *r, sched *s, const char *events_json, size_t len);
+/* After a batch: the outcome of event i (0-based), caller frees: "ok",
+ * "none" (no handler), "superseded" (a newer event of the batch is about the
+ * same resource), or the handler's error message. NULL when the run failed
+ * as a whole (see run_error). */
+char *run_event_outcome(mapping_run *r, size_t i);
+/* Does the mapping have a handler for this event name (CloudTrail eventName
+ * or EventBridge detail-type)? */
+int run_handles(mapping_run *r, const char *event_name);
+
 int run_finished(const mapping_run *r);
 const char *run_error(const mapping_run *r);     /* NULL when it succeeded */
 topology *run_topology(mapping_run *r);

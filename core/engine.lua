@@ -255,11 +255,102 @@ function entry.scan()
   if mapping.scan then mapping.scan(ctx) end
 end
 
+-- An event's handler: by CloudTrail eventName, or by detail-type for
+-- EventBridge's own events ("EC2 Instance State-change Notification").
+local function handler_of(event)
+  local name = event.eventName or event["detail-type"]
+  return mapping.events and type(name) == "string" and mapping.events[name] or nil
+end
+
 function entry.event(event)
-  local handler = mapping.events and mapping.events[event.eventName]
+  local handler = handler_of(event)
   if not handler then return false end
   handler(ctx, event)
   return true
+end
+
+---------------------------------------------------------------------------
+-- a batch of events (awstopo events process / consume)
+
+-- The resource an event is about, or nil: then the event is always handled.
+-- mapping.event_resource (docs/mappings.md) is either a table
+-- { EventName = "requestParameter" } -- that parameter's value names the
+-- resource -- or a function(event) returning a string or nil.
+local function resource_of(event)
+  local how = mapping.event_resource
+  if type(how) == "function" then
+    local key = how(event)
+    return type(key) == "string" and key ~= "" and key or nil
+  end
+  local param = type(how) == "table" and how[event.eventName]
+  local params = type(event.requestParameters) == "table" and event.requestParameters or {}
+  local value = param and params[param]
+  return type(value) == "string" and value ~= "" and value or nil
+end
+
+-- ctx for one event of a batch: what it emits is kept aside, so that the
+-- handlers can run concurrently and their effects still apply in event order.
+local function buffered_ctx(out)
+  local ectx = setmetatable({}, { __index = ctx })
+  function ectx.component(spec)
+    local c = topology.component(ectx, mapping, spec)
+    out[#out + 1] = { "component", c.externalId, c }
+    return c.externalId
+  end
+  function ectx.relation(source, type_name, target, data)
+    if source == nil or target == nil then return end
+    local r = topology.relation(ectx, source, type_name, target, data)
+    out[#out + 1] = { "relation", r.externalId, r }
+  end
+  function ectx.delete(id)
+    if id then out[#out + 1] = { "delete", id } end
+  end
+  return ectx
+end
+
+-- Runs a batch of events (oldest first). Only the newest event per resource
+-- is handled (the older ones are "superseded"); the handlers run
+-- concurrently; their effects are applied in event order, so that a later
+-- delete removes what an earlier event emitted and a later component
+-- replaces an earlier delete. Leaves run.outcomes: per event "ok", "none"
+-- (no handler), "superseded", or the error message of its handler.
+function entry.events(list)
+  local outcomes, newest, todo = {}, {}, {}
+  for i, e in ipairs(list) do
+    if handler_of(e) then
+      local key = resource_of(e)
+      if key and newest[key] then outcomes[newest[key]] = "superseded" end
+      if key then newest[key] = i end
+      outcomes[i] = "pending"
+    else
+      outcomes[i] = "none"
+    end
+  end
+  for i, o in ipairs(outcomes) do
+    if o == "pending" then todo[#todo + 1] = i end
+  end
+  local effects = {}
+  ctx.each(todo, function(i)
+    local out = {}
+    local ok, err = pcall(handler_of(list[i]), buffered_ctx(out), list[i])
+    if ok then
+      effects[i], outcomes[i] = out, "ok"
+    else
+      outcomes[i] = tostring(err)
+    end
+  end)
+  local order, last = {}, {}
+  for _, i in ipairs(todo) do
+    for _, item in ipairs(effects[i] or {}) do
+      if not last[item[2]] then order[#order + 1] = item[2] end
+      last[item[2]] = item
+    end
+  end
+  for _, id in ipairs(order) do
+    local item = last[id]
+    P.emit(item[1], id, item[3])
+  end
+  run.outcomes = outcomes
 end
 
 -- The fixture case of what was recorded. Within an operation, entries with

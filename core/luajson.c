@@ -69,7 +69,8 @@ static void push_cjson(lua_State *L, const cJSON *j, int keep_null)
         luajson_new_array(L, cJSON_GetArraySize(j));
         lua_Integer i = 1;
         for (const cJSON *c = j->child; c; c = c->next) {
-            push_cjson(L, c, 1); /* nulls inside arrays keep their place */
+            if (cJSON_IsNull(c)) luajson_push_null(L);   /* nulls inside arrays keep their place */
+            else push_cjson(L, c, keep_null);
             lua_rawseti(L, -2, i++);
         }
     } else if (cJSON_IsString(j)) {

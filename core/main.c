@@ -55,6 +55,7 @@ static const command commands[] = {
     { "config", cmd_config },
     { "test", cmd_test },
     { "mappings", cmd_mappings },
+    { "events", cmd_events },
 };
 
 int main(int argc, char **argv)

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "engine.h"
+#include "config.h"
 #include "sink.h"
 
 typedef struct output_spec {
@@ -42,6 +43,17 @@ typedef struct account_scan {
     mapping_run **runs;
     size_t nruns, capruns;
 } account_scan;
+
+/* Writes the topology to the outputs and sends it to cfg->stackstate_url
+ * (through the spool), as a snapshot or incremental (events). Sorts it.
+ * Returns 0, 1 when payloads stay spooled, 2 when an output or the
+ * delivery failed. Shared by scan and events. */
+int deliver_topology(const output_spec *outputs, int noutputs, size_t max_items, const awstopo_config *cfg,
+                     topology *all, intake_mode mode);
+
+/* The account id of the client's credentials (sts GetCallerIdentity);
+ * caller frees. NULL with the reason in err. */
+char *lookup_account_id(aws_client *c, model_registry *models, char *err, size_t errlen);
 
 /* Runs `awstopo scan` (record 0) or `awstopo record` (record 1). */
 int scan_or_record(int argc, char **argv, int record);

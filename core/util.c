@@ -168,6 +168,7 @@ int gzip_decompress(buf *out, const void *data, size_t len, char *err, size_t er
         z.avail_out = (uInt)(out->cap - out->len - 1);
         rc = inflate(&z, Z_NO_FLUSH);
         out->len = out->cap - 1 - z.avail_out;
+        if (rc == Z_STREAM_END && z.avail_in > 0 && inflateReset(&z) == Z_OK) rc = Z_OK;   /* the next member */
     } while (rc == Z_OK);
     int ok = rc == Z_STREAM_END && z.avail_in == 0;
     inflateEnd(&z);

@@ -48,8 +48,9 @@ int read_file_at(int dirfd, const char *name, buf *out, int secret);
 char *read_file_maybe_gz(const char *path, size_t *len);
 
 /* gzip_compress appends the gzip of data to out. gzip_decompress appends
- * the contents of data, which must be exactly one complete gzip stream;
- * -1 with err (out unchanged) otherwise. */
+ * the contents of data, which must be complete gzip members, one or more
+ * back to back (as `cat a.gz b.gz` makes, and gunzip reads); -1 with err
+ * (out unchanged) otherwise. */
 void gzip_compress(buf *out, const void *data, size_t len);
 int gzip_decompress(buf *out, const void *data, size_t len, char *err, size_t errlen);
 

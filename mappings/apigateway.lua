@@ -323,4 +323,21 @@ M.events = {
   end,
 }
 
+-- the API, stage, resource or method an event is about (only the newest event
+-- per one of them in a batch is handled)
+local API_EVENTS = { UpdateRestApi = true, PutRestApi = true, DeleteRestApi = true }
+function M.event_resource(e)
+  local p, name = req(e), e.eventName
+  if type(p.restApiId) ~= "string" then return nil end
+  if API_EVENTS[name] then return "api:" .. p.restApiId end
+  if name:find("Stage$") and p.stageName then return "stage:" .. p.restApiId .. "/" .. p.stageName end
+  if name == "DeleteMethod" and p.resourceId and p.httpMethod then
+    return "method:" .. p.restApiId .. "/" .. p.resourceId .. "/" .. p.httpMethod
+  end
+  if M.events[name] and name ~= "CreateResource" and name ~= "DeleteMethod" and p.resourceId then
+    return "resource:" .. p.restApiId .. "/" .. p.resourceId
+  end
+  return nil
+end
+
 return M

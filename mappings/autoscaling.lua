@@ -182,4 +182,14 @@ M.events = {
   end,
 }
 
+-- the group an event is about (only the newest event per group of a batch is
+-- handled). Not the detaches (they delete relations a describe cannot) nor the
+-- delete (a group of the same name made later is another group, another ARN).
+M.event_resource = {
+  CreateAutoScalingGroup = "autoScalingGroupName", UpdateAutoScalingGroup = "autoScalingGroupName",
+  AttachInstances = "autoScalingGroupName", AttachLoadBalancers = "autoScalingGroupName",
+  AttachLoadBalancerTargetGroups = "autoScalingGroupName", AttachTrafficSources = "autoScalingGroupName",
+  SetDesiredCapacity = "autoScalingGroupName",
+}
+
 return M

@@ -263,4 +263,8 @@ M.events = {
   end,
 }
 
+-- the stack an event is about (only the newest event per stack of a batch is
+-- handled); not the delete: a stack of the same name made later is another stack
+M.event_resource = { CreateStack = "stackName", UpdateStack = "stackName" }
+
 return M

@@ -180,4 +180,7 @@ M.events = {
   end,
 }
 
+-- the table an event is about (only the newest event per table of a batch is handled)
+M.event_resource = { CreateTable = "tableName", UpdateTable = "tableName", DeleteTable = "tableName" }
+
 return M

@@ -220,6 +220,18 @@ M.events = {
   TerminateInstances = function(ctx, e)
     for _, id in ipairs(instances_of(e)) do ctx.delete(M.instance_arn(ctx, id)) end
   end,
+  -- EventBridge's own event: "terminated" deletes the instance at once, any
+  -- other state (pending, running, stopping, stopped, shutting-down) describes it
+  ["EC2 Instance State-change Notification"] = function(ctx, e)
+    local d = type(e.detail) == "table" and e.detail or {}
+    local id = d["instance-id"]
+    if not present(id) then return end
+    if d.state == "terminated" then
+      ctx.delete(M.instance_arn(ctx, id))
+    else
+      M.describe(ctx, "instance", { id })
+    end
+  end,
 
   CreateSecurityGroup = changed_group,
   AuthorizeSecurityGroupIngress = changed_group,
@@ -242,5 +254,17 @@ M.events = {
   CreateTags = retagged,
   DeleteTags = retagged,
 }
+
+-- the instance or security group an event is about (only the newest event per
+-- resource of a batch is handled): one instance, or a group by id
+function M.event_resource(e)
+  if e["detail-type"] then return (e.detail or {})["instance-id"] end
+  local p = request(e)
+  if e.eventName == "CreateTags" or e.eventName == "DeleteTags" or e.eventName == "RunInstances" then return nil end
+  if present(p.instanceId) then return p.instanceId end
+  local set = type(p.instancesSet) == "table" and p.instancesSet.items
+  if type(set) == "table" and #set == 1 and present(set[1].instanceId) then return set[1].instanceId end
+  return present(p.groupId) and p.groupId or nil
+end
 
 return M

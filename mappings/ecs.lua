@@ -403,4 +403,10 @@ M.events = {
   end,
 }
 
+-- the cluster an event is about (only the newest event per cluster of a batch is handled)
+M.event_resource = {
+  UpdateCluster = "cluster", UpdateClusterSettings = "cluster", PutClusterCapacityProviders = "cluster",
+  DeleteCluster = "cluster",
+}
+
 return M

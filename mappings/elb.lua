@@ -188,4 +188,10 @@ M.events = {
   end,
 }
 
+-- the load balancer an event is about (only the newest event per load balancer
+-- of a batch is handled); not the deregistration, which deletes relations
+M.event_resource = {}
+for name in pairs(M.events) do M.event_resource[name] = "loadBalancerName" end
+M.event_resource.DeregisterInstancesFromLoadBalancer = nil
+
 return M

@@ -397,4 +397,12 @@ M.events = {
   end,
 }
 
+-- the load balancer or target group an event is about (only the newest event
+-- per resource of a batch is handled); not the deregistration, which deletes relations
+M.event_resource = {
+  SetSecurityGroups = "loadBalancerArn", SetSubnets = "loadBalancerArn", SetIpAddressType = "loadBalancerArn",
+  DeleteLoadBalancer = "loadBalancerArn",
+  ModifyTargetGroup = "targetGroupArn", RegisterTargets = "targetGroupArn", DeleteTargetGroup = "targetGroupArn",
+}
+
 return M

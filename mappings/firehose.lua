@@ -169,4 +169,8 @@ M.events = {
   end,
 }
 
+-- the delivery stream an event is about (only the newest event per stream of a batch is handled)
+M.event_resource = {}
+for name in pairs(M.events) do M.event_resource[name] = "deliveryStreamName" end
+
 return M

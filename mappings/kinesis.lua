@@ -155,4 +155,8 @@ M.events = {
   end,
 }
 
+-- the stream an event is about, when named (only the newest event per stream of a batch is handled)
+M.event_resource = {}
+for name in pairs(M.events) do M.event_resource[name] = "streamName" end
+
 return M

@@ -308,4 +308,17 @@ for _, h in ipairs(handlers) do
   end
 end
 
+-- the function an event is about (only the newest event per function of a
+-- batch is handled): its own changes, and its deletion (not of a version)
+function M.event_resource(e)
+  local q = e.requestParameters or {}
+  local name = (e.eventName or ""):gsub("%d%d%d%d%d%d%d%dv?%d*$", "")   -- the API-version suffix
+  if name == "DeleteFunction" and (q.qualifier or qualifier_of(q.functionName or "")) then return nil end
+  if name == "DeleteFunction" or name == "UpdateFunctionConfiguration" or name == "UpdateFunctionCode"
+     or name == "CreateFunction" then
+    return q.functionName
+  end
+  return nil
+end
+
 return M

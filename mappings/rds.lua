@@ -317,4 +317,16 @@ M.events = {
   RemoveTagsFromResource = retagged,
 }
 
+-- the instance or cluster an event is about (only the newest event per
+-- resource of a batch is handled); not a rename, which deletes the old name
+function M.event_resource(e)
+  local p, name = request(e), e.eventName or ""
+  if p.newDBInstanceIdentifier or p.newDBClusterIdentifier then return nil end
+  if (name:find("DBInstance", 1, true) or name == "PromoteReadReplica") and p.dBInstanceIdentifier then
+    return "instance:" .. p.dBInstanceIdentifier
+  end
+  if name:find("DBCluster", 1, true) and p.dBClusterIdentifier then return "cluster:" .. p.dBClusterIdentifier end
+  return nil
+end
+
 return M

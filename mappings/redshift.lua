@@ -139,4 +139,12 @@ M.events = {
   DeleteTags = retagged,
 }
 
+-- the cluster an event is about (only the newest event per cluster of a batch
+-- is handled); not a rename, which deletes the old name
+function M.event_resource(e)
+  local p = request(e)
+  if e.eventName == "CreateTags" or e.eventName == "DeleteTags" or p.newClusterIdentifier then return nil end
+  return p.clusterIdentifier
+end
+
 return M

@@ -299,4 +299,8 @@ M.events = {
   end,
 }
 
+-- the hosted zone an event is about (only the newest event per zone of a batch is handled);
+-- record changes are always handled: each deletes the records it removed
+M.event_resource = { UpdateHostedZoneComment = "id", DeleteHostedZone = "id" }
+
 return M

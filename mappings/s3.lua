@@ -158,4 +158,8 @@ M.events = {
   end,
 }
 
+-- the bucket an event is about (only the newest event per bucket of a batch is handled)
+M.event_resource = {}
+for name in pairs(M.events) do M.event_resource[name] = "bucketName" end
+
 return M

@@ -150,4 +150,9 @@ M.events = {
   end,
 }
 
+-- the topic an event is about (only the newest event per topic of a batch is handled)
+M.event_resource = {
+  SetTopicAttributes = "topicArn", Subscribe = "topicArn", ConfirmSubscription = "topicArn", DeleteTopic = "topicArn",
+}
+
 return M

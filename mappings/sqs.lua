@@ -116,4 +116,10 @@ M.events = {
   end,
 }
 
+-- the queue an event is about: of several events for one queue in a batch,
+-- only the newest is handled (docs/events.md)
+M.event_resource = {
+  SetQueueAttributes = "queueUrl", TagQueue = "queueUrl", UntagQueue = "queueUrl", DeleteQueue = "queueUrl",
+}
+
 return M

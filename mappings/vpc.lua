@@ -172,4 +172,11 @@ M.events = {
   DeleteTags = retagged,
 }
 
+-- the VPC or subnet an event is about (only the newest event per resource of a
+-- batch is handled); creates name theirs only in the response
+M.event_resource = {
+  ModifyVpcAttribute = "vpcId", DeleteVpc = "vpcId",
+  ModifySubnetAttribute = "subnetId", DeleteSubnet = "subnetId",
+}
+
 return M

@@ -119,4 +119,8 @@ M.events = {
 }
 M.events.DeleteTags = M.events.CreateTags
 
+-- the gateway an event is about (only the newest event per gateway of a batch
+-- is handled); not the detach, which deletes the attachment
+M.event_resource = { AttachVpnGateway = "vpnGatewayId", DeleteVpnGateway = "vpnGatewayId" }
+
 return M
