@@ -25,7 +25,8 @@ LDFLAGS += $(SAN)
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 
 CORE_SRC  := $(filter-out core/main.c,$(wildcard core/*.c))
-CORE_OBJ  := $(CORE_SRC:core/%.c=$(BUILD)/core/%.o) $(BUILD)/gen/engine_lua.o
+CORE_LUA  := $(wildcard core/*.lua)
+CORE_OBJ  := $(CORE_SRC:core/%.c=$(BUILD)/core/%.o) $(CORE_LUA:core/%.lua=$(BUILD)/gen/%_lua.o)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/bench_*.c)
@@ -51,12 +52,13 @@ $(BUILD)/core/cli.o: CFLAGS += -iquote $(BUILD)/gen
 
 FORCE:
 
-# core/engine.lua is compiled into the binary (see tools/embed.sh).
-$(BUILD)/gen/engine_lua.c: core/engine.lua tools/embed.sh
+# core/*.lua (engine.lua, metrics.lua) are compiled into the binary as
+# <name>_lua[] (see tools/embed.sh).
+$(BUILD)/gen/%_lua.c: core/%.lua tools/embed.sh
 	@mkdir -p $(dir $@)
-	sh tools/embed.sh engine_lua $< > $@
+	sh tools/embed.sh $*_lua $< > $@
 
-$(BUILD)/gen/engine_lua.o: $(BUILD)/gen/engine_lua.c
+$(BUILD)/gen/%_lua.o: $(BUILD)/gen/%_lua.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libawstopo.a: $(CORE_OBJ)

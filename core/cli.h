@@ -60,6 +60,7 @@ int cmd_call(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_mappings(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_events(int argc, char **argv);

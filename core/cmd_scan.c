@@ -151,11 +151,6 @@ static int parse_args(scan_options *o, int argc, char **argv)
 
 /* ---- progress ---- */
 
-typedef struct progress {
-    int tty;
-    size_t done, total, failed;
-} progress;
-
 static void on_run_finished(mapping_run *r, void *ud)
 {
     progress *p = ud;
@@ -335,11 +330,7 @@ static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapp
 
 /* ---- summary and delivery ---- */
 
-typedef struct totals {
-    size_t components, relations, warnings, failed_runs, calls;
-} totals;
-
-static void collect(account_scan *a, topology *all, totals *t, int verbose)
+void collect(account_scan *a, topology *all, totals *t, int verbose)
 {
     for (size_t i = 0; i < a->nruns; i++) {
         mapping_run *r = a->runs[i];
@@ -437,7 +428,7 @@ static common_options account_options(const scan_options *o, const account_confi
     return co;
 }
 
-static int scan_account(const scan_options *o, const awstopo_config *cfg, const account_config *ac, engine *e,
+int scan_account(const scan_options *o, const awstopo_config *cfg, const account_config *ac, engine *e,
                         model_registry *models, account_scan *a, progress *prog)
 {
     char err[1024];
@@ -482,7 +473,7 @@ static int scan_account(const scan_options *o, const awstopo_config *cfg, const 
     return 0;
 }
 
-static void free_account(account_scan *a)
+void free_account(account_scan *a)
 {
     for (size_t i = 0; i < a->nruns; i++) run_free(a->runs[i]);
     free(a->runs);

@@ -71,7 +71,7 @@ static void problem(awstopo_config *c, const char *path, int line, const char *f
     buf_free(&b);
 }
 
-typedef enum { SEC_NONE, SEC_STACKSTATE, SEC_SCAN, SEC_ACCOUNT } section;
+typedef enum { SEC_NONE, SEC_STACKSTATE, SEC_SCAN, SEC_ACCOUNT, SEC_METRICS } section;
 
 static int set_stackstate(awstopo_config *c, const char *key, const char *value)
 {
@@ -94,6 +94,17 @@ static int set_scan(awstopo_config *c, const char *key, const char *value)
     if (strcmp(key, "regions") == 0) strlist_free(&c->regions), split_list(value, &c->regions);
     else if (strcmp(key, "services") == 0) strlist_free(&c->services), split_list(value, &c->services);
     else return -1;
+    return 0;
+}
+
+/* [metrics] keys are kept as "key=value" and read by metrics.c
+ * (metrics_options_from_config), which knows what they mean. */
+static int set_metrics(awstopo_config *c, const char *key, const char *value)
+{
+    buf b = {0};
+    buf_printf(&b, "%s=%s", key, value);
+    strlist_add(&c->metrics, b.data);
+    buf_free(&b);
     return 0;
 }
 
@@ -129,12 +140,13 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
         char *name = trim(s + 1);
         if (strcmp(name, "stackstate") == 0) *sec = SEC_STACKSTATE;
         else if (strcmp(name, "scan") == 0) *sec = SEC_SCAN;
+        else if (strcmp(name, "metrics") == 0) *sec = SEC_METRICS;
         else if (strncmp(name, "account", 7) == 0 && (name[7] == ' ' || !name[7])) {
             *sec = SEC_ACCOUNT;
             add_account(c, name[7] ? trim(name + 8) : "default");
         } else {
             *sec = SEC_NONE;
-            problem(c, path, n, "unknown section [%s] (stackstate, scan, account NAME)", name);
+            problem(c, path, n, "unknown section [%s] (stackstate, scan, metrics, account NAME)", name);
         }
         return;
     }
@@ -148,6 +160,7 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
     int rc = -1;
     if (*sec == SEC_STACKSTATE) rc = set_stackstate(c, key, value);
     else if (*sec == SEC_SCAN) rc = set_scan(c, key, value);
+    else if (*sec == SEC_METRICS) rc = set_metrics(c, key, value);
     else if (*sec == SEC_ACCOUNT) rc = set_account(&c->accounts[c->naccounts - 1], key, value);
     else return free_secret(value), problem(c, path, n, "'%s' outside a section", key);
     if (rc == -2) problem(c, path, n, "'%s' needs a positive whole number", key);
@@ -199,6 +212,7 @@ void config_free(awstopo_config *c)
     free_secret(c->api_key);
     free(c->instance);
     free(c->spool_dir);
+    strlist_free(&c->metrics);
     strlist_free(&c->regions);
     strlist_free(&c->services);
     for (size_t i = 0; i < c->naccounts; i++) {

@@ -13,6 +13,10 @@
  *   regions = eu-west-1, us-east-1     ; or: all
  *   services = ec2, vpc, s3            ; mapping names; default: every mapping
  *
+ *   [metrics]                          ; awstopo metrics (docs/metrics.md)
+ *   max_metrics_per_hour = 100000
+ *   aws.ec2.instance = CPUUtilization, StatusCheckFailed
+ *
  *   [account production]               ; one per account; none = the default credentials
  *   profile = prod
  *   role_arn = arn:aws:iam::111122223333:role/StackStateAwsIntegration
@@ -49,6 +53,7 @@ typedef struct awstopo_config {
     size_t spool_max_mb;
     strlist regions;      /* "all" = every region of the partition */
     strlist services;
+    strlist metrics;      /* [metrics] items, "key=value" (metrics.h reads them) */
     account_config *accounts;
     size_t naccounts;
     strlist problems;     /* "file:line: what is wrong" */

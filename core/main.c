@@ -20,6 +20,8 @@ static const char usage[] =
     "commands:\n"
     "  scan                     scan AWS accounts and regions; send the topology to StackState\n"
     "                           and/or write it (--output); --demo scans the bundled demo account\n"
+    "  metrics                  CloudWatch metrics of the scanned components (GetMetricData); --estimate\n"
+    "                           prints what they would cost\n"
     "  call SERVICE OPERATION   call one AWS API operation and print the response as JSON\n"
     "  test [PATH...]           replay fixture cases through the mappings, compare with golden files\n"
     "  record [--out DIR]       scan and write what AWS answered as fixture cases (secrets scrubbed)\n"
@@ -51,6 +53,7 @@ typedef struct command {
 static const command commands[] = {
     { "scan", cmd_scan },
     { "record", cmd_record },
+    { "metrics", cmd_metrics },
     { "call", cmd_call },
     { "config", cmd_config },
     { "test", cmd_test },

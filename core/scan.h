@@ -4,8 +4,8 @@
 #define AWSTOPO_SCAN_H
 
 #include "cli.h"
-#include "engine.h"
 #include "config.h"
+#include "engine.h"
 #include "sink.h"
 
 typedef struct output_spec {
@@ -50,6 +50,24 @@ typedef struct account_scan {
  * delivery failed. Shared by scan and events. */
 int deliver_topology(const output_spec *outputs, int noutputs, size_t max_items, const awstopo_config *cfg,
                      topology *all, intake_mode mode);
+
+typedef struct progress {
+    int tty;                /* print a line per finished run */
+    size_t done, total, failed;
+} progress;
+
+typedef struct totals {
+    size_t components, relations, warnings, failed_runs, calls;
+} totals;
+
+/* What `awstopo metrics` shares with scan: one account scanned (its client
+ * and account id resolved, its runs done; -1 when the account could not be
+ * reached), its runs' topologies merged into all with their counts in t
+ * (errors printed), and the account freed. */
+int scan_account(const scan_options *o, const awstopo_config *cfg, const account_config *ac, engine *e,
+                 model_registry *models, account_scan *a, progress *prog);
+void collect(account_scan *a, topology *all, totals *t, int verbose);
+void free_account(account_scan *a);
 
 /* The account id of the client's credentials (sts GetCallerIdentity);
  * caller frees. NULL with the reason in err. */

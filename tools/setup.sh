@@ -4,7 +4,8 @@
 # or as a user with sudo.
 set -e
 PACKAGES="build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev libcjson-dev
-libssl-dev libexpat1-dev zlib1g-dev python3 python3-botocore lua-check graphviz ca-certificates"
+libssl-dev libexpat1-dev zlib1g-dev python3 python3-botocore lua-check graphviz ca-certificates
+prometheus"
 
 missing=""
 for p in $PACKAGES; do

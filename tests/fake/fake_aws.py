@@ -37,6 +37,7 @@ import recorded      # noqa: E402
 import sigcheck      # noqa: E402
 import synthetic     # noqa: E402
 import synthetic_account  # noqa: E402
+import cloudwatch    # noqa: E402
 
 FAULT_KINDS = ("reset", "stall", "truncate", "throttle", "error", "unavailable", "status")
 RATE_KEYS = ("reset_rate", "stall_rate", "truncate_rate", "throttle_rate", "error_rate")
@@ -229,6 +230,7 @@ class FakeAws:
         self.stats = Stats()
         self.synthetic = None
         self.synthetic_account = None
+        self.cloudwatch = None
         self.max_skew = 900
         self.missing = "error"
         self.verbose = False
@@ -236,7 +238,7 @@ class FakeAws:
     CONFIG_KEYS = set(RATE_KEYS) | {
         "stall_seconds", "latency_ms", "seed", "fail", "clear_rules", "reset_stats",
         "creds", "remove_creds", "expired_tokens", "fixtures", "reset_fixtures",
-        "max_skew", "missing", "synthetic", "synthetic_account", "verbose"}
+        "max_skew", "missing", "synthetic", "synthetic_account", "cloudwatch", "verbose"}
 
     def configure(self, cfg):
         """Applies a --config / POST /__control document; ValueError on bad keys."""
@@ -268,6 +270,8 @@ class FakeAws:
         if "synthetic_account" in cfg:
             n = cfg["synthetic_account"]
             self.synthetic_account = synthetic_account.SyntheticAccount(int(n), self.models) if n else None
+        if "cloudwatch" in cfg:
+            self.cloudwatch = cloudwatch.CloudWatch(cfg["cloudwatch"]) if cfg["cloudwatch"] else None
         if "verbose" in cfg:
             self.verbose = bool(cfg["verbose"])
 
@@ -431,6 +435,14 @@ def find_response(fake, call):
                               call.request_id, call.body)
         except synthetic_account.NotFound as e:
             return _error_triple(call, e.status, e.code, e.message)
+        return 200, success_headers(fake, call, {}), body
+    if fake.cloudwatch and fake.cloudwatch.handles(call.service, call.operation):
+        if call.protocol != "json":
+            return _error_triple(call, 400, "FakeUnsupported", "the fake CloudWatch speaks json only")
+        try:
+            body = fake.cloudwatch.respond(call.operation, call.params)
+        except cloudwatch.BadRequest as e:
+            return _error_triple(call, 400, e.code, e.message)
         return 200, success_headers(fake, call, {}), body
     if fake.missing == "empty" and not fake.store.has(call.service, call.operation):
         return 200, success_headers(fake, call, {}), awsproto.empty_success(call.protocol,

@@ -1,0 +1,299 @@
+"""test_metrics.py -- `awstopo metrics` against the fake's deterministic CloudWatch.
+
+The components come from a topology file (as `scan --format json` writes it):
+501 SQS queues, a Lambda function, an EC2 instance and an S3 bucket in one
+account. The fake answers GetMetricData / ListMetrics with values that are a
+pure function of the series and the time (tests/fake/cloudwatch.py), so every
+value written can be checked exactly. Checks: 501 queries -> 2 calls (500 a
+call, per region and period); NextToken pages merged; throttling retried;
+a call that keeps failing fails only its batch (exit 1, the rest written);
+a missing metric and one without datapoints; values round-trip exactly into
+JSON, OpenMetrics (promtool check metrics) and intake; the budget; --estimate
+calls nothing; ListMetrics pruning and its calls counted; StackState gets the
+metrics as intake payloads.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tests", "fake"))
+import cloudwatch  # noqa: E402
+import fakes  # noqa: E402
+
+BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+END = "2026-12-06T12:00:00Z"           # with the default delay (600 s): the window ends 11:50
+WINDOW_END = 1796558400 - 600
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL", what)
+
+
+def component(ctype, arn, namespace, dims, region=REGION, identifiers=(), tags=None):
+    return {"externalId": arn, "type": {"name": ctype},
+            "data": {"CW": {"Namespace": namespace, "Dimensions": [{"Key": k, "Value": v} for k, v in dims]},
+                     "Location": {"AwsAccount": ACCOUNT, "AwsRegion": region},
+                     "identifiers": list(identifiers), "Tags": tags or {}}}
+
+
+def queue(i):
+    name = "q%03d" % i
+    return component("aws.sqs.queue", "arn:aws:sqs:%s:%s:%s" % (REGION, ACCOUNT, name), "AWS/SQS",
+                     [("QueueName", name)], tags={"team": "a" if i % 2 else "b"})
+
+
+def topology(nqueues):
+    comps = [queue(i) for i in range(nqueues)]
+    comps.append(component("aws.lambda.function", "arn:aws:lambda:%s:%s:function:fn" % (REGION, ACCOUNT),
+                           "AWS/Lambda", [("FunctionName", "fn")]))
+    comps.append(component("aws.ec2.instance", "arn:aws:ec2:%s:%s:instance/i-0abc" % (REGION, ACCOUNT),
+                           "AWS/EC2", [("InstanceId", "i-0abc")], identifiers=["urn:host:/i-0abc"]))
+    comps.append(component("aws.s3.bucket", "arn:aws:s3:::logs", "AWS/S3", [("BucketName", "logs")],
+                           region="us-east-1"))
+    return {"components": comps, "relations": [], "delete_ids": []}
+
+
+def run(args, env, timeout=120):
+    return subprocess.run([BIN, "metrics"] + args, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def dims_of(series):
+    return [{"Name": k, "Value": v} for k, v in sorted(series["dimensions"].items())]
+
+
+def expected_value(s, t):
+    return cloudwatch.value(s["namespace"], s["metric"], dims_of(s), s["statistic"], t)
+
+
+def exact_json(doc, what):
+    bad = [s for s in doc["series"] for t, v in s["datapoints"] if v != expected_value(s, t)]
+    check(not bad, "%s: every JSON value is exactly CloudWatch's (%d wrong)" % (what, len(bad)))
+
+
+def parse_openmetrics(text):
+    """{(name, component_id, statistic): (value, ts_ms)} from the exposition text."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, rest = line.partition("{")
+        labels, _, sample = rest.rpartition("} ")
+        fields = dict(kv.split("=", 1) for kv in labels.split('",') if "=" in kv)
+        fields = {k: v.strip('"') for k, v in fields.items()}
+        value, ts = sample.split()
+        out[(name, fields["component_id"], fields["statistic"])] = (float(value), int(ts))
+    return out
+
+
+def check_outputs(tmp, env, base):
+    prom, intake, js = (os.path.join(tmp, n) for n in ("m.prom", "m.intake.json", "m.json"))
+    p = run(base + ["--output", js, "--output", prom, "--output", intake, "--format", "intake"], env)
+    check(p.returncode == 0, "outputs: exit 0 (%d: %s)" % (p.returncode, p.stderr[-400:]))
+    doc = json.load(open(js))
+    exact_json(doc, "outputs")
+    series = {(s["component"], s["metric"]): s for s in doc["series"]}
+    # OpenMetrics: the newest datapoint of each series, milliseconds as seconds
+    om = parse_openmetrics(open(prom).read())
+    fn = series[("arn:aws:lambda:%s:%s:function:fn" % (REGION, ACCOUNT), "Duration")]
+    t, v = fn["datapoints"][-1]
+    got = om.get(("aws_lambda_duration_seconds", fn["component"], "Average"))
+    check(got == (v * 1e-3, int(t * 1000)), "openmetrics: Lambda Duration in seconds, newest point (%r)" % (got,))
+    q0 = series[("arn:aws:sqs:%s:%s:q000" % (REGION, ACCOUNT), "ApproximateNumberOfMessagesVisible")]
+    got = om.get(("aws_sqs_approximate_number_of_messages_visible", q0["component"], "Maximum"))
+    check(got == (q0["datapoints"][-1][1], int(q0["datapoints"][-1][0] * 1000)), "openmetrics: SQS value exact")
+    with_data = sum(1 for s in doc["series"] if s["datapoints"])
+    check(len(om) == with_data, "openmetrics: one sample per series with data (%d, %d)" % (len(om), with_data))
+    promtool = shutil.which("promtool")
+    check(promtool is not None, "promtool is installed (tools/setup.sh: Debian package prometheus)")
+    if promtool:
+        lint = subprocess.run([promtool, "check", "metrics"], stdin=open(prom), capture_output=True, text=True)
+        check(lint.returncode == 0, "promtool check metrics: %s" % (lint.stdout + lint.stderr)[:600])
+    # intake: every datapoint, bound to its component
+    payloads = json.load(open(intake))
+    points = [m for p in payloads for m in p["metrics"]]
+    check(len(points) == sum(len(s["datapoints"]) for s in doc["series"]), "intake: every datapoint")
+    check(all(p["topologies"] == [] and p["health"] == [] for p in payloads), "intake: metrics-only payloads")
+    bad = 0
+    for name, ts, value, meta in points:
+        tags = dict(t.split(":", 1) for t in meta["tags"])
+        s = series[(tags["component_id"], [m for c, m in series if c == tags["component_id"]
+                                           and name.endswith(cloudwatch_snake(m))][0])]
+        bad += value != expected_value(s, ts) or meta["type"] != "gauge"
+    check(bad == 0, "intake: values exact, type gauge (%d wrong)" % bad)
+    ec2 = [m for m in points if m[0] == "aws.ec2.cpu_utilization"]
+    check(ec2 and ec2[0][3]["hostname"] == "i-0abc", "intake: an EC2 series is reported for its host (urn:host)")
+    sqs = [m for m in points if m[0] == "aws.sqs.approximate_number_of_messages_visible"]
+    check(sqs and "component_type:aws.sqs.queue" in sqs[0][3]["tags"] and
+          "QueueName:%s" % sqs[0][3]["tags"][0].split(":")[-1] in sqs[0][3]["tags"] and
+          sqs[0][3]["hostname"].startswith("arn:aws:sqs:"), "intake: tags name the component, type, dimensions")
+    return doc
+
+
+def cloudwatch_snake(metric):
+    import re
+    s = re.sub(r"([a-z])([A-Z])", r"\1_\2", metric)
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
+    return s.lower().replace(".", "_")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="awstopo-metrics-")
+    topo = os.path.join(tmp, "topology.json")
+    with open(topo, "w") as f:
+        json.dump(topology(501), f)
+    base = ["--topology", topo, "--account-id", ACCOUNT, "--end", END]
+    one = ["--metrics", "aws.sqs.queue=ApproximateNumberOfMessagesVisible", "--only-named"]
+
+    with fakes.start_fake_aws(None, cloudwatch={"missing": ["NetworkIn"], "no_data": ["NetworkOut"]}) as aws:
+        env = dict(os.environ, AWS_CLI_READ_TIMEOUT="5", AWSTOPO_RETRY_BASE_MS="1", **aws.env())
+
+        # batching: 501 queries of one region and period -> 2 calls
+        out = os.path.join(tmp, "one.json")
+        p = run(base + one + ["--output", out], env)
+        doc = json.load(open(out))
+        calls = aws.stats()["requests"].get("cloudwatch", {}).get("GetMetricData")
+        check(p.returncode == 0 and calls == 2, "501 queries -> 2 GetMetricData calls (%r, rc %d, %s)"
+              % (calls, p.returncode, p.stderr[-300:]))
+        check(doc["report"]["requested"] == 501 and doc["report"]["get_metric_data_calls"] == 2,
+              "the report counts 501 metrics requested in 2 calls")
+        check(len(doc["series"]) == 501 and all(len(s["datapoints"]) == 1 for s in doc["series"]),
+              "every queue has its datapoint (interval 300 s = one period)")
+        check(all(s["datapoints"][-1][0] == WINDOW_END - 300 for s in doc["series"]),
+              "the window ends at the last whole period before --end minus the delay")
+        exact_json(doc, "batching")
+        check("requested in 2 GetMetricData calls" in p.stderr and "$0.0050 this run" in p.stderr,
+              "the run reports metrics requested and their cost: " + p.stderr[-300:])
+
+        # paging: 3 datapoints a page -> NextToken pages merged by query id
+        aws.control(cloudwatch={"page_points": 3}, reset_stats=True)
+        out = os.path.join(tmp, "paged.json")
+        p = run(base + ["--metrics", "aws.sqs.queue=ApproximateNumberOfMessagesVisible", "--only-named",
+                        "--tags", "team=a", "--interval", "900"], env)
+        doc = json.loads(p.stdout)
+        calls = aws.stats()["requests"]["cloudwatch"]["GetMetricData"]
+        check(p.returncode == 0 and calls == 250, "paging: 250 queues x 3 points, 3 a page -> 250 calls (%d)"
+              % calls)
+        check(len(doc["series"]) == 250 and all(len(s["datapoints"]) == 3 and s["status"] == "Complete"
+                                                for s in doc["series"]),
+              "paging: every series whole, Complete after its last page (tag filter team=a: 250 queues)")
+        check(doc["report"]["filtered_by_tags"] == 251 + 3, "the tag filter's leftovers are counted")
+        exact_json(doc, "paging")
+
+        # throttling: retried; a batch that keeps failing fails alone
+        aws.control(cloudwatch={"missing": ["NetworkIn"], "no_data": ["NetworkOut"]}, reset_stats=True,
+                    fail=["cloudwatch.GetMetricData:2:throttle"])
+        p = run(base + one + ["--output", out], env)
+        stats = aws.stats()
+        check(p.returncode == 0 and stats["faults"].get("throttle") == 2 and
+              stats["requests"]["cloudwatch"]["GetMetricData"] == 4, "throttled calls are retried (%r)" % stats)
+        aws.control(reset_stats=True, clear_rules=True, fail=["cloudwatch.GetMetricData:50:status:500:InternalFailure"])
+        envf = dict(env, AWS_MAX_ATTEMPTS="1")
+        p = run(base + ["--metrics", "aws.lambda.function=Invocations", "--only-named"] + ["--output", out], envf)
+        doc = json.load(open(out))
+        check(p.returncode == 1 and doc["report"]["failed"] == 1 and doc["series"][0]["status"] == "Failed",
+              "a failing call: exit 1, its metrics marked Failed (%d)" % p.returncode)
+        check("failed" in p.stderr and "InternalFailure" in p.stderr, "the failure is reported: " + p.stderr[-300:])
+        aws.control(clear_rules=True, reset_stats=True)
+
+        # missing metric, no datapoints, and the outputs
+        doc = check_outputs(tmp, env, base)
+        ec2 = {s["metric"]: s for s in doc["series"] if s["type"] == "aws.ec2.instance"}
+        check(ec2["NetworkIn"]["datapoints"] == [] and ec2["NetworkOut"]["datapoints"] == [] and
+              ec2["CPUUtilization"]["datapoints"], "a missing metric and one without data come back empty")
+        check(doc["report"]["no_data"] == 2, "series without data are counted (%d)" % doc["report"]["no_data"])
+        s3 = [s for s in doc["series"] if s["type"] == "aws.s3.bucket"]
+        check(len(s3) == 2 and all(s["period"] == 86400 and s["region"] == "us-east-1" and
+                                   "StorageType" in s["dimensions"] for s in s3),
+              "S3: daily, in the bucket's region, with its StorageType")
+        check(all(len(s["datapoints"]) == 2 for s in s3), "S3: a daily metric gets two days")
+
+        # budget: requests no more than it, says what it skipped
+        aws.control(reset_stats=True)
+        out = os.path.join(tmp, "budget.json")
+        p = run(base + ["--max-metrics-per-hour", "1200", "--output", out], env)   # 100 a run
+        doc = json.load(open(out))
+        report = doc["report"]
+        check(report["requested"] == 100 and len(doc["series"]) == 100, "budget: 100 metrics a run (%d)"
+              % report["requested"])
+        check(report["skipped_over_budget"] == report["planned"] - 100 and "skipped" in p.stderr and
+              "budget of 1200 metrics per hour" in p.stderr, "budget: what is skipped is reported")
+        check(aws.stats()["requests"]["cloudwatch"]["GetMetricData"] == 2,
+              "budget: 100 metrics in two calls (the S3 bucket's daily ones are a group of their own)")
+
+        # estimate: no call at all
+        aws.control(reset_stats=True)
+        p = run(base + ["--estimate"], env)
+        check(p.returncode == 0 and aws.stats()["total"] == 0, "--estimate calls nothing")
+        planned = 501 * 2 + 4 + 4 + 2
+        check("%d metrics per run" % planned in p.stderr and "%d per hour" % (planned * 12) in p.stderr and
+              "$%.4f per hour" % (planned * 12 * 0.01 / 1000) in p.stderr, "--estimate: per run, per hour, price: "
+              + p.stderr)
+        p = run(base + ["--estimate", "--price-per-1000", "0.02", "--interval", "60"], env)
+        check("$%.4f per hour" % (planned * 60 * 0.02 / 1000) in p.stderr, "--estimate: price and interval: "
+              + p.stderr)
+
+        # pruning: only listed series are requested; ListMetrics calls counted
+        listed = [{"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+                   "Dimensions": [{"Name": "QueueName", "Value": "q%03d" % i}]} for i in range(0, 501, 3)]
+        aws.control(cloudwatch={"series": listed, "list_page": 50}, reset_stats=True)
+        p = run(base + one + ["--prune"], env)
+        doc = json.loads(p.stdout)
+        lists = aws.stats()["requests"]["cloudwatch"]["ListMetrics"]
+        check(doc["report"]["requested"] == 167 and doc["report"]["pruned"] == 334, "--prune: 167 of 501 requested")
+        check(lists == 4 and doc["report"]["list_metrics_calls"] == 4 and "4 ListMetrics calls" in p.stderr,
+              "--prune: ListMetrics pages counted (%d)" % lists)
+
+        # StackState: the metrics as intake payloads
+        aws.control(cloudwatch=True, reset_stats=True)
+        with fakes.start_receiver() as rx:
+            spool = os.path.join(tmp, "spool")
+            p = run(base + one + ["--stackstate-url", rx.url, "--api-key", fakes.API_KEY, "--spool", spool], env)
+            got = [e["payload"] for e in rx.payloads()]
+            points = [m for g in got for m in g["metrics"]]
+            check(p.returncode == 0 and len(points) == 501, "StackState got every datapoint (%d)" % len(points))
+            check(fakes.API_KEY not in p.stderr + p.stdout, "the API key is never printed")
+
+    # the [metrics] section of the config
+    conf = os.path.join(tmp, "awstopo.conf")
+    with open(conf, "w") as f:
+        f.write("[metrics]\ninterval = 60\ntypes = none\naws.sqs.queue = NumberOfMessagesSent, "
+                "ApproximateNumberOfMessagesVisible\nmax_metrics_per_hour = 30000\n")
+    p = run(["--config", conf, "--topology", topo, "--estimate"], os.environ)
+    check(p.returncode == 0 and "500 metrics per run" in p.stderr and "30000 per hour every 60 s" in p.stderr and
+          "502 metrics skipped" in p.stderr, "config: types, metrics, interval and budget: " + p.stderr[-300:])
+    p = run(["--config", conf, "--topology", topo, "--estimate", "--interval", "300", "--only-named",
+             "--metrics", "aws.lambda.function=all"], os.environ)
+    check(p.returncode == 0 and "1007 metrics per run" in p.stderr and "skipped" not in p.stderr,
+          "flags add to the config's choice; --interval recomputes the budget: " + p.stderr[-200:])
+    with open(conf, "a") as f:
+        f.write("colour = blue\n")
+    p = run(["--config", conf, "--topology", topo, "--estimate"], os.environ)
+    check(p.returncode == 64 and "unknown key 'colour'" in p.stderr, "config: an unknown [metrics] key is named")
+
+    # usage errors
+    p = run(["--metrics", "aws.ec2.instance=Nope", "--topology", topo, "--estimate"], os.environ)
+    check(p.returncode == 2 and "has no metric Nope" in p.stderr and "CPUUtilization" in p.stderr,
+          "an unknown metric is named, with the declared ones")
+    p = run(["--metrics", "aws.nope.thing=all", "--topology", topo, "--estimate"], os.environ)
+    check(p.returncode == 2 and "declares no metrics" in p.stderr, "an unknown type is named")
+    p = run(["--format", "xml"], os.environ)
+    check(p.returncode == 64, "a bad --format is a usage error")
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
