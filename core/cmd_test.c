@@ -155,16 +155,19 @@ static char *render_outcome(mapping_run *r, const char *error)
         { "components", &t->components }, { "relations", &t->relations }, { "delete_ids", &t->deletes },
     };
     char err[256];
+    buf scratch = {0};
     for (size_t p = 0; p < sizeof parts / sizeof *parts; p++) {
         luajson_new_array(L, (int)parts[p].list->len);
         for (size_t i = 0; i < parts[p].list->len; i++) {
             topo_item *it = &parts[p].list->items[i];
-            if (it->json) luajson_decode(L, it->json, it->json_len, 1, err, sizeof err);
+            const char *json = topo_item_json(it, &scratch);
+            if (json) luajson_decode(L, json, it->json_len, 1, err, sizeof err);
             else lua_pushstring(L, it->external_id);
             lua_rawseti(L, -2, (lua_Integer)i + 1);
         }
         lua_setfield(L, -2, parts[p].name);
     }
+    buf_free(&scratch);
     const strlist *w = r ? run_warnings(r) : NULL;
     luajson_new_array(L, 0);
     for (size_t i = 0; w && i < w->len; i++) {

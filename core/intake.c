@@ -153,11 +153,12 @@ static const topo_item *item_at(const topology *t, size_t i, topo_kind *kind)
 static size_t item_cost(const topo_item *it, topo_kind kind)
 {
     if (kind == TOPO_DELETE) return json_string_len(it->external_id) + 1;
-    return it->json ? it->json_len + 1 : 0;
+    return it->off != TOPO_NO_JSON ? it->json_len + 1 : 0;
 }
 
 /* Writes the items [from, to) of kind `kind` as the JSON array `name`. */
-static void write_array(buf *p, const char *name, const topology *t, topo_kind kind, size_t from, size_t to)
+static void write_array(buf *p, const char *name, const topology *t, topo_kind kind, size_t from, size_t to,
+                        buf *scratch)
 {
     buf_printf(p, ",\"%s\":[", name);
     int first = 1;
@@ -165,11 +166,11 @@ static void write_array(buf *p, const char *name, const topology *t, topo_kind k
         topo_kind k = TOPO_COMPONENT;
         const topo_item *it = item_at(t, i, &k);
         if (k != kind) continue;
-        if (k != TOPO_DELETE && !it->json) continue;
+        if (k != TOPO_DELETE && it->off == TOPO_NO_JSON) continue;
         if (!first) buf_putc(p, ',');
         first = 0;
         if (k == TOPO_DELETE) intake_json_string(p, it->external_id, strlen(it->external_id));
-        else buf_append(p, it->json, it->json_len);
+        else buf_append(p, topo_item_json(it, scratch), it->json_len);
     }
     buf_putc(p, ']');
 }
@@ -182,9 +183,11 @@ static void write_payload(buf *p, const envelope *e, const topology *t, size_t f
     buf_printf(p, "\"start_snapshot\":%s,\"stop_snapshot\":%s", start ? "true" : "false",
                stop ? "true" : "false");
     buf_append(p, e->instance.data, e->instance.len);
-    write_array(p, "components", t, TOPO_COMPONENT, from, to);
-    write_array(p, "relations", t, TOPO_RELATION, from, to);
-    write_array(p, "delete_ids", t, TOPO_DELETE, from, to);
+    buf scratch = {0};   /* an item read back from the item store */
+    write_array(p, "components", t, TOPO_COMPONENT, from, to, &scratch);
+    write_array(p, "relations", t, TOPO_RELATION, from, to, &scratch);
+    write_array(p, "delete_ids", t, TOPO_DELETE, from, to, &scratch);
+    buf_free(&scratch);
     buf_puts(p, TAIL);
 }
 

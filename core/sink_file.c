@@ -83,12 +83,15 @@ static void out_write(output *o, const char *p, size_t n)
 static void json_list(output *out, const char *name, const topo_list *l, int last)
 {
     buf_printf(&out->b, "  \"%s\": [", name);
+    buf scratch = {0};
     for (size_t i = 0; i < l->len; i++) {
         buf_puts(&out->b, i ? ",\n    " : "\n    ");
-        if (l->items[i].json) out_write(out, l->items[i].json, l->items[i].json_len);
+        const char *json = topo_item_json(&l->items[i], &scratch);
+        if (json) out_write(out, json, l->items[i].json_len);
         else intake_json_string(&out->b, l->items[i].external_id, strlen(l->items[i].external_id));
         out_check(out);
     }
+    buf_free(&scratch);
     buf_puts(&out->b, l->len ? "\n  ]" : "]");
     buf_puts(&out->b, last ? "\n" : ",\n");
 }
@@ -284,9 +287,11 @@ static void dot_edges(output *o, const topology *t, const dot_node *sorted, size
 {
     buf *out = &o->b;
     buf missing = {0};   /* ends that are not components: declared dashed, after the edges */
+    buf scratch = {0};
     for (size_t i = 0; i < t->relations.len; i++) {
         const topo_item *it = &t->relations.items[i];
-        cJSON *j = it->json ? cJSON_ParseWithLength(it->json, it->json_len) : NULL;
+        const char *json = topo_item_json(it, &scratch);
+        cJSON *j = json ? cJSON_ParseWithLength(json, it->json_len) : NULL;
         const char *src = json_get(j, "sourceId", NULL), *dst = json_get(j, "targetId", NULL);
         const char *type = json_get(j, "type", "name");
         if (src && dst) {
@@ -315,6 +320,7 @@ static void dot_edges(output *o, const topology *t, const dot_node *sorted, size
     /* A node statement may repeat: Graphviz merges the attributes. */
     if (missing.len) out_write(o, missing.data, missing.len);
     buf_free(&missing);
+    buf_free(&scratch);
 }
 
 static void format_dot(output *o, const topology *t)
@@ -322,10 +328,12 @@ static void format_dot(output *o, const topology *t)
     buf *out = &o->b;
     size_t n = t->components.len;
     dot_node *nodes = xcalloc(n ? n : 1, sizeof *nodes);
+    buf scratch = {0};
     for (size_t i = 0; i < n; i++) {
         const topo_item *it = &t->components.items[i];
         dot_node *d = &nodes[i];
-        d->json = it->json ? cJSON_ParseWithLength(it->json, it->json_len) : NULL;
+        const char *json = topo_item_json(it, &scratch);
+        d->json = json ? cJSON_ParseWithLength(json, it->json_len) : NULL;
         d->id = it->external_id;
         d->type = json_get(d->json, "type", "name");
         d->name = json_get(d->json, "data", "name");
@@ -333,6 +341,7 @@ static void format_dot(output *o, const topology *t)
         if (!d->type) d->type = "?";
         if (!d->name) d->name = d->id;
     }
+    buf_free(&scratch);
     buf_puts(out, "digraph topology {\n"
                   "  graph [rankdir=LR, fontname=\"Helvetica\", compound=true, newrank=true];\n"
                   "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];\n"

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "itemstore.h"
 
 typedef struct topo_index {
     size_t cap;        /* power of two, > 2 * len */
@@ -43,27 +44,23 @@ static void index_rebuild(topo_list *l, size_t cap)
 
 static void list_free(topo_list *l)
 {
-    for (size_t i = 0; i < l->len; i++) {
-        free(l->items[i].external_id);
-        free(l->items[i].json);
-    }
+    for (size_t i = 0; i < l->len; i++) free(l->items[i].external_id);
     free(l->items);
     if (l->index) free(l->index->slots);
     free(l->index);
     memset(l, 0, sizeof *l);
 }
 
-/* Takes ownership of id and json. */
-static int list_put(topo_list *l, char *id, char *json, size_t json_len)
+/* Takes ownership of id; off/json_len name the JSON in the item store. */
+static int list_put(topo_list *l, char *id, unsigned long long off, size_t json_len)
 {
     if (!l->index || (l->len + 1) * 2 > l->index->cap)
         index_rebuild(l, l->index ? l->index->cap * 2 : 64);
     size_t *slot = index_slot(l, id);
     if (*slot) {
         topo_item *it = &l->items[*slot - 1];
-        free(it->json);
         free(id);
-        it->json = json;
+        it->off = off;
         it->json_len = json_len;
         return 1;
     }
@@ -71,7 +68,7 @@ static int list_put(topo_list *l, char *id, char *json, size_t json_len)
         l->cap = l->cap ? l->cap * 2 : 64;
         l->items = xrealloc(l->items, l->cap * sizeof *l->items);
     }
-    l->items[l->len] = (topo_item){ id, json, json_len };
+    l->items[l->len] = (topo_item){ id, off, json_len };
     *slot = ++l->len;
     return 0;
 }
@@ -95,14 +92,14 @@ static topo_list *list_of(topology *t, topo_kind kind)
 
 int topology_add(topology *t, topo_kind kind, const char *external_id, const char *json, size_t json_len)
 {
-    char *j = json ? xstrndup(json, json_len) : NULL;
-    return list_put(list_of(t, kind), xstrdup(external_id), j, json ? json_len : 0);
+    unsigned long long off = json ? itemstore_put(json, json_len) : TOPO_NO_JSON;
+    return list_put(list_of(t, kind), xstrdup(external_id), off, json ? json_len : 0);
 }
 
 static void list_move(topo_list *dst, topo_list *src)
 {
     for (size_t i = 0; i < src->len; i++)
-        list_put(dst, src->items[i].external_id, src->items[i].json, src->items[i].json_len);
+        list_put(dst, src->items[i].external_id, src->items[i].off, src->items[i].json_len);
     src->len = 0;   /* ownership moved: free only the arrays */
     list_free(src);
 }
@@ -112,6 +109,11 @@ void topology_merge(topology *dst, topology *src)
     list_move(&dst->components, &src->components);
     list_move(&dst->relations, &src->relations);
     list_move(&dst->deletes, &src->deletes);
+}
+
+const char *topo_item_json(const topo_item *it, buf *scratch)
+{
+    return it->off == TOPO_NO_JSON ? NULL : itemstore_get(it->off, it->json_len, scratch);
 }
 
 size_t topology_count(const topology *t)

@@ -13,19 +13,27 @@
  * Items are kept in arrival order; an item whose externalId was already
  * emitted replaces the earlier one in place (a resource reached twice, e.g.
  * by a scan and a CloudFormation stack, is sent once).
+ *
+ * Only the externalIds stay in memory: the encoded JSON goes to the item
+ * store (itemstore.h, a temporary file) as it is added, and topo_item_json
+ * reads it back, so a 100,000-resource scan does not hold its topology.
  */
 #ifndef AWSTOPO_TOPOLOGY_H
 #define AWSTOPO_TOPOLOGY_H
 
 #include <stddef.h>
 
+#include "buf.h"
+
 typedef enum topo_kind { TOPO_COMPONENT, TOPO_RELATION, TOPO_DELETE } topo_kind;
 
 typedef struct topo_item {
-    char *external_id;    /* owned */
-    char *json;           /* owned; the encoded object (NULL for deletes) */
+    char *external_id;         /* owned */
+    unsigned long long off;    /* the encoded object in the item store; TOPO_NO_JSON for deletes */
     size_t json_len;
 } topo_item;
+
+#define TOPO_NO_JSON (~0ULL)
 
 typedef struct topo_list {
     topo_item *items;
@@ -46,6 +54,9 @@ int topology_add(topology *t, topo_kind kind, const char *external_id, const cha
 /* Moves everything from src to the end of dst (same replacement rule); src becomes empty. */
 void topology_merge(topology *dst, topology *src);
 size_t topology_count(const topology *t);
+/* The item's encoded JSON (json_len bytes, NUL-terminated) read into scratch,
+ * or NULL for a delete. Valid until scratch is used again. */
+const char *topo_item_json(const topo_item *it, buf *scratch);
 /* Sorts each list by externalId (stable output for golden files and diffs). */
 void topology_sort(topology *t);
 

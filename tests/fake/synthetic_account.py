@@ -609,6 +609,8 @@ class SyntheticAccount:
 
     def respond(self, service, protocol, operation, params, region, request_id, body=b""):
         """The body (bytes) of the answer; raises NotFound."""
+        if protocol.startswith("rest-"):
+            params = self._member_names(service, operation, params)
         if protocol == "rest-xml" and body:     # the fake does not parse rest-xml bodies
             params = dict(params, ResourceIds=re.findall(r"<ResourceId>([^<]*)</ResourceId>", body.decode()))
         if (service, operation) == ("s3", "GetBucketNotification"):   # the fake routes ?notification here
@@ -618,6 +620,17 @@ class SyntheticAccount:
         else:
             result = getattr(self, "op_%s_%s" % (service, operation))(params, region)
         return wire.serialize(self._model(service), protocol, operation, result, request_id)
+
+    def _member_names(self, service, operation, params):
+        """Query string and path labels by member name (marker -> Marker, max-buckets -> MaxBuckets)."""
+        model = self._model(service)
+        ref = model.data["operations"].get(operation, {}).get("input")
+        out = dict(params)
+        for name, member in (model.shape(ref).get("members", {}) if ref else {}).items():
+            wire_name = member.get("locationName")
+            if wire_name and wire_name in params and name not in params:
+                out[name] = params[wire_name]
+        return out
 
     @staticmethod
     def _filtered(service, operation, params):

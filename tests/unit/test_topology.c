@@ -6,6 +6,15 @@
 #include "testlib.h"
 #include "topology.h"
 
+/* An item's JSON from the item store (a few at a time may be in use). */
+static const char *json_of(const topo_item *it)
+{
+    static buf b[4];
+    static int k;
+    k = (k + 1) % 4;
+    return topo_item_json(it, &b[k]);
+}
+
 static int add(topology *t, topo_kind kind, const char *id, const char *json)
 {
     return topology_add(t, kind, id, json, json ? strlen(json) : 0);
@@ -40,7 +49,7 @@ static void test_add_replace(void)
     /* same externalId: replaced in place, count unchanged */
     CHECK(add(&t, TOPO_COMPONENT, "a", "{\"v\":20}") == 1, "replacement reported");
     CHECK_STR(ids(&t.components), "c,a,b");
-    CHECK_STR(t.components.items[1].json, "{\"v\":20}");
+    CHECK_STR(json_of(&t.components.items[1]), "{\"v\":20}");
     CHECK(t.components.items[1].json_len == 8, "json_len updated");
     CHECK(topology_count(&t) == 5, "count after replace %zu", topology_count(&t));
 
@@ -48,14 +57,14 @@ static void test_add_replace(void)
     CHECK(add(&t, TOPO_RELATION, "a", "{\"r\":2}") == 0, "kinds are separate");
     CHECK(t.relations.len == 2, "two relations");
     CHECK(add(&t, TOPO_DELETE, "gone", NULL) == 1, "delete deduplicated");
-    CHECK(t.deletes.len == 1 && t.deletes.items[0].json == NULL && t.deletes.items[0].json_len == 0,
+    CHECK(t.deletes.len == 1 && json_of(&t.deletes.items[0]) == NULL && t.deletes.items[0].json_len == 0,
           "a delete has no json");
 
     /* the json is copied, and only json_len bytes of it */
     char json[] = "{\"x\":1}IGNORED";
     topology_add(&t, TOPO_COMPONENT, "copy", json, 7);
     memcpy(json, "XXXXXXX", 7);
-    CHECK_STR(t.components.items[3].json, "{\"x\":1}");
+    CHECK_STR(json_of(&t.components.items[3]), "{\"x\":1}");
     CHECK(t.components.items[3].json_len == 7, "len 7");
     char id[] = "mutable-id";
     add(&t, TOPO_COMPONENT, id, "{}");
@@ -84,7 +93,7 @@ static void test_merge(void)
 
     topology_merge(&a, &b);
     CHECK_STR(ids(&a.components), "x,y,z");
-    CHECK_STR(a.components.items[0].json, "{\"from\":\"b\"}");   /* the later one wins, in place */
+    CHECK_STR(json_of(&a.components.items[0]), "{\"from\":\"b\"}");   /* the later one wins, in place */
     CHECK_STR(ids(&a.relations), "x-r-z");
     CHECK_STR(ids(&a.deletes), "d1,d2");
     CHECK(topology_count(&a) == 6, "merged count %zu", topology_count(&a));
@@ -123,12 +132,12 @@ static void test_sort(void)
     topology_sort(&t);
     CHECK_STR(ids(&t.components), ",B,a,aa,arn:10,arn:2,m");   /* byte order */
     for (size_t i = 0; i < t.components.len; i++)
-        CHECK_STR(t.components.items[i].json, t.components.items[i].external_id);   /* json moved along */
+        CHECK_STR(json_of(&t.components.items[i]), t.components.items[i].external_id);   /* json moved along */
     CHECK_STR(ids(&t.relations), "r1,r2");
     CHECK_STR(ids(&t.deletes), "d");
     /* the index follows the new positions */
     CHECK(add(&t, TOPO_COMPONENT, "aa", "new") == 1, "replace after sort");
-    CHECK_STR(t.components.items[3].json, "new");
+    CHECK_STR(json_of(&t.components.items[3]), "new");
     CHECK(add(&t, TOPO_COMPONENT, "b", "b") == 0, "new after sort");
     CHECK_STR(ids(&t.components), ",B,a,aa,arn:10,arn:2,m,b");
     topology_free(&t);
@@ -167,9 +176,9 @@ static void test_many(void)
     int order_ok = 1, again_ok = 1;
     for (int i = 0; i < N; i++) {
         int n = -1;
-        sscanf(t.components.items[i].json, "{\"n\":%d", &n);
+        sscanf(json_of(&t.components.items[i]), "{\"n\":%d", &n);
         if (n != i) order_ok = 0;
-        if ((strstr(t.components.items[i].json, "again") != NULL) != (i % 4 == 0)) again_ok = 0;
+        if ((strstr(json_of(&t.components.items[i]), "again") != NULL) != (i % 4 == 0)) again_ok = 0;
     }
     CHECK(order_ok, "arrival order kept across replacements");
     CHECK(again_ok, "exactly the re-emitted items were replaced");
@@ -192,10 +201,42 @@ static void test_many(void)
     topology_merge(&t, &u);
     CHECK(t.components.len == N + N / 2, "%zu after merge", t.components.len);
     size_t from_u = 0;
-    for (size_t i = 0; i < t.components.len; i++) from_u += strcmp(t.components.items[i].json, "{\"u\":1}") == 0;
+    for (size_t i = 0; i < t.components.len; i++) from_u += strcmp(json_of(&t.components.items[i]), "{\"u\":1}") == 0;
     CHECK(from_u == N / 2, "%zu replaced by the merge", from_u);
     topology_free(&t);
     topology_free(&u);
+}
+
+/* The JSON lives in the item store (a temporary file behind a write buffer):
+ * items that were flushed, items still buffered and an item larger than the
+ * buffer all read back byte for byte, and a replaced item reads as the new one. */
+static void test_store(void)
+{
+    topology t;
+    topology_init(&t);
+    char id[32], json[400];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(id, sizeof id, "id-%d", i);
+        snprintf(json, sizeof json, "{\"n\":%d,\"pad\":\"%0300d\"}", i, i);
+        add(&t, TOPO_COMPONENT, id, json);
+    }
+    size_t big_len = 600 * 1024;
+    char *big = malloc(big_len + 1);
+    for (size_t i = 0; i < big_len; i++) big[i] = (char)('a' + i % 26);
+    big[big_len] = '\0';
+    topology_add(&t, TOPO_COMPONENT, "big", big, big_len);
+    add(&t, TOPO_COMPONENT, "id-7", "{\"replaced\":true}");
+    int ok = 1;
+    for (int i = 0; i < 3000; i++) {
+        snprintf(json, sizeof json, "{\"n\":%d,\"pad\":\"%0300d\"}", i, i);
+        if (i != 7 && strcmp(json_of(&t.components.items[i]), json) != 0) ok = 0;
+    }
+    CHECK(ok, "3000 items read back (flushed and buffered)");
+    CHECK_STR(json_of(&t.components.items[7]), "{\"replaced\":true}");
+    const char *got = json_of(&t.components.items[3000]);
+    CHECK(got && strlen(got) == big_len && memcmp(got, big, big_len) == 0, "an item larger than the write buffer");
+    free(big);
+    topology_free(&t);
 }
 
 int main(void)
@@ -204,5 +245,6 @@ int main(void)
     test_merge();
     test_sort();
     test_many();
+    test_store();
     return test_summary();
 }
