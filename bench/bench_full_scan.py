@@ -65,21 +65,39 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+# Linux keeps a process's peak RSS across exec, so a child forked from this
+# (large) bench process would report this process's size. The client is
+# started from a small wrapper instead, which reports the client's rusage.
+WRAPPER = r"""
+import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    json.dump([ru.ru_utime + ru.ru_stime, ru.ru_maxrss, os.waitstatus_to_exitcode(status)], f)
+"""
+
+
 def measure(argv, env, fake):
     """Runs argv to completion; a dict of the figures, stdout and stderr."""
     fake.control(reset_stats=True)
     fake_cpu0 = proc_cpu(fake.proc.pid)
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    fd, usage = tempfile.mkstemp(prefix="bench-rusage-")
+    os.close(fd)
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
-    _, status, ru = os.wait4(p.pid, 0)
+    subprocess.run([PYTHON, "-c", WRAPPER, usage] + argv, env=env, stdout=out, stderr=err)
     wall = time.monotonic() - t0
+    with open(usage) as f:
+        cpu, maxrss, rc = json.load(f)
+    os.unlink(usage)
     stats = fake.stats()
     out.seek(0)
     err.seek(0)
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss / 1024.0,
+    return {"wall": wall, "cpu": cpu, "rss": maxrss / 1024.0,
             "calls": stats["total"], "ops": stats["requests"],
-            "fake_cpu": proc_cpu(fake.proc.pid) - fake_cpu0, "rc": os.waitstatus_to_exitcode(status),
+            "fake_cpu": proc_cpu(fake.proc.pid) - fake_cpu0, "rc": rc,
             "stdout": out.read().decode("utf-8", "replace"), "stderr": err.read().decode("utf-8", "replace")}
 
 
@@ -108,14 +126,16 @@ def run_awstopo_sts(fake, tmp, rx):
     spool = os.path.join(tmp, "spool")
     shutil.rmtree(spool, ignore_errors=True)
     env = dict(aws_env(fake), AWSTOPO_API_KEY=rx.api_key)
-    before = rx.stats().get("payloads", 0)
+    rx.control(clear=True)           # the receiver keeps only this run's payloads
+    open(rx.out, "w").close()
     r = measure([BIN, "scan", "--account-id", ACCOUNT, "--stackstate-url", rx.url, "--instance", "bench",
                  "--spool", spool], env, fake)
     comps = rels = 0
-    for p in rx.payloads(before):
-        for t in p["payload"].get("topologies", []):
-            comps += len(t.get("components", []))
-            rels += len(t.get("relations", []))
+    with open(rx.out) as f:          # one payload a line: never all of them in this process
+        for line in f:
+            for t in json.loads(line)["payload"].get("topologies", []):
+                comps += len(t.get("components", []))
+                rels += len(t.get("relations", []))
     r["components"], r["relations"] = comps, rels
     return r
 
@@ -238,7 +258,9 @@ def main():
     print(HEADER)
     print("-" * len(HEADER))
     summary = []
-    rx = fakes.start_receiver()
+    rx_dir = tempfile.mkdtemp(prefix="bench-rx-")
+    rx = fakes.start_receiver(out=os.path.join(rx_dir, "payloads.jsonl"))
+    rx.out = os.path.join(rx_dir, "payloads.jsonl")
     try:
         for size in sizes:
             fake = fakes.start_fake_aws(None, synthetic_account=size)
@@ -265,6 +287,7 @@ def main():
                 shutil.rmtree(tmp, ignore_errors=True)
     finally:
         rx.stop()
+        shutil.rmtree(rx_dir, ignore_errors=True)
     print()
     for line in summary:
         print(line)
