@@ -319,6 +319,7 @@ static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapp
         }
         if (demo && run_set_replay(r, demo, len, err, sizeof err) < 0) cli_error("demo %s: %s", mapping, err);
         if (o->record) run_set_record(r, o->anonymize);
+        else run_release_when_done(r);
         free(demo);
         int global = run_is_global(r);
         add_run(a, r);

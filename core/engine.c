@@ -55,7 +55,9 @@ struct mapping_run {
     long long instructions;
     size_t memory, memory_limit;
     pool pool;                /* the state's small blocks (pool.h) */
+    sched *sched;             /* the scheduler of the running task */
     int started, finished;
+    int release;              /* close the state once the scan is done (run_release_when_done) */
     char *error;
 };
 
@@ -489,6 +491,11 @@ int run_set_replay(mapping_run *r, const char *json, size_t len, char *err, size
     return 0;
 }
 
+void run_release_when_done(mapping_run *r)
+{
+    r->release = 1;
+}
+
 int run_set_record(mapping_run *r, int anonymize)
 {
     lua_State *L = r->L;
@@ -578,6 +585,14 @@ static void task_done(void *ud, lua_State *co, int status)
     luaL_unref(r->L, LUA_REGISTRYINDEX, r->task_ref);
     r->task_ref = LUA_NOREF;
     r->finished_ms = sched_now_ms();
+    /* A finished scan needs its outcome, not its state: give the heap back
+     * now, so a scan of many runs does not hold every run's peak to the end. */
+    if (r->release && !sched_has_tasks_of(r->sched, r->L)) {
+        lua_close(r->L);
+        r->L = NULL;
+        pool_free_all(&r->pool);
+        r->memory = 0;
+    }
     if (r->e->on_finish) r->e->on_finish(r, r->e->on_finish_ud);
 }
 
@@ -592,6 +607,7 @@ static void start(mapping_run *r, sched *s, const char *fn, int nargs)
     lua_remove(co, -2);
     lua_xmove(L, co, nargs);
     r->started = 1;
+    r->sched = s;
     r->started_ms = sched_now_ms();
     sched_spawn(s, co, nargs, task_done, r);
 }

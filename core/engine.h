@@ -65,6 +65,10 @@ int run_set_replay(mapping_run *r, const char *json, size_t len, char *err, size
 /* Record every call and its response (or error) for a fixture case, secrets
  * scrubbed; anonymize replaces the account id. Returns 0 or -1 with err. */
 int run_set_record(mapping_run *r, int anonymize);
+/* Closes the run's Lua state as soon as its scan has finished and no task of
+ * it remains; afterwards only the outcome (topology, warnings, error, calls,
+ * seconds) may be asked for (not run_recording, run_describe, ...). */
+void run_release_when_done(mapping_run *r);
 /* After the run: the recorded fixture case as JSON (caller frees), or NULL. */
 char *run_recording(mapping_run *r);
 

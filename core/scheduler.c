@@ -174,6 +174,22 @@ void sched_wake(sched *s, lua_State *co, int nresults)
     push_ready(s, t);
 }
 
+static lua_State *main_thread(lua_State *co)
+{
+    lua_rawgeti(co, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    lua_State *m = lua_tothread(co, -1);
+    lua_pop(co, 1);
+    return m;
+}
+
+int sched_has_tasks_of(sched *s, lua_State *L)
+{
+    lua_State *m = main_thread(L);
+    for (size_t i = 0; i < s->nall; i++)
+        if (lua_checkstack(s->all[i]->co, 1) && main_thread(s->all[i]->co) == m) return 1;
+    return 0;
+}
+
 static void finish(sched *s, task *t, int status)
 {
     task_done_fn done = t->done;

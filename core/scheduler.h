@@ -51,6 +51,8 @@ void sched_wake(sched *s, lua_State *co, int nresults);
 
 /* The scheduler that runs co (NULL when co is not a task). */
 sched *sched_of(lua_State *co);
+/* Does any task of the Lua state L (any of its threads) remain? */
+int sched_has_tasks_of(sched *s, lua_State *L);
 
 /* Runs fn(ud) once after delay_ms, from the loop. */
 void sched_after(sched *s, long delay_ms, void (*fn)(void *ud), void *ud);
