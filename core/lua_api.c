@@ -128,11 +128,18 @@ static int l_paginator(lua_State *L)
 
 /* ---- P.each: child tasks ---- */
 
+/* ctx.each runs at most this many items at a time (a lane sends 16 calls at
+ * once): a page of 1,000 items is not 1,000 live coroutines, each a stack
+ * the garbage collector walks and a request waiting in a lane. */
+#define EACH_AT_ONCE 32
+
 typedef struct group {
     lua_State *parent;
     sched *s;
-    int pending;
+    int pending;            /* children running */
     int error_ref;          /* first child error, LUA_NOREF when none */
+    int list_ref, fn_ref;   /* the list and the function (registry) */
+    lua_Integer next, n;    /* the next item to start; the item count */
 } group;
 
 typedef struct child {
@@ -158,6 +165,26 @@ void lua_api_annotate_error(lua_State *co)
     }
 }
 
+static void child_done(void *ud, lua_State *co, int status);
+
+/* Starts item g->next as a task: fn(item, i). */
+static void start_child(group *g)
+{
+    lua_State *L = g->parent;
+    lua_Integer i = g->next++;
+    lua_State *co = lua_newthread(L);
+    child *c = xmalloc(sizeof *c);
+    c->g = g;
+    c->thread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_rawgeti(co, LUA_REGISTRYINDEX, g->fn_ref);
+    lua_rawgeti(co, LUA_REGISTRYINDEX, g->list_ref);
+    lua_rawgeti(co, -1, i);
+    lua_remove(co, -2);
+    lua_pushinteger(co, i);
+    g->pending++;
+    sched_spawn(g->s, co, 2, child_done, c);
+}
+
 static void child_done(void *ud, lua_State *co, int status)
 {
     child *c = ud;
@@ -169,7 +196,17 @@ static void child_done(void *ud, lua_State *co, int status)
     }
     luaL_unref(co, LUA_REGISTRYINDEX, c->thread_ref);
     free(c);
-    if (--g->pending == 0) sched_wake(g->s, g->parent, 0);
+    g->pending--;
+    /* every item runs, even after another's error (as when all started at once) */
+    if (g->next <= g->n) {
+        start_child(g);
+        return;
+    }
+    if (g->pending == 0) {
+        luaL_unref(co, LUA_REGISTRYINDEX, g->list_ref);
+        luaL_unref(co, LUA_REGISTRYINDEX, g->fn_ref);
+        sched_wake(g->s, g->parent, 0);
+    }
 }
 
 static int each_done(lua_State *L, int status, lua_KContext ctx)
@@ -185,7 +222,8 @@ static int each_done(lua_State *L, int status, lua_KContext ctx)
     return 0;
 }
 
-/* P.each(list, fn): fn(item, i) for every item, each in its own task. */
+/* P.each(list, fn): fn(item, i) for every item, each in its own task,
+ * EACH_AT_ONCE at a time. */
 static int l_each(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -195,19 +233,12 @@ static int l_each(lua_State *L)
     lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
     if (n == 0) return 0;
     group *g = lua_newuserdatauv(L, sizeof *g, 0);   /* lives on the parked stack */
-    *g = (group){ L, s, 0, LUA_NOREF };
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_State *co = lua_newthread(L);
-        child *c = xmalloc(sizeof *c);
-        c->g = g;
-        c->thread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        lua_pushvalue(L, 2);
-        lua_rawgeti(L, 1, i);
-        lua_pushinteger(L, i);
-        lua_xmove(L, co, 3);
-        g->pending++;
-        sched_spawn(s, co, 2, child_done, c);
-    }
+    *g = (group){ L, s, 0, LUA_NOREF, LUA_NOREF, LUA_NOREF, 1, n };
+    lua_pushvalue(L, 1);
+    g->list_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, 2);
+    g->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    while (g->next <= n && g->pending < EACH_AT_ONCE) start_child(g);
     return sched_park(L, (lua_KContext)g, each_done);
 }
 
