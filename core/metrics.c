@@ -357,10 +357,12 @@ static int push_job(lua_State *L, const metrics_catalog *cat, const char *accoun
     push_tags(L, &o->tags);
     lua_setfield(L, -2, "tags");
     lua_createtable(L, (int)t->components.len, 0);
+    buf scratch = {0};   /* each component's JSON, read back from the item store */
     for (size_t i = 0; i < t->components.len; i++) {
-        lua_pushlstring(L, t->components.items[i].json, t->components.items[i].json_len);
+        lua_pushlstring(L, topo_item_json(&t->components.items[i], &scratch), t->components.items[i].json_len);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
+    buf_free(&scratch);
     lua_setfield(L, -2, "components");
     return 0;
 }
