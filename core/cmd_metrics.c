@@ -52,6 +52,9 @@ static const char help[] =
     "  --end TIME               the window ends at the last whole period before TIME\n"
     "                           minus the delay (default now); ISO-8601 or epoch seconds\n"
     "  --price-per-1000 USD     price of 1,000 metrics requested (default 0.01)\n"
+    "  --alarms                 also map CloudWatch alarms (DescribeAlarms) onto the components'\n"
+    "                           health: OK -> CLEAR, ALARM -> CRITICAL, INSUFFICIENT_DATA ->\n"
+    "                           --insufficient-data DEVIATING|CLEAR|CRITICAL (default DEVIATING)\n"
     "  --estimate               count the metrics and their price; call no CloudWatch API\n"
     "                           (with --topology or --demo: no AWS call at all)\n"
     "\n"
@@ -78,7 +81,7 @@ typedef struct metrics_cli {
     metrics_options mo;
     strlist flag_choose, flag_tags;
     int only_named;
-    const char *interval, *delay, *end, *budget, *price;
+    const char *interval, *delay, *end, *budget, *price, *insufficient;
     metrics_output outputs[8];
     int noutputs;
 } metrics_cli;
@@ -125,6 +128,8 @@ static int parse_args(metrics_cli *m, int argc, char **argv)
             m->mo.estimate = 1;
         } else if (strcmp(argv[i], "--prune") == 0) {
             m->mo.prune = 1;
+        } else if (strcmp(argv[i], "--alarms") == 0) {
+            m->mo.alarms = 1;
         } else if (strcmp(argv[i], "--only-named") == 0) {
             m->only_named = 1;
         } else if (VALUE("--config", o->config_path) || VALUE("--regions", o->regions) ||
@@ -133,7 +138,8 @@ static int parse_args(metrics_cli *m, int argc, char **argv)
                    VALUE("--api-key", o->api_key) || VALUE("--instance", o->instance) ||
                    VALUE("--spool", o->spool) || VALUE("--topology", m->topology_file) ||
                    VALUE("--interval", m->interval) || VALUE("--delay", m->delay) || VALUE("--end", m->end) ||
-                   VALUE("--max-metrics-per-hour", m->budget) || VALUE("--price-per-1000", m->price)) {
+                   VALUE("--max-metrics-per-hour", m->budget) || VALUE("--price-per-1000", m->price) ||
+                   VALUE("--insufficient-data", m->insufficient)) {
             if (rc < 0) return -1;
         } else if (VALUE("--metrics", v)) {
             if (rc < 0) return -1;
@@ -191,6 +197,7 @@ static int build_options(metrics_cli *m, const awstopo_config *cfg)
     FLAG(m->delay, "delay");
     FLAG(m->budget, "max_metrics_per_hour");
     FLAG(m->price, "price_per_1000");
+    FLAG(m->insufficient, "insufficient_data");
 #undef FLAG
     for (size_t i = 0; i < m->flag_choose.len; i++) strlist_add(&items, m->flag_choose.items[i]);
     if (m->only_named) strlist_add(&items, "types=none");
@@ -258,6 +265,7 @@ static void fetch_account(run_state *st, aws_client *client, const char *account
     if (metrics_fetch(client, st->cat, account, t, &st->m->mo, &r, err, sizeof err) < 0) {
         cli_error("%s", err);
         st->failed_accounts++;
+        st->all.health_incomplete++;
     }
     metrics_result_merge(&st->all, &r);
 }
@@ -286,6 +294,7 @@ static void one_account(run_state *st, const account_config *ac)
         if (!id) {
             cli_error("account %s: %s", ac ? ac->name : "default", err);
             st->failed_accounts++;
+            st->all.health_incomplete++;
         } else {
             fetch_account(st, c, id, st->file);
         }
@@ -296,14 +305,17 @@ static void one_account(run_state *st, const account_config *ac)
     progress prog = { 0, 0, 0, 0 };
     if (scan_account(&m->scan, st->cfg, ac, st->e, st->models, &a, &prog) < 0) {
         st->failed_accounts++;
+        st->all.health_incomplete++;
     } else {
         topology t;
         topology_init(&t);
         totals tot = {0};
         collect(&a, &t, &tot, m->scan.co.verbose);
         topology_sort(&t);
-        if (tot.failed_runs)
+        if (tot.failed_runs) {
             cli_error("account %s: %zu scan runs failed; their components get no metrics", a.name, tot.failed_runs);
+            st->all.health_incomplete++;   /* their components' alarms are unknown: keep their check states */
+        }
         fetch_account(st, m->mo.estimate ? NULL : a.client, m->mo.estimate ? NULL : a.account_id, &t);
         topology_free(&t);
     }
@@ -402,6 +414,11 @@ static void print_report(const metrics_result *r, const metrics_options *o)
             "%zu failed; $%.4f this run, $%.4f per hour every %ld s at $%g per 1,000\n",
             p->components, p->planned, p->without_dims, p->pruned, p->skipped_budget, p->requested, p->calls,
             p->list_calls, with_data, p->no_data, p->failed, run, hour, interval, price);
+    if (r->alarms)
+        fprintf(stderr, "alarms: %zu alarms in %zu DescribeAlarms calls, %zu check states on components, %zu alarms "
+                        "naming no component%s\n",
+                p->alarms, p->alarm_calls, r->nhealth, p->alarms_unmapped,
+                r->health_incomplete ? " (incomplete: the health snapshot is not closed)" : "");
 }
 
 /* ---- the command ---- */
@@ -467,7 +484,9 @@ int cmd_metrics(int argc, char **argv)
         if (s > out_rc) out_rc = s;
     }
     if (st.failed_accounts == naccounts || out_rc == 2) rc = EXIT_FAILURE_;
-    else if (st.failed_accounts || st.all.report.failed || out_rc == 1) rc = EXIT_PARTIAL;
+    else if (st.failed_accounts || st.all.report.failed || out_rc == 1 ||
+             (m.mo.alarms && !m.mo.estimate && st.all.health_incomplete))
+        rc = EXIT_PARTIAL;
 out:
     metrics_result_free(&st.all);
     metrics_catalog_free(st.cat);

@@ -21,6 +21,8 @@
 
 extern const char metrics_lua[];
 extern const size_t metrics_lua_len;
+extern const char alarms_lua[];
+extern const size_t alarms_lua_len;
 
 #define DEFAULT_INTERVAL 300
 #define DEFAULT_DELAY 600
@@ -65,6 +67,13 @@ int metrics_options_from_config(metrics_options *o, const strlist *items, strlis
         } else if (strcmp(key, "price_per_1000") == 0) {
             if (positive(value, &d) < 0) opt_problem(problems, "'%s' needs a positive number (USD)", key);
             else o->price_per_1000 = d;
+        } else if (strcmp(key, "alarms") == 0) {
+            o->alarms = strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0;
+        } else if (strcmp(key, "insufficient_data") == 0) {
+            if (strcmp(value, "DEVIATING") == 0) o->insufficient_data = "DEVIATING";
+            else if (strcmp(value, "CLEAR") == 0) o->insufficient_data = "CLEAR";
+            else if (strcmp(value, "CRITICAL") == 0) o->insufficient_data = "CRITICAL";
+            else opt_problem(problems, "'insufficient_data' is DEVIATING, CLEAR or CRITICAL, not '%s'", value);
         } else if (strcmp(key, "prune") == 0) {
             o->prune = strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0;
         } else if (strcmp(key, "types") == 0) {
@@ -77,7 +86,7 @@ int metrics_options_from_config(metrics_options *o, const strlist *items, strlis
             strlist_add(&o->choose, item);
         } else {
             opt_problem(problems, "unknown key '%s' (interval, delay, max_metrics_per_hour, price_per_1000, "
-                                  "prune, types, tags, or a component type)", key);
+                                  "prune, types, tags, alarms, insufficient_data, or a component type)", key);
         }
         free(key);
     }
@@ -110,10 +119,21 @@ static void series_free(metric_series *s)
     free(s->status);
 }
 
+static void health_free(health_state *h)
+{
+    free(h->id);
+    free(h->name);
+    free(h->component);
+    free(h->health);
+    free(h->message);
+}
+
 void metrics_result_free(metrics_result *r)
 {
     for (size_t i = 0; i < r->len; i++) series_free(&r->series[i]);
     free(r->series);
+    for (size_t i = 0; i < r->nhealth; i++) health_free(&r->health[i]);
+    free(r->health);
     strlist_free(&r->report.skipped);
     strlist_free(&r->report.warnings);
     memset(r, 0, sizeof *r);
@@ -130,10 +150,26 @@ static metric_series *add_series(metrics_result *r)
     return s;
 }
 
+static health_state *add_health(metrics_result *r)
+{
+    if (r->nhealth == r->caphealth) {
+        r->caphealth = r->caphealth ? r->caphealth * 2 : 64;
+        r->health = xrealloc(r->health, r->caphealth * sizeof *r->health);
+    }
+    health_state *h = &r->health[r->nhealth++];
+    memset(h, 0, sizeof *h);
+    return h;
+}
+
 void metrics_result_merge(metrics_result *dst, metrics_result *src)
 {
     for (size_t i = 0; i < src->len; i++) *add_series(dst) = src->series[i];
     src->len = 0;
+    for (size_t i = 0; i < src->nhealth; i++) *add_health(dst) = src->health[i];
+    src->nhealth = 0;
+    dst->alarms |= src->alarms;
+    dst->health_incomplete += src->health_incomplete;
+    if (src->interval) dst->interval = src->interval;
     metrics_report *d = &dst->report, *s = &src->report;
     d->components += s->components;
     d->filtered += s->filtered;
@@ -147,6 +183,9 @@ void metrics_result_merge(metrics_result *dst, metrics_result *src)
     d->batches += s->batches;
     d->no_data += s->no_data;
     d->failed += s->failed;
+    d->alarms += s->alarms;
+    d->alarms_unmapped += s->alarms_unmapped;
+    d->alarm_calls += s->alarm_calls;
     for (size_t i = 0; i < s->skipped.len; i++) strlist_add(&d->skipped, s->skipped.items[i]);
     for (size_t i = 0; i < s->warnings.len; i++) strlist_add(&d->warnings, s->warnings.items[i]);
     metrics_result_free(src);
@@ -156,8 +195,8 @@ void metrics_cost(const metrics_report *r, const metrics_options *o, double *per
 {
     double price = o->price_per_1000 > 0 ? o->price_per_1000 : DEFAULT_PRICE;
     long interval = o->interval > 0 ? o->interval : DEFAULT_INTERVAL;
-    /* ListMetrics is billed per request at the same rate */
-    *per_run = (double)(r->requested + r->list_calls) * price / 1000.0;
+    /* ListMetrics and DescribeAlarms are billed per request at the same rate */
+    *per_run = (double)(r->requested + r->list_calls + r->alarm_calls) * price / 1000.0;
     *per_hour = *per_run * 3600.0 / (double)interval;
 }
 
@@ -350,6 +389,12 @@ static int push_job(lua_State *L, const metrics_catalog *cat, const char *accoun
         lua_setfield(L, -2, "max_per_run");
     }
     set_str(L, "others", o->others ? o->others : "default");
+    if (o->insufficient_data) set_str(L, "insufficient_data", o->insufficient_data);
+    if (o->alarms) {
+        if (luaL_loadbufferx(L, alarms_lua, alarms_lua_len, "=alarms.lua", "t") != LUA_OK)
+            return set_err(err, errlen, "alarms.lua: %s", lua_tostring(L, -1));
+        lua_setfield(L, -2, "alarms");
+    }
     if (luajson_decode(L, cat->json, strlen(cat->json), 0, err, errlen) < 0) return -1;
     lua_setfield(L, -2, "catalog");
     push_choose(L, &o->choose);
@@ -443,6 +488,9 @@ static void take_report(lua_State *L, int idx, metrics_report *r)
     r->batches += field_size(L, idx, "batches");
     r->no_data += field_size(L, idx, "no_data");
     r->failed += field_size(L, idx, "failed");
+    r->alarms += field_size(L, idx, "alarms");
+    r->alarms_unmapped += field_size(L, idx, "alarms_unmapped");
+    r->alarm_calls += field_size(L, idx, "alarm_calls");
     lua_getfield(L, idx, "skipped");
     strlist skipped = {0};
     lua_pushnil(L);
@@ -515,6 +563,24 @@ int metrics_fetch(aws_client *client, const metrics_catalog *cat, const char *ac
         lua_pop(co, 1);
     }
     lua_pop(co, 1);
+    lua_getfield(co, res, "health");
+    n = lua_rawlen(co, -1);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(co, -1, (lua_Integer)i);
+        health_state *h = add_health(out);
+        h->id = field_dup(co, -1, "id");
+        h->name = field_dup(co, -1, "name");
+        h->component = field_dup(co, -1, "component");
+        h->health = field_dup(co, -1, "health");
+        h->message = field_dup(co, -1, "message");
+        lua_pop(co, 1);
+    }
+    lua_pop(co, 1);
+    lua_getfield(co, res, "health_complete");
+    if (o->alarms && !lua_toboolean(co, -1)) out->health_incomplete++;
+    lua_pop(co, 1);
+    out->alarms = o->alarms;
+    out->interval = o->interval > 0 ? o->interval : DEFAULT_INTERVAL;
     lua_getfield(co, res, "report");
     take_report(co, -1, &out->report);
     lua_pop(co, 1);

@@ -7,6 +7,8 @@
  *                         pruning, the hourly budget), then GetMetricData, 500
  *                         queries a call, grouped by region and period, pages
  *                         merged; or, with estimate, only count them
+ *                         (and with alarms, DescribeAlarms onto the
+ *                         components as health check states: core/alarms.lua)
  *   metrics_write_*       the series as JSON, as OpenMetrics text, or as
  *                         StackState intake payloads (metrics_out.c)
  *
@@ -39,6 +41,8 @@ typedef struct metrics_options {
     strlist choose;            /* "<type>=<names|all|none|default>" */
     const char *others;        /* types not in choose: "default" (NULL) or "none" */
     strlist tags;              /* "key" or "key=value": components must have all */
+    int alarms;                /* DescribeAlarms onto the components' health */
+    const char *insufficient_data;   /* health of INSUFFICIENT_DATA: DEVIATING (NULL), CLEAR or CRITICAL */
 } metrics_options;
 
 /* Reads the [metrics] keys of a config (key=value items) into o; problems
@@ -59,9 +63,19 @@ typedef struct metric_series {
     char *status;              /* Complete, PartialData, Forbidden, InternalError, Failed, Missing */
 } metric_series;
 
+/* A CloudWatch alarm's state on one component (StackState check state). */
+typedef struct health_state {
+    char *id;                  /* checkStateId: "<alarm ARN>|<component externalId>" */
+    char *name;                /* the alarm's name */
+    char *component;           /* topologyElementIdentifier */
+    char *health;              /* CLEAR, DEVIATING, CRITICAL */
+    char *message;             /* "<state>: <reason>" */
+} health_state;
+
 typedef struct metrics_report {
     size_t components, filtered, planned, without_dims, pruned, skipped_budget;
     size_t requested, calls, list_calls, batches, no_data, failed;
+    size_t alarms, alarms_unmapped, alarm_calls;
     strlist skipped;           /* "<type> <metric>: N" over the budget */
     strlist warnings;
 } metrics_report;
@@ -69,6 +83,12 @@ typedef struct metrics_report {
 typedef struct metrics_result {
     metric_series *series;
     size_t len, cap;
+    health_state *health;
+    size_t nhealth, caphealth;
+    int alarms;                /* alarms were asked for: health payloads are made */
+    size_t health_incomplete;  /* accounts where some region did not answer DescribeAlarms (or
+                                  that failed): the health snapshot is not closed */
+    long interval;             /* seconds between runs (health snapshot repeat interval) */
     metrics_report report;
 } metrics_result;
 
@@ -104,7 +124,10 @@ int metrics_write_json(FILE *f, const metrics_result *r);
  * dimensions; milliseconds become seconds. Returns 0 or -1 (I/O). */
 int metrics_write_openmetrics(FILE *f, const metrics_result *r);
 /* StackState intake payloads with the datapoints in "metrics" (at most
- * max_points each; 0 = 5000), appended to out. */
+ * max_points each; 0 = 5000), appended to out; with alarms, then the check
+ * states in "health" as one REPEAT_SNAPSHOTS snapshot of the stream
+ * urn:health:aws:cloudwatch-alarms (1000 a payload; stop_snapshot only when
+ * health_incomplete is 0). */
 void metrics_intake_payloads(const metrics_result *r, const intake_options *o, size_t max_points,
                              payload_list *out);
 /* The names used above (caller frees): "aws_sqs_approximate_age_of_oldest_message_seconds"

@@ -4,12 +4,14 @@
 -- metrics.c runs this chunk in a task, once per account, with
 --   P    the C primitives (lua_api.h): call, each
 --   job  { account, now, interval, delay, estimate, prune, max_per_run,
+--          alarms = the alarms.lua chunk when alarms are wanted, insufficient_data,
 --          catalog = { [type] = the type's `cloudwatch` declaration },
 --          choose  = { [type] = { metric names } | "all" | "none" },
 --          others  = "default" | "none"      (types the config does not name)
 --          tags    = { { key, value|nil }, ... }   (all must match)
 --          components = { JSON text of each component } }
--- and returns { series = { ... }, report = { ... } } (see metrics.h: what C
+-- and returns { series = { ... }, health = { ... }, health_complete, report = { ... } }
+-- (see metrics.h: what C
 -- copies out of it). Nothing here formats output: data flows on to metrics.c.
 --
 -- The plan: one query per (component, chosen metric) whose dimensions are all
@@ -35,6 +37,9 @@ local report = {
   list_calls = 0,      -- ListMetrics calls
   no_data = 0,         -- series that came back without datapoints
   failed = 0,          -- queries whose call failed, or whose status says so
+  alarms = 0,          -- alarms seen (DescribeAlarms)
+  alarms_unmapped = 0, -- alarms whose dimensions name no component
+  alarm_calls = 0,     -- DescribeAlarms calls
   skipped = {},        -- "<type> <metric>" -> queries skipped by the budget
   warnings = {},
 }
@@ -133,7 +138,7 @@ local function check_choice()
   end
 end
 
-local function plan()
+local function plan(decoded)
   local queries = {}
   for _, text in ipairs(job.components) do
     local c = json.decode(text)
@@ -141,6 +146,7 @@ local function plan()
     local loc = c.data and c.data.Location or {}
     if decl and c.data and c.data.CW and (job.account == nil or loc.AwsAccount == job.account) then
       report.components = report.components + 1
+      decoded[#decoded + 1] = c
       if tag_match(c.data.Tags) then add_queries(c, decl, queries)
       else report.filtered = report.filtered + 1 end
     end
@@ -311,7 +317,8 @@ end
 ---------------------------------------------------------------------------
 
 check_choice()
-local queries = plan()
+local decoded = {}
+local queries = plan(decoded)
 if job.prune and not job.estimate then queries = prune(queries) end
 queries = budget(queries)
 local batches = batches_of(groups_of(queries))
@@ -321,4 +328,8 @@ if job.estimate then
 else
   P.each(batches, fetch_batch)
 end
-return { series = job.estimate and {} or queries, report = report }
+local health, complete = {}, false
+if job.alarms and not job.estimate then
+  health, complete = job.alarms(P, job, decoded, report)
+end
+return { series = job.estimate and {} or queries, health = health, health_complete = complete, report = report }

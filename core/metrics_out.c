@@ -132,9 +132,10 @@ static void put_report_json(buf *b, const metrics_report *r)
     buf_printf(b,
                "{\"components\": %zu, \"filtered_by_tags\": %zu, \"planned\": %zu, \"without_dimensions\": %zu, "
                "\"pruned\": %zu, \"skipped_over_budget\": %zu, \"requested\": %zu, \"get_metric_data_calls\": %zu, "
-               "\"list_metrics_calls\": %zu, \"no_data\": %zu, \"failed\": %zu, \"skipped\": [",
+               "\"list_metrics_calls\": %zu, \"no_data\": %zu, \"failed\": %zu, \"alarms\": %zu, "
+               "\"alarms_unmapped\": %zu, \"describe_alarms_calls\": %zu, \"skipped\": [",
                r->components, r->filtered, r->planned, r->without_dims, r->pruned, r->skipped_budget, r->requested,
-               r->calls, r->list_calls, r->no_data, r->failed);
+               r->calls, r->list_calls, r->no_data, r->failed, r->alarms, r->alarms_unmapped, r->alarm_calls);
     for (size_t i = 0; i < r->skipped.len; i++) {
         if (i) buf_puts(b, ", ");
         put_str(b, r->skipped.items[i]);
@@ -193,6 +194,22 @@ static int flush(FILE *f, buf *b)
     return rc;
 }
 
+/* A StackState check state. */
+static void put_check_state(buf *b, const health_state *h)
+{
+    buf_puts(b, "{\"checkStateId\": ");
+    put_str(b, h->id);
+    buf_puts(b, ", \"name\": ");
+    put_str(b, h->name);
+    buf_puts(b, ", \"topologyElementIdentifier\": ");
+    put_str(b, h->component);
+    buf_puts(b, ", \"health\": ");
+    put_str(b, h->health);
+    buf_puts(b, ", \"message\": ");
+    put_str(b, h->message);
+    buf_putc(b, '}');
+}
+
 int metrics_write_json(FILE *f, const metrics_result *r)
 {
     buf b = {0};
@@ -203,7 +220,14 @@ int metrics_write_json(FILE *f, const metrics_result *r)
         put_series_json(&b, &r->series[i]);
         if (b.len > 65536) rc = flush(f, &b);
     }
-    buf_puts(&b, "\n],\n\"report\": ");
+    buf_puts(&b, "\n],\n\"health\": [");
+    for (size_t i = 0; i < r->nhealth && rc == 0; i++) {
+        buf_puts(&b, i ? ",\n  " : "\n  ");
+        put_check_state(&b, &r->health[i]);
+        if (b.len > 65536) rc = flush(f, &b);
+    }
+    buf_printf(&b, "\n],\n\"health_complete\": %s,\n\"report\": ",
+               r->alarms && !r->health_incomplete ? "true" : "false");
     put_report_json(&b, &r->report);
     buf_puts(&b, "}\n");
     if (rc == 0) rc = flush(f, &b);
@@ -342,6 +366,39 @@ static void put_point(buf *p, const char *name, const metric_series *s, size_t i
     buf_puts(p, "]}]");
 }
 
+#define HEALTH_PER_PAYLOAD 1000
+#define MAX_REPEAT_INTERVAL 1800   /* StackState's limit for repeat_interval_s */
+
+/* The check states as one REPEAT_SNAPSHOTS snapshot: start_snapshot on the
+ * first payload, stop_snapshot on the last only when every region answered
+ * (StackState deletes the check states a closed snapshot lacks). */
+static void health_payloads(const metrics_result *r, const intake_options *o, const char *host, payload_list *out)
+{
+    long repeat = r->interval > 0 ? r->interval : 300;
+    if (repeat > MAX_REPEAT_INTERVAL) repeat = MAX_REPEAT_INTERVAL;
+    size_t i = 0;
+    do {
+        buf *p = payload_list_add(out);
+        buf_puts(p, "{\"internalHostname\": ");
+        put_str(p, host);
+        buf_puts(p, ", \"collection_timestamp\": ");
+        put_number(p, o && o->collection_timestamp > 0 ? o->collection_timestamp : (double)time(NULL));
+        buf_puts(p, ", \"topologies\": [], \"metrics\": [], \"health\": [{\"consistency_model\": \"REPEAT_SNAPSHOTS\", "
+                    "\"stream\": {\"urn\": \"urn:health:aws:cloudwatch-alarms\"}, ");
+        if (i == 0) buf_printf(p, "\"start_snapshot\": {\"repeat_interval_s\": %ld, \"expiry_interval_s\": %ld}, ",
+                               repeat, 2 * repeat);
+        size_t end = i + HEALTH_PER_PAYLOAD < r->nhealth ? i + HEALTH_PER_PAYLOAD : r->nhealth;
+        if (end == r->nhealth && !r->health_incomplete) buf_puts(p, "\"stop_snapshot\": {}, ");
+        buf_puts(p, "\"check_states\": [");
+        for (size_t k = i; k < end; k++) {
+            if (k > i) buf_puts(p, ", ");
+            put_check_state(p, &r->health[k]);
+        }
+        buf_puts(p, "]}]}");
+        i = end;
+    } while (i < r->nhealth);
+}
+
 void metrics_intake_payloads(const metrics_result *r, const intake_options *o, size_t max_points, payload_list *out)
 {
     if (!max_points) max_points = 5000;
@@ -367,4 +424,5 @@ void metrics_intake_payloads(const metrics_result *r, const intake_options *o, s
         free(name);
     }
     if (p) buf_puts(p, "]}");
+    if (r->alarms) health_payloads(r, o, host, out);
 }

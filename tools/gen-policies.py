@@ -7,6 +7,10 @@ turned into IAM actions. This writes:
 
   policies/sts-topo-cron-policy.json   the read-only policy of the scanning
                                        role (the product page's name for it)
+  policies/sts-metrics-user-policy.json  the policy of the metrics user
+                                       (`awstopo metrics`): the CloudWatch
+                                       operations core/metrics.lua and
+                                       core/alarms.lua call, nothing else
 
     python3 tools/gen-policies.py            write it
     python3 tools/gen-policies.py --check    exit 1 when the committed file is stale
@@ -17,11 +21,16 @@ so the mapping path rules are the engine's own.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "policies", "sts-topo-cron-policy.json")
+METRICS_OUT = os.path.join(REPO, "policies", "sts-metrics-user-policy.json")
+METRICS_SOURCES = [os.path.join(REPO, "core", n) for n in ("metrics.lua", "alarms.lua")]
+# P.call("cloudwatch", "Op", ...) or pcall(P.call, "cloudwatch", "Op", ...)
+METRICS_CALL = re.compile(r'P\.call\s*[(,]\s*"([a-z0-9]+)"\s*,\s*"([A-Za-z0-9]+)"')
 
 # Model name -> IAM service prefix, where they differ.
 PREFIX = {
@@ -95,6 +104,23 @@ def build(binary):
     return {"Version": "2012-10-17", "Statement": statements}, by_mapping
 
 
+def metrics_calls():
+    calls = set()
+    for path in METRICS_SOURCES:
+        calls.update(METRICS_CALL.findall(open(path).read()))
+    return sorted(calls)
+
+
+def build_metrics():
+    actions = sorted({a for a in (action(s, o) for s, o in metrics_calls()) if a})
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "AwstopoMetricsReadOnly",
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": "*",          # CloudWatch does not scope these actions by resource
+    }]}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true", help="fail when the committed policy is stale")
@@ -102,16 +128,22 @@ def main(argv=None):
     args = ap.parse_args(argv)
     policy, by_mapping = build(args.bin)
     text = json.dumps(policy, indent=2) + "\n"
+    metrics_text = json.dumps(build_metrics(), indent=2) + "\n"
     if args.check:
-        current = open(OUT).read() if os.path.exists(OUT) else ""
-        if current != text:
-            print("gen-policies: %s is stale; run python3 tools/gen-policies.py" % os.path.relpath(OUT, REPO))
-            return 1
-        print("gen-policies: %s is up to date" % os.path.relpath(OUT, REPO))
-        return 0
+        stale = 0
+        for path, want in ((OUT, text), (METRICS_OUT, metrics_text)):
+            current = open(path).read() if os.path.exists(path) else ""
+            if current != want:
+                print("gen-policies: %s is stale; run python3 tools/gen-policies.py" % os.path.relpath(path, REPO))
+                stale = 1
+            else:
+                print("gen-policies: %s is up to date" % os.path.relpath(path, REPO))
+        return stale
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         f.write(text)
+    with open(METRICS_OUT, "w") as f:
+        f.write(metrics_text)
     n = sum(len(s["Action"]) for s in policy["Statement"])
     print("gen-policies: wrote %s (%d actions from %d mappings)" % (os.path.relpath(OUT, REPO), n, len(by_mapping)))
     return 0

@@ -18,7 +18,8 @@ Settings:
                carrying StatusCode PartialData
   list_page    metrics per ListMetrics page (default 500)
   alarms       DescribeAlarms: {"MetricAlarms": [...], "CompositeAlarms": [...]},
-               paged by MaxRecords (default 50)
+               each answered in the region its AlarmArn names, paged by
+               MaxRecords (default 50)
 
 Like AWS: more than 500 queries, duplicate or malformed query ids, or a
 StartTime not before EndTime are a 400 ValidationError.
@@ -84,8 +85,8 @@ class CloudWatch:
             return False
         return self.known is None or series_key(namespace, metric, dims) in self.known
 
-    def respond(self, operation, params):
-        return json.dumps(getattr(self, "_" + operation)(params)).encode()
+    def respond(self, operation, params, region):
+        return json.dumps(getattr(self, "_" + operation)(params, region)).encode()
 
     # --- GetMetricData ---
 
@@ -99,7 +100,7 @@ class CloudWatch:
         first = -(-int(start) // period) * period
         return [(t, value(ns, name, dims, stat.get("Stat"), t)) for t in range(first, int(end), period)]
 
-    def _GetMetricData(self, p):
+    def _GetMetricData(self, p, _region):
         queries = p.get("MetricDataQueries") or []
         if len(queries) > MAX_QUERIES:
             raise BadRequest("The collection MetricDataQueries must not have a size greater than 500.")
@@ -146,7 +147,7 @@ class CloudWatch:
 
     # --- ListMetrics ---
 
-    def _ListMetrics(self, p):
+    def _ListMetrics(self, p, _region):
         listed = []
         for s in self.series or []:
             if p.get("Namespace") and s["Namespace"] != p["Namespace"]:
@@ -165,11 +166,15 @@ class CloudWatch:
 
     # --- DescribeAlarms ---
 
-    def _DescribeAlarms(self, p):
+    def _DescribeAlarms(self, p, region):
         types = p.get("AlarmTypes") or ["MetricAlarm"]
-        every = [("MetricAlarms", a) for a in self.alarms.get("MetricAlarms", []) if "MetricAlarm" in types]
+
+        def here(alarm):
+            return alarm["AlarmArn"].split(":")[3] == region
+        every = [("MetricAlarms", a) for a in self.alarms.get("MetricAlarms", [])
+                 if "MetricAlarm" in types and here(a)]
         every += [("CompositeAlarms", a) for a in self.alarms.get("CompositeAlarms", [])
-                  if "CompositeAlarm" in types]
+                  if "CompositeAlarm" in types and here(a)]
         size = int(p.get("MaxRecords") or 50)
         offset = int(p.get("NextToken") or 0)
         out = {"MetricAlarms": [], "CompositeAlarms": []}

@@ -440,7 +440,7 @@ def find_response(fake, call):
         if call.protocol != "json":
             return _error_triple(call, 400, "FakeUnsupported", "the fake CloudWatch speaks json only")
         try:
-            body = fake.cloudwatch.respond(call.operation, call.params)
+            body = fake.cloudwatch.respond(call.operation, call.params, call.region)
         except cloudwatch.BadRequest as e:
             return _error_triple(call, 400, e.code, e.message)
         return 200, success_headers(fake, call, {}), body

@@ -148,6 +148,98 @@ def cloudwatch_snake(metric):
     return s.lower().replace(".", "_")
 
 
+def alarm(name, state, namespace, metric, dims, region=REGION, **extra):
+    a = {"AlarmName": name, "AlarmArn": "arn:aws:cloudwatch:%s:%s:alarm:%s" % (region, ACCOUNT, name),
+         "StateValue": state, "StateReason": "Threshold crossed: %s" % name}
+    if metric:
+        a.update(Namespace=namespace, MetricName=metric, Dimensions=[{"Name": k, "Value": v} for k, v in dims])
+    a.update(extra)
+    return a
+
+
+def check_alarms(aws, env, base, tmp):
+    sqs = "arn:aws:sqs:%s:%s:" % (REGION, ACCOUNT)
+    fn = "arn:aws:lambda:%s:%s:function:fn" % (REGION, ACCOUNT)
+    metric = [
+        alarm("q000-depth", "ALARM", "AWS/SQS", "ApproximateNumberOfMessagesVisible", [("QueueName", "q000")]),
+        alarm("fn-errors", "OK", "AWS/Lambda", "Errors", [("FunctionName", "fn")]),
+        alarm("cpu", "INSUFFICIENT_DATA", "AWS/EC2", "CPUUtilization", [("InstanceId", "i-0abc")]),
+        alarm("bucket-size", "ALARM", "AWS/S3", "BucketSizeBytes",
+              [("BucketName", "logs"), ("StorageType", "StandardStorage")], region="us-east-1"),
+        alarm("math", "ALARM", None, None, None, Metrics=[
+            {"Id": "a", "MetricStat": {"Metric": {"Namespace": "AWS/SQS", "MetricName": "NumberOfMessagesSent",
+                                                  "Dimensions": [{"Name": "QueueName", "Value": "q001"}]}}},
+            {"Id": "b", "MetricStat": {"Metric": {"Namespace": "AWS/SQS", "MetricName": "NumberOfMessagesSent",
+                                                  "Dimensions": [{"Name": "QueueName", "Value": "q002"}]}}},
+            {"Id": "e", "Expression": "a+b"}]),
+        alarm("elsewhere", "ALARM", "AWS/SQS", "ApproximateNumberOfMessagesVisible", [("QueueName", "other")]),
+    ] + [alarm("ok-%03d" % i, "OK", "AWS/SQS", "NumberOfMessagesSent", [("QueueName", "q%03d" % i)])
+         for i in range(100, 200)]
+    composite = [alarm("composite", "ALARM", None, None, None,
+                       AlarmRule='ALARM("q000-depth") OR ALARM(fn-errors)')]
+    aws.control(cloudwatch={"alarms": {"MetricAlarms": metric, "CompositeAlarms": composite}}, reset_stats=True,
+                clear_rules=True)
+    out = os.path.join(tmp, "alarms.json")
+    p = run(base + ["--only-named", "--alarms", "--output", out], env)
+    doc = json.load(open(out))
+    states = {(h["name"], h["topologyElementIdentifier"]): h["health"] for h in doc["health"]}
+    check(p.returncode == 0 and doc["health_complete"], "alarms: exit 0, complete (%d)" % p.returncode)
+    check(states.get(("q000-depth", sqs + "q000")) == "CRITICAL", "alarms: ALARM -> CRITICAL on its queue")
+    check(states.get(("fn-errors", fn)) == "CLEAR", "alarms: OK -> CLEAR on its function")
+    check(states.get(("cpu", "arn:aws:ec2:%s:%s:instance/i-0abc" % (REGION, ACCOUNT))) == "DEVIATING",
+          "alarms: INSUFFICIENT_DATA -> DEVIATING")
+    check(states.get(("bucket-size", "arn:aws:s3:::logs")) == "CRITICAL",
+          "alarms: an alarm with more dimensions (StorageType) finds its bucket, in the bucket's region")
+    check(states.get(("math", sqs + "q001")) == "CRITICAL" and states.get(("math", sqs + "q002")) == "CRITICAL",
+          "alarms: a metric math alarm goes to the components of its metrics")
+    check(states.get(("composite", sqs + "q000")) == "CRITICAL" and states.get(("composite", fn)) == "CRITICAL",
+          "alarms: a composite alarm goes to the components of the alarms its rule names")
+    check(not any(n == "elsewhere" for n, _ in states) and doc["report"]["alarms_unmapped"] == 1,
+          "alarms: one naming no component is counted, not sent")
+    check(len(states) == 108 and doc["report"]["alarms"] == 107, "alarms: 107 alarms, 108 check states (%d, %d)"
+          % (doc["report"]["alarms"], len(states)))
+    calls = aws.stats()["requests"]["cloudwatch"]["DescribeAlarms"]
+    check(calls == 3 and doc["report"]["describe_alarms_calls"] == 3,
+          "alarms: paged (100 a page) per region: 2 + 1 calls (%d)" % calls)
+    check("107 alarms in 3 DescribeAlarms calls" in p.stderr, "alarms: reported: " + p.stderr[-300:])
+    p = run(base + ["--only-named", "--alarms", "--insufficient-data", "CLEAR", "--output", "-"], env)
+    doc = json.loads(p.stdout)
+    check([h["health"] for h in doc["health"] if h["name"] == "cpu"] == ["CLEAR"], "--insufficient-data CLEAR")
+
+    # StackState: one health snapshot, closed only when every region answered
+    with fakes.start_receiver() as rx:
+        spool = os.path.join(tmp, "spool-alarms")
+        args = base + ["--only-named", "--alarms", "--stackstate-url", rx.url, "--api-key", fakes.API_KEY,
+                       "--spool", spool]
+        p = run(args, env)
+        health = [h for e in rx.payloads() for h in e["payload"]["health"]]
+        check(p.returncode == 0 and health and "start_snapshot" in health[0] and "stop_snapshot" in health[-1],
+              "StackState: the health snapshot starts and stops")
+        check(all(h["consistency_model"] == "REPEAT_SNAPSHOTS" and
+                  h["stream"]["urn"] == "urn:health:aws:cloudwatch-alarms" for h in health) and
+              health[0]["start_snapshot"]["repeat_interval_s"] == 300 and
+              health[0]["start_snapshot"]["expiry_interval_s"] == 600, "StackState: stream, repeat and expiry")
+        check(sum(len(h["check_states"]) for h in health) == 108, "StackState: every check state")
+        n = len(rx.payloads())
+        aws.control(fail=["cloudwatch.DescribeAlarms:20:status:500:InternalFailure"])
+        p = run(args, dict(env, AWS_MAX_ATTEMPTS="1"))
+        health = [h for e in rx.payloads(n) for h in e["payload"]["health"]]
+        check(p.returncode == 1 and health and not any("stop_snapshot" in h for h in health) and
+              "not closed" in p.stderr, "StackState: DescribeAlarms failing: exit 1, no stop_snapshot (%s)"
+              % p.stderr[-300:])
+        aws.control(clear_rules=True)
+
+    # the metrics user's policy names exactly what awstopo metrics calls
+    aws.control(reset_stats=True, cloudwatch={"alarms": {"MetricAlarms": metric}, "series": [
+        {"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+         "Dimensions": [{"Name": "QueueName", "Value": "q000"}]}]})
+    p = run(base + ["--alarms", "--prune", "--output", os.path.join(tmp, "all.json")], env)
+    used = sorted("cloudwatch:" + op for op in aws.stats()["requests"].get("cloudwatch", {}))
+    policy = json.load(open(os.path.join(REPO, "policies", "sts-metrics-user-policy.json")))
+    allowed = sorted(a for s in policy["Statement"] for a in s["Action"])
+    check(p.returncode == 0 and used == allowed, "policy: used %s, allowed %s" % (used, allowed))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="awstopo-metrics-")
     topo = os.path.join(tmp, "topology.json")
@@ -264,6 +356,8 @@ def main():
             points = [m for g in got for m in g["metrics"]]
             check(p.returncode == 0 and len(points) == 501, "StackState got every datapoint (%d)" % len(points))
             check(fakes.API_KEY not in p.stderr + p.stdout, "the API key is never printed")
+
+        check_alarms(aws, env, base, tmp)
 
     # the [metrics] section of the config
     conf = os.path.join(tmp, "awstopo.conf")

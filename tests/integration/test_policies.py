@@ -1,7 +1,9 @@
 """test_policies.py -- the scan's IAM policy matches the mappings and is read-only.
 
-policies/sts-topo-cron-policy.json is generated from the mappings' `calls`
-(tools/gen-policies.py). Checks: it is up to date; every action is
+policies/sts-topo-cron-policy.json is generated from the mappings' `calls`,
+policies/sts-metrics-user-policy.json from the calls of core/metrics.lua and
+core/alarms.lua (tools/gen-policies.py); test_metrics.py checks that what
+awstopo metrics really calls is in it. Checks: it is up to date; every action is
 "service:Action"; nothing in it can change an account (the scanning role
 must be read-only).
 """
@@ -37,6 +39,13 @@ def main():
     for a in actions:
         check(READ.match(a) is not None, "read-only action: %s" % a)
     check("s3:ListAllMyBuckets" in actions and "ec2:DescribeInstances" in actions, "known actions present")
+
+    # the metrics user: exactly the CloudWatch operations awstopo metrics calls
+    metrics = json.load(open(os.path.join(REPO, "policies", "sts-metrics-user-policy.json")))
+    got = sorted(a for s in metrics["Statement"] for a in s["Action"])
+    check(got == ["cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
+          "metrics user policy: exactly GetMetricData, ListMetrics, DescribeAlarms (%s)" % got)
+    check(all(READ.match(a) for a in got), "metrics user policy is read-only")
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
