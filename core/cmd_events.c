@@ -12,9 +12,12 @@
  * (its configured credentials) and region. The result is an incremental
  * update -- components, relations, delete_ids; never a snapshot.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -23,11 +26,13 @@
 #include "engine.h"
 #include "events.h"
 #include "intake.h"
+#include "kinesis.h"
 #include "scan.h"
 #include "scheduler.h"
 
 static const char help[] =
     "usage: awstopo events process [options] [FILE|-]...\n"
+    "       awstopo events consume --kinesis-stream NAME [--once] [options]\n"
     "\n"
     "Runs AWS events through the mappings' event handlers, which describe the\n"
     "resources again with live AWS calls, and writes or sends the topology update\n"
@@ -49,6 +54,14 @@ static const char help[] =
     "  --api-key KEY            StackState API key (AWSTOPO_API_KEY; prefer the variable)\n"
     "  --instance NAME          the StackPack's AWS instance name (AWSTOPO_INSTANCE)\n"
     "  --spool DIR              undelivered payloads wait here (default ~/.cache/awstopo/spool)\n"
+    "  --kinesis-stream NAME    process: publish the update to this Kinesis stream (docs/kinesis.md);\n"
+    "                           consume: read updates from it and send them to StackState\n"
+    "  --kinesis-region REGION  the stream's region (default: the default region)\n"
+    "\n"
+    "consume only:\n"
+    "  --once                   read what the stream holds, then exit (else: run until SIGTERM)\n"
+    "  --checkpoint-dir DIR     one checkpoint per shard (default ~/.cache/awstopo/kinesis/<stream>)\n"
+    "  --poll-ms N              pause when every shard is caught up (default 1000)\n"
     "\n"
     "Exit codes: 0 every event handled or rightly skipped; 1 partial (malformed\n"
     "input, a handler failed, an account not configured, payloads still spooled);\n"
@@ -58,6 +71,8 @@ typedef struct events_options {
     common_options co;
     const char *config_path, *account_id, *services, *regions;
     const char *stackstate_url, *api_key, *instance, *spool;
+    const char *kinesis_stream, *kinesis_region, *checkpoint_dir, *poll_ms;
+    int consume, once;
     output_spec outputs[8];
     int noutputs;
     strlist inputs;
@@ -89,7 +104,9 @@ static int parse_args(events_options *o, int argc, char **argv)
                    VALUE("--services", o->services) || VALUE("--regions", o->regions) ||
                    VALUE("--stackstate-url", o->stackstate_url) ||
                    VALUE("--api-key", o->api_key) || VALUE("--instance", o->instance) ||
-                   VALUE("--spool", o->spool)) {
+                   VALUE("--spool", o->spool) || VALUE("--kinesis-stream", o->kinesis_stream) ||
+                   VALUE("--kinesis-region", o->kinesis_region) ||
+                   (o->consume && (VALUE("--checkpoint-dir", o->checkpoint_dir) || VALUE("--poll-ms", o->poll_ms)))) {
             if (rc < 0) return -1;
         } else if (VALUE("--output", out)) {
             if (rc < 0) return -1;
@@ -109,10 +126,12 @@ static int parse_args(events_options *o, int argc, char **argv)
                 last->format_given = 1;
                 format = NULL;
             }
+        } else if (o->consume && strcmp(argv[i], "--once") == 0) {
+            o->once = 1;
         } else if ((rc = common_option(&o->co, argc, argv, &i)) != 0) {
             if (rc < 0) return -1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error("events process: unknown option '%s' (see awstopo events process --help)", argv[i]);
+        } else if ((argv[i][0] == '-' && argv[i][1]) || o->consume) {
+            cli_error("events %s: unknown argument '%s' (see awstopo events --help)", argv[0], argv[i]);
             return -1;
         } else {
             strlist_add(&o->inputs, argv[i]);
@@ -128,7 +147,18 @@ static int parse_args(events_options *o, int argc, char **argv)
         if (parse_format(format, &o->outputs[0].format) < 0) return -1;
         o->noutputs = 1;
     }
-    if (!o->inputs.len) {
+    if (o->consume) {
+        if (!o->kinesis_stream) {
+            cli_error("events consume: --kinesis-stream NAME is needed");
+            return -1;
+        }
+        for (int k = 0; k < o->noutputs; k++) {
+            if (strcmp(o->outputs[k].path, "-") != 0) {
+                cli_error("events consume: --output takes only - (one update per line of standard output)");
+                return -1;
+            }
+        }
+    } else if (!o->inputs.len) {
         if (isatty(0)) {
             cli_error("events process: no input (give FILE, or - for standard input)");
             return -1;
@@ -416,6 +446,26 @@ static void run_batches(batches *bs, const event_list *events, const router *rt,
     }
 }
 
+/* --kinesis-stream: the update as records (docs/kinesis.md), with the
+ * default credentials. Returns 0 or -1 (the error printed). */
+static int publish(const events_options *o, const awstopo_config *cfg, model_registry *models, const topology *t)
+{
+    char err[1024];
+    aws_client *c = make_client(&o->co, models, err, sizeof err);
+    if (!c) {
+        cli_error("kinesis: %s", err);
+        return -1;
+    }
+    kinesis_stream k = { c, models, o->kinesis_stream, o->kinesis_region };
+    publish_stats st = {0};
+    int rc = kinesis_publish(&k, t, cfg->instance ? cfg->instance : "aws", 0, &st, err, sizeof err);
+    fprintf(stderr, "kinesis: %zu records written to %s in %zu requests, %zu sent again, %zu throttled\n",
+            st.records, o->kinesis_stream, st.requests, st.retried, st.throttled);
+    if (rc < 0) cli_error("kinesis: %s", err);
+    client_free(c);
+    return rc;
+}
+
 static int process(events_options *o)
 {
     awstopo_config cfg;
@@ -441,7 +491,7 @@ static int process(events_options *o)
     strlist scope = {0};   /* empty: every region */
     if (!(cfg.regions.len == 1 && strcmp(cfg.regions.items[0], "all") == 0))
         for (size_t i = 0; i < cfg.regions.len; i++) strlist_add(&scope, cfg.regions.items[i]);
-    if (!cfg.stackstate_url && !o->noutputs) {
+    if (!cfg.stackstate_url && !o->noutputs && !o->kinesis_stream) {
         o->outputs[0] = (output_spec){ "-", FORMAT_JSON, 1 };
         o->noutputs = 1;
     }
@@ -546,6 +596,7 @@ static int process(events_options *o)
     }
 
     int delivered = deliver_topology(o->outputs, o->noutputs, 0, &cfg, &all, INTAKE_INCREMENTAL);
+    if (o->kinesis_stream && publish(o, &cfg, models, &all) < 0) delivered = 2;
     fprintf(stderr,
             "events: %zu read, %zu handled, %zu superseded by a newer event of the same resource, "
             "%zu without a handler, %zu failed calls skipped, %zu out of scope, %zu malformed, %zu failed; "
@@ -576,18 +627,131 @@ static int process(events_options *o)
     return rc;
 }
 
+/* ---- events consume ---- */
+
+typedef struct consumer {
+    const events_options *o;
+    const awstopo_config *cfg;
+    stackstate_sink *sink;      /* NULL without a StackState URL */
+    buf spool;
+} consumer;
+
+/* One shard's update: StackState first takes what waits in the spool (an
+ * update not accepted earlier is read again from the stream, not piled up
+ * in the spool), then this one. 0 only when all of it was accepted. */
+static int consumer_deliver(void *ud, topology *t)
+{
+    consumer *c = ud;
+    intake_options io = { .instance_type = "aws", .instance_url = c->cfg->instance ? c->cfg->instance : "aws",
+                          .collection_timestamp = (double)time(NULL) };
+    topology_sort(t);
+    char err[1024];
+    for (int i = 0; i < c->o->noutputs; i++) {
+        if (sink_file_write_topology("-", c->o->outputs[i].format, t, &io, INTAKE_INCREMENTAL, err, sizeof err) < 0) {
+            cli_error("%s", err);
+            return -1;
+        }
+        fflush(stdout);
+    }
+    if (!c->sink) return 0;
+    sink_result r = stackstate_sink_flush(c->sink, err, sizeof err);
+    if (r == SINK_DELIVERED) r = stackstate_sink_send_topology(c->sink, t, &io, INTAKE_INCREMENTAL, err, sizeof err);
+    if (r != SINK_DELIVERED) cli_error("stackstate: %s", err);
+    return r == SINK_DELIVERED || r == SINK_SET_ASIDE ? 0 : -1;   /* set aside: kept in rejected/, not lost */
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int consume(events_options *o)
+{
+    awstopo_config cfg;
+    char err[1024];
+    if (config_load(&cfg, o->config_path, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        return EXIT_FAILURE_;
+    }
+    for (size_t i = 0; i < cfg.problems.len; i++) cli_error("config: %s", cfg.problems.items[i]);
+    config_apply_env(&cfg);
+    if (o->stackstate_url) config_set(&cfg.stackstate_url, o->stackstate_url);
+    if (o->api_key) config_set(&cfg.api_key, o->api_key);
+    if (o->instance) config_set(&cfg.instance, o->instance);
+    if (o->spool) config_set(&cfg.spool_dir, o->spool);
+    if (!cfg.stackstate_url && !o->noutputs) {
+        o->outputs[0] = (output_spec){ "-", FORMAT_JSON, 1 };
+        o->noutputs = 1;
+    }
+    char *mpath = model_search_path(&o->co);
+    model_registry *models = model_registry_new(mpath);
+    consumer c = { .o = o, .cfg = &cfg };
+    aws_client *client = make_client(&o->co, models, err, sizeof err);
+    int rc = EXIT_OK;
+    if (!client) {
+        cli_error("kinesis: %s", err);
+        rc = EXIT_FAILURE_;
+    }
+    if (rc == EXIT_OK && cfg.stackstate_url && !(c.sink = open_stackstate_sink(&cfg, &c.spool, err, sizeof err))) {
+        cli_error("%s", err);
+        rc = EXIT_FAILURE_;
+    }
+    if (rc == EXIT_OK) {
+        buf dir = {0};
+        if (o->checkpoint_dir) buf_puts(&dir, o->checkpoint_dir);
+        else buf_printf(&dir, "%s/.cache/awstopo/kinesis", getenv("HOME") ? getenv("HOME") : "/tmp");
+        if (!o->checkpoint_dir) {   /* create the parents of the default */
+            buf parent = {0};
+            buf_printf(&parent, "%s/.cache", getenv("HOME") ? getenv("HOME") : "/tmp");
+            mkdir(parent.data, 0700);
+            mkdir(dir.data, 0700);
+            buf_free(&parent);
+            buf_printf(&dir, "/%s", o->kinesis_stream);
+        }
+        struct sigaction sa = { .sa_handler = on_stop };
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        consume_options co = { .stream = { client, models, o->kinesis_stream, o->kinesis_region },
+                               .checkpoint_dir = dir.data, .once = o->once,
+                               .poll_ms = o->poll_ms ? atol(o->poll_ms) : 0, .deliver = consumer_deliver,
+                               .limit = getenv("AWSTOPO_KINESIS_LIMIT") ? atoi(getenv("AWSTOPO_KINESIS_LIMIT")) : 0,
+                               .ud = &c, .stop = &stop_requested, .verbose = o->co.verbose };
+        consume_stats st = {0};
+        int r = kinesis_consume(&co, &st, err, sizeof err);
+        fprintf(stderr,
+                "kinesis: %zu records read from %s, %zu updates delivered, %zu refused, %zu bad records, "
+                "%zu shards finished, %zu iterators renewed\n",
+                st.records, o->kinesis_stream, st.delivered, st.refused, st.bad_records, st.shards_finished,
+                st.expired_iterators);
+        if (r < 0) cli_error("%s", err);
+        rc = r < 0 ? EXIT_FAILURE_ : r > 0 || st.bad_records ? EXIT_PARTIAL : EXIT_OK;
+        buf_free(&dir);
+    }
+    stackstate_sink_free(c.sink);
+    buf_free(&c.spool);
+    client_free(client);
+    model_registry_free(models);
+    free(mpath);
+    config_free(&cfg);
+    return rc;
+}
+
 int cmd_events(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(help, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
-    if (strcmp(argv[1], "process") != 0) {
-        cli_error("events: unknown subcommand '%s' (process)", argv[1]);
+    if (strcmp(argv[1], "process") != 0 && strcmp(argv[1], "consume") != 0) {
+        cli_error("events: unknown subcommand '%s' (process, consume)", argv[1]);
         return EXIT_USAGE;
     }
     events_options o = {0};
-    int rc = parse_args(&o, argc - 1, argv + 1) < 0 ? EXIT_USAGE : process(&o);
+    o.consume = strcmp(argv[1], "consume") == 0;
+    int rc = parse_args(&o, argc - 1, argv + 1) < 0 ? EXIT_USAGE : o.consume ? consume(&o) : process(&o);
     strlist_free(&o.inputs);
     return rc;
 }

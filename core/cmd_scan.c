@@ -358,6 +358,17 @@ static int deliver(const scan_options *o, const awstopo_config *cfg, topology *a
                             complete ? INTAKE_SNAPSHOT_COMPLETE : INTAKE_SNAPSHOT_INCOMPLETE);
 }
 
+stackstate_sink *open_stackstate_sink(const awstopo_config *cfg, buf *spool, char *err, size_t errlen)
+{
+    if (cfg->spool_dir) buf_puts(spool, cfg->spool_dir);
+    else buf_printf(spool, "%s/.cache/awstopo/spool", getenv("HOME") ? getenv("HOME") : "/tmp");
+    const char *base_ms = getenv("AWSTOPO_RETRY_BASE_MS");   /* delivery backs off like AWS calls */
+    stackstate_options so = { .base_url = cfg->stackstate_url, .api_key = cfg->api_key,
+                              .spool_dir = spool->data, .spool_max_bytes = cfg->spool_max_mb << 20,
+                              .retry_base_ms = base_ms ? atol(base_ms) : 0 };
+    return stackstate_sink_new(&so, err, errlen);
+}
+
 int deliver_topology(const output_spec *outputs, int noutputs, size_t max_items, const awstopo_config *cfg,
                      topology *all, intake_mode mode)
 {
@@ -374,13 +385,7 @@ int deliver_topology(const output_spec *outputs, int noutputs, size_t max_items,
     }
     if (cfg->stackstate_url) {
         buf spool = {0};
-        if (cfg->spool_dir) buf_puts(&spool, cfg->spool_dir);
-        else buf_printf(&spool, "%s/.cache/awstopo/spool", getenv("HOME") ? getenv("HOME") : "/tmp");
-        const char *base_ms = getenv("AWSTOPO_RETRY_BASE_MS");   /* delivery backs off like AWS calls */
-        stackstate_options so = { .base_url = cfg->stackstate_url, .api_key = cfg->api_key,
-                                  .spool_dir = spool.data, .spool_max_bytes = cfg->spool_max_mb << 20,
-                                  .retry_base_ms = base_ms ? atol(base_ms) : 0 };
-        stackstate_sink *sink = stackstate_sink_new(&so, err, sizeof err);
+        stackstate_sink *sink = open_stackstate_sink(cfg, &spool, err, sizeof err);
         if (!sink) {
             cli_error("%s", err);
             rc = 2;

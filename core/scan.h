@@ -69,6 +69,10 @@ int scan_account(const scan_options *o, const awstopo_config *cfg, const account
 void collect(account_scan *a, topology *all, totals *t, int verbose);
 void free_account(account_scan *a);
 
+/* The StackState sink of cfg (url, api key, spool: ~/.cache/awstopo/spool
+ * by default; its path is appended to spool). NULL with err. Caller frees. */
+stackstate_sink *open_stackstate_sink(const awstopo_config *cfg, buf *spool, char *err, size_t errlen);
+
 /* The account id of the client's credentials (sts GetCallerIdentity);
  * caller frees. NULL with the reason in err. */
 char *lookup_account_id(aws_client *c, model_registry *models, char *err, size_t errlen);

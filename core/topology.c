@@ -116,6 +116,17 @@ const char *topo_item_json(const topo_item *it, buf *scratch)
     return it->off == TOPO_NO_JSON ? NULL : itemstore_get(it->off, it->json_len, scratch);
 }
 
+static int list_has(const topo_list *l, const char *id)
+{
+    return l->index && *index_slot(l, id) != 0;
+}
+
+int topology_has(const topology *t, const char *external_id)
+{
+    return list_has(&t->components, external_id) || list_has(&t->relations, external_id) ||
+           list_has(&t->deletes, external_id);
+}
+
 size_t topology_count(const topology *t)
 {
     return t->components.len + t->relations.len + t->deletes.len;

@@ -57,6 +57,8 @@ size_t topology_count(const topology *t);
 /* The item's encoded JSON (json_len bytes, NUL-terminated) read into scratch,
  * or NULL for a delete. Valid until scratch is used again. */
 const char *topo_item_json(const topo_item *it, buf *scratch);
+/* Is there an item (component, relation or delete) with this externalId? */
+int topology_has(const topology *t, const char *external_id);
 /* Sorts each list by externalId (stable output for golden files and diffs). */
 void topology_sort(topology *t);
 

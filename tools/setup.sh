@@ -11,11 +11,20 @@ missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# node and npm (for kinesalite, below): Debian's, unless some node with npm is there already
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO=sudo
     echo "setup: installing$missing"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+# npm packages the tests start (kinesalite: a real Kinesis), into tools/node
+# as package-lock.json pins them
+if [ ! -d "$(dirname "$0")/node/node_modules/kinesalite" ]; then
+    echo "setup: installing npm packages into tools/node"
+    (cd "$(dirname "$0")/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 echo "setup: ok"

@@ -235,3 +235,15 @@ def write_fixtures(directory, responses):
         with open(os.path.join(directory, service, operation + ".json"), "w") as f:
             json.dump(entries, f, indent=1)
     return directory
+
+
+def start_kinesalite(port=None, log=None):
+    """Starts kinesalite (tools/node, from tools/setup.sh) on loopback: a
+    FakeProcess whose .url is the Kinesis endpoint. Raises when node or the
+    package is missing."""
+    script = os.path.join(HERE, "kinesalite.js")
+    if not shutil.which("node"):
+        raise RuntimeError("node is not installed (tools/setup.sh installs it)")
+    if not os.path.isdir(os.path.join(HERE, "..", "..", "tools", "node", "node_modules", "kinesalite")):
+        raise RuntimeError("kinesalite is not installed in tools/node (run tools/setup.sh)")
+    return FakeProcess(["node", script], None, log).start(port)

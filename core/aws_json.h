@@ -1,0 +1,27 @@
+/* aws_json.h -- one AWS call from C: JSON parameters in, JSON result out.
+ *
+ * For the core's own calls outside any mapping (the Kinesis producer and
+ * consumer): the same model-driven client, signing and retries as
+ * ctx.aws.call, with parameters and result as JSON text in the AWS CLI's
+ * shape (blobs base64, timestamps ISO 8601).
+ */
+#ifndef AWSTOPO_AWS_JSON_H
+#define AWSTOPO_AWS_JSON_H
+
+#include "client.h"
+#include "model.h"
+
+typedef struct aws_error {
+    char code[128];          /* AWS error code ("ExpiredIteratorException"), or "" */
+    char message[512];
+    long status;             /* HTTP status, 0 when there was no answer */
+    int throttling;          /* a throttling error (retries already spent) */
+} aws_error;
+
+/* Calls service:op with params (a JSON object; NULL = {}) in region (NULL:
+ * the client's). Returns the result as JSON (caller frees), or NULL with e
+ * filled in. */
+char *aws_call_json(aws_client *c, model_registry *models, const char *service, const char *op,
+                    const char *params_json, const char *region, aws_error *e);
+
+#endif
