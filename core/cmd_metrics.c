@@ -52,6 +52,9 @@ static const char help[] =
     "  --end TIME               the window ends at the last whole period before TIME\n"
     "                           minus the delay (default now); ISO-8601 or epoch seconds\n"
     "  --price-per-1000 USD     price of 1,000 metrics requested (default 0.01)\n"
+    "  --component ID           on demand: only this component (externalId), all the metrics\n"
+    "                           its type declares or those named by --metric NAME (repeatable)\n"
+    "  --from TIME --to TIME    the window (whole periods around it) instead of --interval\n"
     "  --alarms                 also map CloudWatch alarms (DescribeAlarms) onto the components'\n"
     "                           health: OK -> CLEAR, ALARM -> CRITICAL, INSUFFICIENT_DATA ->\n"
     "                           --insufficient-data DEVIATING|CLEAR|CRITICAL (default DEVIATING)\n"
@@ -81,7 +84,7 @@ typedef struct metrics_cli {
     metrics_options mo;
     strlist flag_choose, flag_tags;
     int only_named;
-    const char *interval, *delay, *end, *budget, *price, *insufficient;
+    const char *interval, *delay, *end, *budget, *price, *insufficient, *from, *to;
     metrics_output outputs[8];
     int noutputs;
 } metrics_cli;
@@ -139,7 +142,8 @@ static int parse_args(metrics_cli *m, int argc, char **argv)
                    VALUE("--spool", o->spool) || VALUE("--topology", m->topology_file) ||
                    VALUE("--interval", m->interval) || VALUE("--delay", m->delay) || VALUE("--end", m->end) ||
                    VALUE("--max-metrics-per-hour", m->budget) || VALUE("--price-per-1000", m->price) ||
-                   VALUE("--insufficient-data", m->insufficient)) {
+                   VALUE("--insufficient-data", m->insufficient) || VALUE("--component", m->mo.component) ||
+                   VALUE("--from", m->from) || VALUE("--to", m->to)) {
             if (rc < 0) return -1;
         } else if (VALUE("--metrics", v)) {
             if (rc < 0) return -1;
@@ -148,6 +152,9 @@ static int parse_args(metrics_cli *m, int argc, char **argv)
                 return -1;
             }
             strlist_add(&m->flag_choose, v);
+        } else if (VALUE("--metric", v)) {
+            if (rc < 0) return -1;
+            strlist_add(&m->mo.names, v);
         } else if (VALUE("--tags", v)) {
             if (rc < 0) return -1;
             split_list(v, &m->flag_tags);
@@ -207,6 +214,10 @@ static int build_options(metrics_cli *m, const awstopo_config *cfg)
         for (size_t i = 0; i < m->flag_tags.len; i++) strlist_add(&m->mo.tags, m->flag_tags.items[i]);
     }
     if (m->end && timestamp_parse(m->end, &m->mo.now) < 0) strlist_add(&problems, "metrics: --end wants ISO-8601 or epoch seconds");
+    if ((m->from || m->to) && (!m->from || !m->to || timestamp_parse(m->from, &m->mo.from) < 0 ||
+                               timestamp_parse(m->to, &m->mo.to) < 0 || m->mo.to <= m->mo.from))
+        strlist_add(&problems, "metrics: --from and --to go together, as times (ISO-8601 or epoch seconds), from first");
+    if (m->mo.names.len && !m->mo.component) strlist_add(&problems, "metrics: --metric goes with --component");
     for (size_t i = 0; i < problems.len; i++) cli_error("%s", problems.items[i]);
     int bad = problems.len > 0;
     strlist_free(&problems);
@@ -473,6 +484,11 @@ int cmd_metrics(int argc, char **argv)
     size_t naccounts = cfg.naccounts && !(st.file && m.mo.estimate) ? cfg.naccounts : 1;
     for (size_t i = 0; i < naccounts; i++) one_account(&st, cfg.naccounts ? &cfg.accounts[i] : NULL);
     if (st.failed_accounts < naccounts) print_report(&st.all, &m.mo);
+    if (m.mo.component && st.failed_accounts < naccounts && st.all.report.components == 0) {
+        cli_error("metrics: no component %s with declared metrics in %s", m.mo.component,
+                  m.topology_file ? m.topology_file : "the scan");
+        st.failed_accounts = naccounts;
+    }
 
     intake_options io = { .instance_type = "aws", .instance_url = cfg.instance ? cfg.instance : "aws",
                           .collection_timestamp = (double)time(NULL) };

@@ -95,6 +95,7 @@ int metrics_options_from_config(metrics_options *o, const strlist *items, strlis
 
 void metrics_options_free(metrics_options *o)
 {
+    strlist_free(&o->names);
     strlist_free(&o->choose);
     strlist_free(&o->tags);
 }
@@ -198,6 +199,14 @@ void metrics_cost(const metrics_report *r, const metrics_options *o, double *per
     /* ListMetrics and DescribeAlarms are billed per request at the same rate */
     *per_run = (double)(r->requested + r->list_calls + r->alarm_calls) * price / 1000.0;
     *per_hour = *per_run * 3600.0 / (double)interval;
+}
+
+double metrics_next_fetch(double now, long interval, long delay)
+{
+    if (interval <= 0) interval = DEFAULT_INTERVAL;
+    if (delay < 0) delay = 0;
+    double k = floor((now - (double)delay) / (double)interval) + 1;
+    return k * (double)interval + (double)delay;
 }
 
 /* ---- the catalog ---- */
@@ -390,6 +399,21 @@ static int push_job(lua_State *L, const metrics_catalog *cat, const char *accoun
     }
     set_str(L, "others", o->others ? o->others : "default");
     if (o->insufficient_data) set_str(L, "insufficient_data", o->insufficient_data);
+    if (o->component) {
+        set_str(L, "component", o->component);
+        lua_createtable(L, (int)o->names.len, 0);
+        for (size_t i = 0; i < o->names.len; i++) {
+            lua_pushstring(L, o->names.items[i]);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        lua_setfield(L, -2, "names");
+    }
+    if (o->from > 0 && o->to > o->from) {
+        lua_pushinteger(L, (lua_Integer)floor(o->from));
+        lua_setfield(L, -2, "from");
+        lua_pushinteger(L, (lua_Integer)ceil(o->to));
+        lua_setfield(L, -2, "to");
+    }
     if (o->alarms) {
         if (luaL_loadbufferx(L, alarms_lua, alarms_lua_len, "=alarms.lua", "t") != LUA_OK)
             return set_err(err, errlen, "alarms.lua: %s", lua_tostring(L, -1));

@@ -43,6 +43,10 @@ typedef struct metrics_options {
     strlist tags;              /* "key" or "key=value": components must have all */
     int alarms;                /* DescribeAlarms onto the components' health */
     const char *insufficient_data;   /* health of INSUFFICIENT_DATA: DEVIATING (NULL), CLEAR or CRITICAL */
+    /* On demand (GET /v1/metrics?component=...&metric=...&from=...&to=...): */
+    const char *component;     /* only this externalId; NULL = every component */
+    strlist names;             /* its metrics (any it declares); empty = all it declares */
+    double from, to;           /* the window, epoch seconds (whole periods around it); 0 = interval/delay */
 } metrics_options;
 
 /* Reads the [metrics] keys of a config (key=value items) into o; problems
@@ -114,6 +118,27 @@ int metrics_fetch(aws_client *client, const metrics_catalog *cat, const char *ac
 /* The cost of a report: USD for this run, and per hour at o's interval. */
 void metrics_cost(const metrics_report *r, const metrics_options *o, double *per_run, double *per_hour);
 
+/* When the next fetch is due for a daemon: the first t > now with
+ * t - delay a multiple of interval, so that each window (which ends at the
+ * last whole period before t - delay) is new and CloudWatch has had delay
+ * seconds to fill it. */
+double metrics_next_fetch(double now, long interval, long delay);
+
+/* ---- on demand: series cached per period (metrics_cache.c) ---- */
+
+/* What GET /v1/metrics serves: the series of one component and window,
+ * fetched at most once per period. Entries live until their period has
+ * passed; at most max_entries (0 = 1024), the oldest evicted first. */
+typedef struct metrics_cache metrics_cache;
+metrics_cache *metrics_cache_new(size_t max_entries);
+void metrics_cache_free(metrics_cache *c);
+/* The cached result for (component, names, from, to) fetched at most one
+ * period before now, or NULL (owned by the cache: valid until the next put). */
+const metrics_result *metrics_cache_get(metrics_cache *c, const metrics_options *o, double now);
+/* Keeps r (moved in; r becomes empty) for o's component, names and window,
+ * fetched at now; returns the cached copy. */
+const metrics_result *metrics_cache_put(metrics_cache *c, const metrics_options *o, double now, metrics_result *r);
+
 /* ---- outputs (metrics_out.c) ---- */
 
 /* The series and the report as one JSON document. Returns 0 or -1 (I/O). */
@@ -123,6 +148,8 @@ int metrics_write_json(FILE *f, const metrics_result *r);
  * labelled component_id, component_type, account, region, statistic and the
  * dimensions; milliseconds become seconds. Returns 0 or -1 (I/O). */
 int metrics_write_openmetrics(FILE *f, const metrics_result *r);
+/* The same text appended to out (for an HTTP /metrics endpoint). */
+void metrics_openmetrics(const metrics_result *r, buf *out);
 /* StackState intake payloads with the datapoints in "metrics" (at most
  * max_points each; 0 = 5000), appended to out; with alarms, then the check
  * states in "health" as one REPEAT_SNAPSHOTS snapshot of the stream

@@ -9,6 +9,8 @@
 --          choose  = { [type] = { metric names } | "all" | "none" },
 --          others  = "default" | "none"      (types the config does not name)
 --          tags    = { { key, value|nil }, ... }   (all must match)
+--          component, names, from, to   on demand: only this externalId, these
+--                  metrics (all declared when nil), this window (epoch seconds)
 --          components = { JSON text of each component } }
 -- and returns { series = { ... }, health = { ... }, health_complete, report = { ... } }
 -- (see metrics.h: what C
@@ -60,7 +62,13 @@ local function tag_match(tags)
 end
 
 local function chosen(ctype, decl)
-  local pick = job.choose[ctype]
+  if job.component then   -- on demand: the metrics asked for, else all it declares
+    for _, name in ipairs(job.names or {}) do
+      if not decl.metrics[name] then error(("metrics: %s has no metric %s"):format(ctype, name), 0) end
+    end
+    if job.names and #job.names > 0 then return job.names end
+  end
+  local pick = job.component and "all" or job.choose[ctype]
   if pick == nil then pick = job.others == "none" and "none" or "default" end
   if pick == "none" then return {} end
   if pick == "default" then return decl.default or {} end
@@ -144,7 +152,8 @@ local function plan(decoded)
     local c = json.decode(text)
     local decl = job.catalog[c.type and c.type.name]
     local loc = c.data and c.data.Location or {}
-    if decl and c.data and c.data.CW and (job.account == nil or loc.AwsAccount == job.account) then
+    if decl and c.data and c.data.CW and (job.account == nil or loc.AwsAccount == job.account)
+        and (job.component == nil or c.externalId == job.component) then
       report.components = report.components + 1
       decoded[#decoded + 1] = c
       if tag_match(c.data.Tags) then add_queries(c, decl, queries)
@@ -232,6 +241,9 @@ end
 -- and covers the interval (at least one period; two for daily metrics, which
 -- CloudWatch publishes late).
 local function window(period)
+  if job.from and job.to then   -- on demand: whole periods covering [from, to)
+    return job.from // period * period, -(-job.to // period) * period
+  end
   local stop = (job.now - job.delay) // period * period
   local span = math.max(job.interval, period)
   if period >= 86400 then span = math.max(span, 2 * period) end

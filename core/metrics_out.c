@@ -293,7 +293,9 @@ static void put_sample(buf *b, const named *n)
     buf_printf(b, " %lld\n", (long long)llround(s->ts[s->n - 1] * 1000.0));
 }
 
-int metrics_write_openmetrics(FILE *f, const metrics_result *r)
+/* Appends the exposition to b; with f, writes it out as it grows (and b
+ * ends empty). Returns 0 or -1 (I/O). */
+static int openmetrics(const metrics_result *r, buf *b, FILE *f)
 {
     named *all = xcalloc(r->len + 1, sizeof *all);
     size_t n = 0;
@@ -304,23 +306,34 @@ int metrics_write_openmetrics(FILE *f, const metrics_result *r)
         n++;
     }
     if (n) qsort(all, n, sizeof *all, compare_named);
-    buf b = {0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (i == 0 || strcmp(all[i].name, all[i - 1].name) != 0) {
             const metric_series *s = all[i].s;
-            buf_printf(&b, "# HELP %s CloudWatch %s %s (%s, %s)\n# TYPE %s gauge\n", all[i].name, s->namespace,
+            buf_printf(b, "# HELP %s CloudWatch %s %s (%s, %s)\n# TYPE %s gauge\n", all[i].name, s->namespace,
                        s->metric, s->unit, all[i].scale != 1 ? "in seconds" : "as CloudWatch reports it",
                        all[i].name);
         }
-        put_sample(&b, &all[i]);
-        if (b.len > 65536) rc = flush(f, &b);
+        put_sample(b, &all[i]);
+        if (f && b->len > 65536) rc = flush(f, b);
     }
-    if (rc == 0) rc = flush(f, &b);
-    buf_free(&b);
+    if (f && rc == 0) rc = flush(f, b);
     for (size_t i = 0; i < n; i++) free(all[i].name);
     free(all);
     return rc;
+}
+
+int metrics_write_openmetrics(FILE *f, const metrics_result *r)
+{
+    buf b = {0};
+    int rc = openmetrics(r, &b, f);
+    buf_free(&b);
+    return rc;
+}
+
+void metrics_openmetrics(const metrics_result *r, buf *out)
+{
+    openmetrics(r, out, NULL);
 }
 
 /* ---- StackState intake ---- */

@@ -357,6 +357,25 @@ def main():
             check(p.returncode == 0 and len(points) == 501, "StackState got every datapoint (%d)" % len(points))
             check(fakes.API_KEY not in p.stderr + p.stdout, "the API key is never printed")
 
+        # on demand: one component, its metrics, a window of its own
+        aws.control(cloudwatch=True, reset_stats=True, clear_rules=True)
+        fn = "arn:aws:lambda:%s:%s:function:fn" % (REGION, ACCOUNT)
+        od = ["--topology", topo, "--account-id", ACCOUNT, "--component", fn,
+              "--from", "2026-12-06T10:00:00Z", "--to", "2026-12-06T11:00:00Z", "--output", "-"]
+        p = run(od, env)
+        doc = json.loads(p.stdout)
+        check(p.returncode == 0 and sorted(s["metric"] for s in doc["series"]) ==
+              ["ConcurrentExecutions", "Duration", "Errors", "Invocations", "Throttles"],
+              "on demand: every metric the component's type declares (%s)" % p.stderr[-200:])
+        check(all(len(s["datapoints"]) == 12 and s["datapoints"][0][0] == 1796551200 for s in doc["series"]),
+              "on demand: the window asked for, 12 periods")
+        check(aws.stats()["requests"]["cloudwatch"]["GetMetricData"] == 1, "on demand: one call")
+        exact_json(doc, "on demand")
+        p = run(od + ["--metric", "Duration"], env)
+        check([s["metric"] for s in json.loads(p.stdout)["series"]] == ["Duration"], "on demand: --metric")
+        p = run(od[:4] + ["--component", "arn:aws:sqs:nowhere"], env)
+        check(p.returncode == 2 and "no component arn:aws:sqs:nowhere" in p.stderr, "on demand: unknown component")
+
         check_alarms(aws, env, base, tmp)
 
     # the [metrics] section of the config
