@@ -19,6 +19,7 @@
 #include <cJSON.h>
 
 #include "buf.h"
+#include "http.h"
 #include "util.h"
 
 #define DEFAULT_HOSTNAME "{service}.{region}.{dnsSuffix}"
@@ -373,67 +374,16 @@ static char *service_env_name(const aws_model *m)
     return buf_steal(&b);
 }
 
-/* Parses "scheme://host[:port][/path]" into out's scheme, host, base_path, url. */
+/* Parses "scheme://host[:port][/path]" into out's scheme, host, base_path. */
 static int parse_url(const char *url, endpoint *out, const char *what, char *err, size_t errlen)
 {
-    const char *sep = strstr(url, "://");
-    size_t slen = sep ? (size_t)(sep - url) : 0;
-    const char *scheme = NULL;
-    if (sep && slen == 5 && strncasecmp(url, "https", 5) == 0)
-        scheme = "https";
-    else if (sep && slen == 4 && strncasecmp(url, "http", 4) == 0)
-        scheme = "http";
-    if (!scheme) {
-        set_err(err, errlen, "%s: endpoint URL \"%.200s\" must start with http:// or https://", what, url);
-        return -1;
-    }
-    const char *host = sep + 3;
-    size_t hlen = strcspn(host, "/?#");
-    const char *rest = host + hlen;
-    if (*rest == '?' || *rest == '#' || strchr(rest, '?') || strchr(rest, '#')) {
-        set_err(err, errlen, "%s: endpoint URL \"%.200s\" may not have a query or fragment", what, url);
-        return -1;
-    }
-    /* host: name or [IPv6], then an optional :port */
-    size_t name_len;
-    if (hlen && host[0] == '[') {
-        const char *close = memchr(host, ']', hlen);
-        name_len = close && close > host + 1 ? (size_t)(close - host) + 1 : 0;
-        for (size_t i = 1; i + 1 < name_len; i++)
-            if (!isxdigit((unsigned char)host[i]) && !strchr(":.", host[i]))
-                name_len = 0;
-    } else {
-        name_len = strcspn(host, ":/");
-        if (name_len > hlen)
-            name_len = hlen;
-        for (size_t i = 0; i < name_len; i++)
-            if (!isalnum((unsigned char)host[i]) && !strchr("-._", host[i]))
-                name_len = 0;
-    }
-    const char *port = host + name_len;
-    size_t plen = hlen - name_len;
-    int port_ok = name_len > 0;
-    long portno = 0;
-    if (port_ok && plen) {
-        port_ok = port[0] == ':' && plen >= 2 && plen <= 6;
-        for (size_t i = 1; port_ok && i < plen; i++)
-            port_ok = isdigit((unsigned char)port[i]);
-        if (port_ok) {
-            portno = strtol(port + 1, NULL, 10);
-            port_ok = portno >= 1 && portno <= 65535;
-        }
-    }
-    if (!port_ok) {
-        set_err(err, errlen, "%s: endpoint URL \"%.200s\" has no valid host[:port]", what, url);
-        return -1;
-    }
-    int default_port = (portno == 443 && scheme[4] == 's') || (portno == 80 && scheme[4] == '\0');
-    out->scheme = xstrdup(scheme);
-    out->host = xstrndup(host, default_port ? name_len : hlen);
-    size_t rlen = strlen(rest);
-    while (rlen > 0 && rest[rlen - 1] == '/')
-        rlen--;
-    out->base_path = xstrndup(rest, rlen);
+    http_url u;
+    const char *why;
+    if (http_url_parse(url, &u, &why) != 0)
+        return set_err(err, errlen, "%s: endpoint URL \"%.200s\" %s", what, url, why);
+    out->scheme = u.scheme;
+    out->host = u.host;
+    out->base_path = u.path;
     return 0;
 }
 

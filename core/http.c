@@ -15,6 +15,9 @@
  *
  * http_send_blocking() runs a throw-away engine with a single transfer, so the
  * one-off path and the multi path share all option setup.
+ *
+ * http_url_parse() takes base URLs (endpoint overrides, the StackState
+ * receiver) apart with libcurl's own parser, the one the transfers use.
  */
 #include "http.h"
 
@@ -129,6 +132,92 @@ http_engine *http_engine_new(const http_options *opts)
     return e;
 }
 
+/* ---- URLs ---- */
+
+/* A part of u (caller frees), or NULL when it has none. */
+static char *url_part(CURLU *u, CURLUPart what, unsigned flags)
+{
+    char *s = NULL;
+    if (curl_url_get(u, what, &s, flags) != CURLUE_OK) return NULL;
+    char *copy = xstrdup(s);
+    curl_free(s);
+    return copy;
+}
+
+static int has_part(CURLU *u, CURLUPart what)
+{
+    char *s = url_part(u, what, 0);
+    free(s);
+    return s != NULL;
+}
+
+/* Fills out from u, already set; the checks curl leaves to us. */
+static int url_fill(CURLU *u, http_url *out, const char **why)
+{
+    out->scheme = url_part(u, CURLUPART_SCHEME, 0);
+    if (!out->scheme || (strcmp(out->scheme, "http") && strcmp(out->scheme, "https"))) {
+        *why = "must start with http:// or https://";
+        return -1;
+    }
+    if (has_part(u, CURLUPART_QUERY) || has_part(u, CURLUPART_FRAGMENT)) {
+        *why = "may not have a query or fragment";
+        return -1;
+    }
+    if (has_part(u, CURLUPART_USER) || has_part(u, CURLUPART_PASSWORD)) {
+        *why = "may not hold a user name or password";
+        return -1;
+    }
+    char *host = url_part(u, CURLUPART_HOST, 0), *port = url_part(u, CURLUPART_PORT, CURLU_NO_DEFAULT_PORT);
+    buf h = {0};
+    if (host && *host) buf_printf(&h, port ? "%s:%s" : "%s", host, port);
+    int bad_port = port && strtol(port, NULL, 10) <= 0;
+    free(host);
+    free(port);
+    out->host = buf_steal(&h);
+    if (!*out->host || bad_port) {
+        *why = "has no valid host[:port]";
+        return -1;
+    }
+    out->path = url_part(u, CURLUPART_PATH, 0);
+    if (!out->path) out->path = xstrdup("");
+    size_t n = strlen(out->path);
+    while (n && out->path[n - 1] == '/') out->path[--n] = '\0';
+    return 0;
+}
+
+int http_url_parse(const char *url, http_url *out, const char **why)
+{
+    memset(out, 0, sizeof *out);
+    CURLU *u = curl_url();
+    if (!u) abort(); /* only fails on OOM */
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url ? url : "", 0);
+    int ok;
+    if (rc == CURLUE_UNSUPPORTED_SCHEME || rc == CURLUE_BAD_SCHEME || rc == CURLUE_MALFORMED_INPUT) {
+        *why = "must start with http:// or https://";
+        ok = -1;
+    } else if (rc == CURLUE_NO_HOST || rc == CURLUE_BAD_PORT_NUMBER || rc == CURLUE_BAD_IPV6 ||
+               rc == CURLUE_BAD_HOSTNAME) {
+        *why = "has no valid host[:port]";
+        ok = -1;
+    } else if (rc != CURLUE_OK) {
+        *why = "is not a valid URL";
+        ok = -1;
+    } else {
+        ok = url_fill(u, out, why);
+    }
+    curl_url_cleanup(u);
+    if (ok != 0) http_url_free(out);
+    return ok;
+}
+
+void http_url_free(http_url *u)
+{
+    free(u->scheme);
+    free(u->host);
+    free(u->path);
+    memset(u, 0, sizeof *u);
+}
+
 /* ---- per-transfer libcurl callbacks ---- */
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
@@ -139,50 +228,24 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-static void trim(const char **s, const char **end)
-{
-    while (*s < *end && (**s == ' ' || **s == '\t')) (*s)++;
-    while (*end > *s && ((*end)[-1] == ' ' || (*end)[-1] == '\t' || (*end)[-1] == '\r' || (*end)[-1] == '\n'))
-        (*end)--;
-}
-
-/* One header line per call, status lines included. A status line starts a new
- * response (after 100 Continue, a proxy's CONNECT reply, ...): only the final
- * response's headers are kept. */
+/* A header line arrived: time moves on. A status line starts a new response
+ * (after 100 Continue, a proxy's CONNECT reply, ...): what came before is not
+ * the final response's body. The headers are taken at the end (take_headers). */
 static size_t on_header(char *data, size_t size, size_t n, void *ud)
 {
     transfer *t = ud;
     size_t len = size * n;
-    const char *s = data, *end = data + len;
     t->last_activity_ms = now_ms();
-
-    if (len >= 5 && memcmp(s, "HTTP/", 5) == 0) {
-        headers_free(&t->resp.headers);
-        buf_clear(&t->resp.body);
-        return len;
-    }
-    trim(&s, &end);
-    if (s == end) return len; /* the blank line ending the block */
-    if ((data[0] == ' ' || data[0] == '\t') && t->resp.headers.len) {
-        /* obsolete line folding: continues the previous value */
-        http_header *h = &t->resp.headers.items[t->resp.headers.len - 1];
-        buf v = {0};
-        buf_printf(&v, "%s %.*s", h->value, (int)(end - s), s);
-        free(h->value);
-        h->value = buf_steal(&v);
-        return len;
-    }
-    const char *colon = memchr(s, ':', (size_t)(end - s));
-    if (!colon) return len;
-    const char *vs = colon + 1, *ve = end, *ns = s, *ne = colon;
-    trim(&vs, &ve);
-    trim(&ns, &ne);
-    char *name = xstrndup(ns, (size_t)(ne - ns));
-    char *value = xstrndup(vs, (size_t)(ve - vs));
-    headers_add(&t->resp.headers, name, value);
-    free(name);
-    free(value);
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) buf_clear(&t->resp.body);
     return len;
+}
+
+/* The final response's headers, as libcurl parsed them: trimmed, folded
+ * lines joined, those of 1xx and CONNECT replies left out. */
+static void take_headers(transfer *t)
+{
+    struct curl_header *h = NULL;
+    while ((h = curl_easy_nextheader(t->easy, CURLH_HEADER, -1, h))) headers_add(&t->resp.headers, h->name, h->value);
 }
 
 /* Called once the connection is up (or reused), right before the request goes
@@ -424,8 +487,12 @@ static void finish(http_engine *e, transfer *t, CURLcode rc)
     e->running--;
     http_error_kind kind = classify(rc, t);
     buf msg = {0};
-    if (kind == HTTP_OK) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->resp.status);
-    else describe(t, rc, &msg);
+    if (kind == HTTP_OK) {
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->resp.status);
+        take_headers(t);
+    } else {
+        describe(t, rc, &msg);
+    }
     if (t->done) t->done(t->ud, &t->resp, kind, kind == HTTP_OK ? NULL : buf_cstr(&msg));
     buf_free(&msg);
     transfer_free(t);

@@ -67,4 +67,18 @@ http_error_kind http_send_blocking(const http_request *req, http_response *resp,
 
 const char *http_error_name(http_error_kind kind);
 
+/* A base URL taken apart by libcurl's URL API (CURLU): scheme "http" or
+ * "https"; host, with ":port" unless it is the scheme's default; path
+ * without trailing '/' ("" for none). Caller frees with http_url_free. */
+typedef struct http_url {
+    char *scheme, *host, *path;
+} http_url;
+
+/* Returns 0, or -1 with *why saying what is wrong, to follow the URL in a
+ * message: "must start with http:// or https://", "may not have a query or
+ * fragment", "has no valid host[:port]", "may not hold a user name or
+ * password" or "is not a valid URL". Port 0 counts as no valid port. */
+int http_url_parse(const char *url, http_url *out, const char **why);
+void http_url_free(http_url *u);
+
 #endif

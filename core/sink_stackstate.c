@@ -106,37 +106,21 @@ static void scrub_key(char *msg, size_t msglen, const char *key)
 /* Splits base_url into scheme, host and the intake path (see the top comment). */
 static int parse_base_url(stackstate_sink *s, const char *base, char *err, size_t errlen)
 {
-    const char *sep = base ? strstr(base, "://") : NULL;
-    if (!sep || !((sep - base == 4 && strncmp(base, "http", 4) == 0) ||
-                  (sep - base == 5 && strncmp(base, "https", 5) == 0))) {
-        set_err(err, errlen, "StackState URL must start with http:// or https:// (got \"%.100s\")",
-                base ? base : "");
-        return -1;
-    }
-    if (strpbrk(base, "?#")) {
-        set_err(err, errlen, "StackState URL must not have a query or fragment: give the receiver's base URL");
-        return -1;
-    }
-    const char *host = sep + 3;
-    size_t host_len = strcspn(host, "/");
-    if (host_len == 0) {
-        set_err(err, errlen, "StackState URL has no host (got \"%.100s\")", base);
-        return -1;
-    }
-    const char *path = host + host_len;
-    size_t path_len = strlen(path);
-    while (path_len && path[path_len - 1] == '/') path_len--;
-
+    http_url u;
+    const char *why;
+    if (http_url_parse(base, &u, &why) != 0)
+        return set_err(err, errlen, "StackState URL \"%.100s\" %s%s", base ? base : "", why,
+                       strstr(why, "query") ? ": give the receiver's base URL" : "");
     buf p = {0};
-    buf_append(&p, path, path_len);
-    if (has_suffix(buf_cstr(&p), "/stsAgent")) buf_puts(&p, "/intake");
-    else if (!has_suffix(buf_cstr(&p), "/stsAgent/intake")) buf_puts(&p, "/stsAgent/intake");
-    s->scheme = xstrndup(base, (size_t)(sep - base));
-    s->host = xstrndup(host, host_len);
+    buf_puts(&p, u.path);
+    if (has_suffix(u.path, "/stsAgent")) buf_puts(&p, "/intake");
+    else if (!has_suffix(u.path, "/stsAgent/intake")) buf_puts(&p, "/stsAgent/intake");
+    s->scheme = u.scheme;
+    s->host = u.host;
     s->path = buf_steal(&p);
-    buf u = {0};
-    buf_printf(&u, "%s://%s%s", s->scheme, s->host, s->path);
-    s->shown_url = buf_steal(&u);
+    free(u.path);
+    buf_printf(&p, "%s://%s%s", s->scheme, s->host, s->path);
+    s->shown_url = buf_steal(&p);
     return 0;
 }
 

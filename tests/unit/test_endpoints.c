@@ -285,7 +285,7 @@ static void test_override_urls(void)
     EXPECT_FAIL(E, ec2, "us-east-1", "http://h:99999", "no valid host");
     EXPECT_FAIL(E, ec2, "us-east-1", "http://h:0", "no valid host");
     EXPECT_FAIL(E, ec2, "us-east-1", "http://h:8a", "no valid host");
-    EXPECT_FAIL(E, ec2, "us-east-1", "http://user:pw@h", "no valid host");
+    EXPECT_FAIL(E, ec2, "us-east-1", "http://user:pw@h", "user name");
     EXPECT_FAIL(E, ec2, "us-east-1", "http://[zz]:1", "no valid host");
     EXPECT_FAIL(E, ec2, "us-east-1", "http://h/?x=1", "query");
     EXPECT_FAIL(E, ec2, "us-east-1", "http://h#f", "query");
