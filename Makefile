@@ -3,7 +3,7 @@
 #   make              build ./awstopo
 #   make test         every test (unit, conformance, integration, mappings)
 #   make test-asan    the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make lint         luacheck on mappings/
+#   make lint         luacheck on mappings/ and core/*.lua
 #   make bench        benchmarks (figures, not pass/fail)
 #   make demo         scan the bundled demo account into out/
 #   make install PREFIX=/usr/local
@@ -52,12 +52,13 @@ $(BUILD)/core/cli.o: CFLAGS += -iquote $(BUILD)/gen
 
 FORCE:
 
-# core/*.lua (engine.lua, metrics.lua) are compiled into the binary as
-# <name>_lua[] (see tools/embed.sh).
+# Each core/NAME.lua (engine.lua, metrics.lua, call.lua, account.lua) is
+# compiled into the binary as NAME_lua (see tools/embed.sh and core/embedded.h).
 $(BUILD)/gen/%_lua.c: core/%.lua tools/embed.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed.sh $*_lua $< > $@
 
+.PRECIOUS: $(BUILD)/gen/%_lua.c
 $(BUILD)/gen/%_lua.o: $(BUILD)/gen/%_lua.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -84,7 +85,7 @@ test-asan:
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
 lint:
-	luacheck --codes mappings/
+	luacheck --codes mappings/ core/
 
 bench: $(BIN) $(BENCH_BIN)
 	AWSTOPO_BIN=$(abspath $(BIN)) AWSTOPO_BUILD=$(abspath $(BUILD)) bench/run

@@ -218,32 +218,28 @@ static int error_tostring(lua_State *L)
     return 1;
 }
 
-void client_push_error(lua_State *L, const char *service, const char *operation, const char *region,
-                       const char *code, const char *message, long status, const char *request_id,
-                       int retryable, int throttling, int attempts)
+static void set_string(lua_State *L, const char *key, const char *value)
+{
+    lua_pushstring(L, value);
+    lua_setfield(L, -2, key);
+}
+
+void client_push_error(lua_State *L, const aws_error_fields *e)
 {
     lua_createtable(L, 0, 10);
-    lua_pushstring(L, code && *code ? code : "Unknown");
-    lua_setfield(L, -2, "code");
-    lua_pushstring(L, message ? message : "");
-    lua_setfield(L, -2, "message");
-    lua_pushinteger(L, status);
+    set_string(L, "code", e->code && *e->code ? e->code : "Unknown");
+    set_string(L, "message", e->message ? e->message : "");
+    lua_pushinteger(L, e->status);
     lua_setfield(L, -2, "status");
-    if (request_id && *request_id) {
-        lua_pushstring(L, request_id);
-        lua_setfield(L, -2, "request_id");
-    }
-    lua_pushstring(L, service);
-    lua_setfield(L, -2, "service");
-    lua_pushstring(L, operation);
-    lua_setfield(L, -2, "operation");
-    lua_pushstring(L, region ? region : "");
-    lua_setfield(L, -2, "region");
-    lua_pushboolean(L, retryable);
+    if (e->request_id && *e->request_id) set_string(L, "request_id", e->request_id);
+    set_string(L, "service", e->service);
+    set_string(L, "operation", e->operation);
+    set_string(L, "region", e->region ? e->region : "");
+    lua_pushboolean(L, e->retryable);
     lua_setfield(L, -2, "retryable");
-    lua_pushboolean(L, throttling);
+    lua_pushboolean(L, e->throttling);
     lua_setfield(L, -2, "throttling");
-    lua_pushinteger(L, attempts);
+    lua_pushinteger(L, e->attempts);
     lua_setfield(L, -2, "attempts");
     if (luaL_newmetatable(L, "awstopo.aws_error")) {
         lua_pushcfunction(L, error_tostring);
@@ -402,16 +398,22 @@ static int call_done(lua_State *L, int status, lua_KContext ctx)
     call *k = (call *)ctx;
     const char *service = k->m->service, *opname = k->op->name;
     if (k->failed) {
-        client_push_error(L, service, opname, k->lane->region, k->error.code, k->error.message,
-                          k->error.status, k->error.request_id, k->retryable, k->throttling, k->attempt);
+        aws_error_fields e = { .service = service, .operation = opname, .region = k->lane->region,
+                               .code = k->error.code, .message = k->error.message,
+                               .request_id = k->error.request_id, .status = k->error.status,
+                               .retryable = k->retryable, .throttling = k->throttling, .attempts = k->attempt };
+        client_push_error(L, &e);
         call_free(k);
         return lua_error(L);
     }
     char err[512];
     int rc = protocol_parse(L, k->m, k->op, &k->resp, err, sizeof err);
     if (rc < 0) {
-        client_push_error(L, service, opname, k->lane->region, "MalformedResponse", err, k->resp.status,
-                          headers_get(&k->resp.headers, "x-amzn-RequestId"), 0, 0, k->attempt);
+        aws_error_fields e = { .service = service, .operation = opname, .region = k->lane->region,
+                               .code = "MalformedResponse", .message = err,
+                               .request_id = headers_get(&k->resp.headers, "x-amzn-RequestId"),
+                               .status = k->resp.status, .attempts = k->attempt };
+        client_push_error(L, &e);
         call_free(k);
         return lua_error(L);
     }
@@ -422,7 +424,9 @@ static int call_done(lua_State *L, int status, lua_KContext ctx)
 static int raise(lua_State *L, const char *service, const char *opname, const char *region,
                  const char *code, const char *message)
 {
-    client_push_error(L, service, opname, region, code, message, 0, NULL, 0, 0, 0);
+    aws_error_fields e = { .service = service, .operation = opname, .region = region, .code = code,
+                           .message = message };
+    client_push_error(L, &e);
     return lua_error(L);
 }
 

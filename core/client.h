@@ -75,9 +75,17 @@ const char **client_service_regions(aws_client *c, const char *service, const ch
 int client_call(aws_client *c, lua_State *L, const char *service, const char *region,
                 const char *operation, int params_idx);
 
-/* Pushes an aws error table (the same shape as above) onto L. */
-void client_push_error(lua_State *L, const char *service, const char *operation, const char *region,
-                       const char *code, const char *message, long status, const char *request_id,
-                       int retryable, int throttling, int attempts);
+/* The fields of an aws error table (the shape above). */
+typedef struct aws_error_fields {
+    const char *service, *operation, *region;   /* region NULL: "" */
+    const char *code;                           /* NULL or "": "Unknown" */
+    const char *message;                        /* NULL: "" */
+    const char *request_id;                     /* NULL or "": left out */
+    long status;
+    int retryable, throttling, attempts;
+} aws_error_fields;
+
+/* Pushes an aws error table, with its __tostring, onto L. */
+void client_push_error(lua_State *L, const aws_error_fields *e);
 
 #endif

@@ -14,10 +14,10 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "embedded.h"
 #include "lua_api.h"
 #include "luajson.h"
 #include "model.h"
-#include "scheduler.h"
 #include "util.h"
 
 static const char help[] =
@@ -37,54 +37,6 @@ static const char help[] =
     "Any operation of any model on the model path can be called; add a complete\n"
     "botocore model with --models DIR to reach operations the bundled models leave out.\n"
     "Exit codes: 0 success, 2 the call failed (the AWS error is printed), 64 usage.\n";
-
-/* The task: call once, or follow the pages and merge them as the AWS CLI
- * does: result keys concatenated, the rest from the first page, tokens
- * dropped. --page-size sets the paginator's limit key; --max-items stops once
- * the first result key holds that many items. */
-static const char call_chunk[] =
-    "local P, service, op, params, region, paginate, page_size, max_items = ...\n"
-    "if not paginate then return P.call(service, op, params, region) end\n"
-    "local pg = P.paginator(service, op) or {}\n"
-    "local keys = pg.result_keys or {}\n"
-    "local p = {}\n"
-    "for k, v in pairs(params) do p[k] = v end\n"
-    "if page_size and pg.limit_key then p[pg.limit_key] = page_size end\n"
-    "local result, seen = nil, {}\n"
-    "while p do\n"
-    "  local page = P.call(service, op, p, region)\n"
-    "  if not result then result = page\n"
-    "  else for _, k in ipairs(keys) do\n"
-    "    if type(page[k]) == 'table' then\n"
-    "      result[k] = result[k] or json.array()\n"
-    "      for _, v in ipairs(page[k]) do result[k][#result[k] + 1] = v end\n"
-    "    end end end\n"
-    "  local first = keys[1] and result[keys[1]]\n"
-    "  if max_items and type(first) == 'table' and #first >= max_items then\n"
-    "    for _, k in ipairs(keys) do\n"
-    "      local list = result[k]\n"
-    "      if type(list) == 'table' then for i = #list, max_items + 1, -1 do list[i] = nil end end\n"
-    "    end\n"
-    "    break\n"
-    "  end\n"
-    "  p = P.next_params(service, op, p, page, seen)\n"
-    "end\n"
-    "for _, t in ipairs(pg.output_tokens or {}) do result[t] = nil end\n"
-    "if pg.more_results then result[pg.more_results] = nil end\n"
-    "return result\n";
-
-typedef struct call_outcome {
-    int done, ok;
-    lua_State *L;
-} call_outcome;
-
-static void call_done(void *ud, lua_State *co, int status)
-{
-    call_outcome *o = ud;
-    o->done = 1;
-    o->ok = status == LUA_OK;
-    lua_xmove(co, o->L, 1);   /* the result, or the error */
-}
 
 static int load_params(lua_State *L, const char *params)
 {
@@ -115,19 +67,15 @@ static int load_params(lua_State *L, const char *params)
     return 0;
 }
 
-/* Prints an AWS error the way the AWS CLI does. */
-static void print_error(lua_State *L, const char *op)
+static int print_result(lua_State *L)
 {
-    if (lua_istable(L, -1)) {
-        lua_getfield(L, -1, "code");
-        lua_getfield(L, -2, "message");
-        fprintf(stderr, "\nAn error occurred (%s) when calling the %s operation: %s\n", lua_tostring(L, -2), op,
-                lua_tostring(L, -1));
-        lua_pop(L, 2);
-    } else {
-        fprintf(stderr, "awstopo: %s\n", luaL_tolstring(L, -1, NULL));
-        lua_pop(L, 1);
-    }
+    char err[512];
+    buf b = {0};
+    int rc = luajson_encode(L, -1, &b, 4, err, sizeof err);
+    if (rc == 0) printf("%s\n", buf_cstr(&b));
+    else cli_error("%s", err);
+    buf_free(&b);
+    return rc == 0 ? EXIT_OK : EXIT_FAILURE_;
 }
 
 static int run_call(const common_options *co, const char *service, const char *op, const char *params,
@@ -148,37 +96,18 @@ static int run_call(const common_options *co, const char *service, const char *o
     luajson_open(L);
     lua_host host = { .name = "call", .client = client, .models = models, .verbose = co->verbose };
     int rc = EXIT_FAILURE_;
-    lua_State *co_thread = lua_newthread(L);
-    if (luaL_loadstring(co_thread, call_chunk) == LUA_OK) {
-        lua_api_push(co_thread, &host);
-        lua_pushstring(co_thread, service);
-        lua_pushstring(co_thread, op);
-        if (load_params(co_thread, params) == 0) {
-            lua_pushstring(co_thread, client_region(client));
-            lua_pushboolean(co_thread, paginate);
-            if (page_size > 0) lua_pushinteger(co_thread, page_size); else lua_pushnil(co_thread);
-            if (max_items > 0) lua_pushinteger(co_thread, max_items); else lua_pushnil(co_thread);
-            sched *s = sched_new(client_http(client));
-            call_outcome out = { 0, 0, L };
-            sched_spawn(s, co_thread, 8, call_done, &out);
-            sched_run(s);
-            sched_free(s);
-            if (out.ok) {
-                buf b = {0};
-                if (luajson_encode(L, -1, &b, 4, err, sizeof err) == 0) {
-                    printf("%s\n", buf_cstr(&b));
-                    rc = EXIT_OK;
-                } else {
-                    cli_error("%s", err);
-                }
-                buf_free(&b);
-            } else if (out.done) {
-                print_error(L, op);
-            }
-        }
+    lua_pushstring(L, service);
+    lua_pushstring(L, op);
+    if (load_params(L, params) == 0) {
+        lua_pushstring(L, client_region(client));
+        lua_pushboolean(L, paginate);
+        if (page_size > 0) lua_pushinteger(L, page_size); else lua_pushnil(L);
+        if (max_items > 0) lua_pushinteger(L, max_items); else lua_pushnil(L);
+        if (lua_api_run_chunk(L, &host, call_lua, call_lua_len, "=call.lua", 7) == 0) rc = print_result(L);
+        else cli_error("%s", luaL_tolstring(L, -1, NULL));
     }
     lua_close(L);
-    strlist_free(&host.warnings);
+    lua_host_free(&host);
     client_free(client);
     model_registry_free(models);
     return rc;

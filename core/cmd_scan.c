@@ -21,8 +21,10 @@
 #include "buf.h"
 #include "cli.h"
 #include "config.h"
+#include "embedded.h"
 #include "engine.h"
 #include "intake.h"
+#include "lua_api.h"
 #include "luajson.h"
 #include "scheduler.h"
 #include "sink.h"
@@ -174,45 +176,28 @@ static void add_run(account_scan *a, mapping_run *r)
     a->runs[a->nruns++] = r;
 }
 
-/* Runs a small Lua chunk that makes AWS calls through the client (outside any
- * mapping) and returns the string it returns (caller frees), or NULL with
- * the error message in err. */
-static char *call_for_string(aws_client *c, model_registry *models, const char *chunk, char *err, size_t errlen)
+/* Asks AWS about the account (core/account.lua: what is "id" or "regions")
+ * and returns the string found (caller frees), or NULL with why in err. */
+static char *ask_account(aws_client *c, model_registry *models, const char *what, char *err, size_t errlen)
 {
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
     lua_host host = { .name = "scan", .client = c, .models = models };
-    lua_State *co = lua_newthread(L);
-    luaL_loadstring(co, chunk);
-    lua_api_push(co, &host);
-    sched *s = sched_new(client_http(c));
-    sched_spawn(s, co, 1, NULL, NULL);
-    sched_run(s);
-    sched_free(s);
+    lua_pushstring(L, what);
     char *out = NULL;
-    if (lua_status(co) == LUA_OK && lua_isstring(co, -1)) {
-        out = xstrdup(lua_tostring(co, -1));
-    } else {
-        const char *msg = lua_isstring(co, -1) ? lua_tostring(co, -1) : NULL;
-        if (!msg && lua_istable(co, -1)) {
-            lua_getfield(co, -1, "code");
-            lua_getfield(co, -2, "message");
-            snprintf(err, errlen, "%s: %s", lua_tostring(co, -2) ? lua_tostring(co, -2) : "error",
-                     lua_tostring(co, -1) ? lua_tostring(co, -1) : "");
-        } else {
-            snprintf(err, errlen, "%s", msg ? msg : "error");
-        }
-    }
+    if (lua_api_run_chunk(L, &host, account_lua, account_lua_len, "=account.lua", 1) == 0 && lua_isstring(L, -1))
+        out = xstrdup(lua_tostring(L, -1));
+    else
+        set_err(err, errlen, "%s", luaL_tolstring(L, -1, NULL));
     lua_close(L);
-    strlist_free(&host.warnings);
+    lua_host_free(&host);
     return out;
 }
 
 char *lookup_account_id(aws_client *c, model_registry *models, char *err, size_t errlen)
 {
     char why[768];
-    char *id = call_for_string(c, models, "local P = ...\n"
-                               "return P.call('sts', 'GetCallerIdentity', {}, nil).Account", why, sizeof why);
+    char *id = ask_account(c, models, "id", why, sizeof why);
     if (!id) snprintf(err, errlen, "cannot find the account id (sts GetCallerIdentity): %s", why);
     return id;
 }
@@ -223,15 +208,7 @@ char *lookup_account_id(aws_client *c, model_registry *models, char *err, size_t
 static void all_regions(account_scan *a, model_registry *models)
 {
     char err[768];
-    char *list = call_for_string(a->client, models,
-                                 "local P = ...\n"
-                                 "local out = {}\n"
-                                 "for _, r in ipairs(P.call('ec2', 'DescribeRegions', {}, nil).Regions or {}) do\n"
-                                 "  out[#out + 1] = r.RegionName\n"
-                                 "end\n"
-                                 "table.sort(out)\n"
-                                 "return table.concat(out, ',')",
-                                 err, sizeof err);
+    char *list = ask_account(a->client, models, "regions", err, sizeof err);
     if (list && *list) {
         split_list(list, &a->regions);
     } else {

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "embedded.h"
 #include "luajson.h"
 #include "model.h"
 #include "pool.h"
@@ -25,8 +26,6 @@
 
 #define HOOK_EVERY 10000
 
-extern const char engine_lua[];
-extern const size_t engine_lua_len;
 
 struct engine {
     char *mapping_path;
@@ -469,8 +468,7 @@ void run_free(mapping_run *r)
     if (r->L) lua_close(r->L);
     pool_free_all(&r->pool);
     topology_free(&r->topo);
-    strlist_free(&r->host.warnings);
-    buf_free(&r->host.scratch);
+    lua_host_free(&r->host);
     free(r->name);
     free(r->file);
     free(r->service);

@@ -390,10 +390,18 @@ static int l_warn(lua_State *L)
 /* P.error(service, op, region, code, message, status) */
 static int l_error(lua_State *L)
 {
-    client_push_error(L, luaL_checkstring(L, 1), luaL_checkstring(L, 2), luaL_optstring(L, 3, ""),
-                      luaL_checkstring(L, 4), luaL_optstring(L, 5, ""), (long)luaL_optinteger(L, 6, 400),
-                      NULL, 0, 0, 1);
+    aws_error_fields e = { .service = luaL_checkstring(L, 1), .operation = luaL_checkstring(L, 2),
+                           .region = luaL_optstring(L, 3, ""), .code = luaL_checkstring(L, 4),
+                           .message = luaL_optstring(L, 5, ""), .status = (long)luaL_optinteger(L, 6, 400),
+                           .attempts = 1 };
+    client_push_error(L, &e);
     return 1;
+}
+
+void lua_host_free(lua_host *host)
+{
+    strlist_free(&host->warnings);
+    buf_free(&host->scratch);
 }
 
 void lua_api_push(lua_State *L, lua_host *host)
@@ -414,4 +422,41 @@ void lua_api_push(lua_State *L, lua_host *host)
     lua_newtable(L);
     lua_pushlightuserdata(L, host);
     luaL_setfuncs(L, fns, 1);
+}
+
+/* ---- one-off chunks ---- */
+
+typedef struct chunk_outcome {
+    int done, ok;
+    lua_State *L;
+} chunk_outcome;
+
+static void chunk_done(void *ud, lua_State *co, int status)
+{
+    chunk_outcome *o = ud;
+    o->done = 1;
+    o->ok = status == LUA_OK;
+    lua_xmove(co, o->L, 1);   /* the result, or the error */
+}
+
+int lua_api_run_chunk(lua_State *L, lua_host *host, const char *chunk, size_t len, const char *name, int nargs)
+{
+    lua_State *co = lua_newthread(L);
+    lua_insert(L, -(nargs + 1));          /* the thread stays referenced below its arguments */
+    if (luaL_loadbufferx(co, chunk, len, name, "t") != LUA_OK) {
+        lua_pop(L, nargs);
+        lua_xmove(co, L, 1);
+        lua_remove(L, -2);
+        return -1;
+    }
+    lua_api_push(co, host);
+    lua_xmove(L, co, nargs);
+    chunk_outcome out = { 0, 0, L };
+    sched *s = sched_new(host->client ? client_http(host->client) : NULL);
+    sched_spawn(s, co, nargs + 1, chunk_done, &out);
+    sched_run(s);
+    sched_free(s);
+    if (!out.done) lua_pushfstring(L, "%s did not finish", name);
+    lua_remove(L, -2);                    /* the thread */
+    return out.ok ? 0 : -1;
 }

@@ -37,8 +37,20 @@ typedef struct lua_host {
     buf scratch;               /* reused by P.emit for encoding (freed by the owner) */
 } lua_host;
 
+/* Frees what the host owns (warnings, scratch); not the state, client,
+ * models or topology it points to. */
+void lua_host_free(lua_host *host);
+
 /* Pushes the primitives table P bound to host. */
 void lua_api_push(lua_State *L, lua_host *host);
+
+/* Runs a one-off chunk (Lua source; name as for luaL_loadbuffer) as a task,
+ * outside any mapping: its arguments are P bound to host, then the nargs
+ * values on top of L (taken). Drives a scheduler over the host client's HTTP
+ * engine until the task ends. Leaves its first result on L and returns 0, or
+ * leaves its error value (an aws error table prints itself with tostring)
+ * and returns -1. */
+int lua_api_run_chunk(lua_State *L, lua_host *host, const char *chunk, size_t len, const char *name, int nargs);
 
 /* When the error on top of co (a dead task) is an aws error table, records
  * where in the mapping it was raised ("mappings/sqs.lua:23") in its "where". */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs luacheck on mappings/ and core/*.lua (engine.lua, metrics.lua) and turns its verdict into a result line.
+# Runs luacheck on mappings/ and core/*.lua (the Lua compiled into the binary) and turns its verdict into a result line.
 cd "$(dirname "$0")/.."
 n=$(ls mappings/*.lua mappings/lib/*.lua 2>/dev/null | wc -l)
 n=$((n + $(ls core/*.lua | wc -l)))

@@ -1,7 +1,7 @@
 #!/bin/sh
 # embed.sh NAME FILE -- prints a C file that defines the bytes of FILE as
 #   const char NAME[]  (NUL-terminated)  and  const size_t NAME_len
-# Used to compile core/engine.lua into the binary.
+# Used to compile core/*.lua into the binary (core/embedded.h declares them).
 name=$1
 file=$2
 echo "/* generated from $file by tools/embed.sh: do not edit */"

@@ -1,0 +1,16 @@
+/* embedded.h -- the Lua sources compiled into the binary: each core/NAME.lua
+ * becomes NAME_lua[] (NUL-terminated) and NAME_lua_len (tools/embed.sh), so
+ * they are Lua files that luacheck reads, not C string literals. */
+#ifndef AWSTOPO_EMBEDDED_H
+#define AWSTOPO_EMBEDDED_H
+
+#include <stddef.h>
+
+extern const char engine_lua[];     /* the ctx of mapping runs (engine.c) */
+extern const size_t engine_lua_len;
+extern const char call_lua[];       /* awstopo call (cmd_call.c) */
+extern const size_t call_lua_len;
+extern const char account_lua[];    /* a scan's account lookups (cmd_scan.c) */
+extern const size_t account_lua_len;
+
+#endif
