@@ -79,7 +79,7 @@ static char *default_region(const client_options *o)
     if (!env || !*env) env = getenv("AWS_DEFAULT_REGION");
     if (env && *env) return xstrdup(env);
     char *cfg = creds_config_value(o->creds.profile, "region");
-    return cfg ? cfg : xstrdup("us-east-1");
+    return cfg ? cfg : xstrdup(DEFAULT_REGION);
 }
 
 static void apply_max_attempts(aws_client *c, const client_options *o)
@@ -102,7 +102,7 @@ aws_client *client_new(const client_options *o, char *err, size_t errlen)
     c->endpoints = eps;
     c->region = default_region(o);
     c->endpoint_url = o->endpoint_url ? xstrdup(o->endpoint_url) : NULL;
-    c->max_inflight = o->max_inflight > 0 ? o->max_inflight : 16;
+    c->max_inflight = o->max_inflight > 0 ? o->max_inflight : DEFAULT_LANE_WIDTH;
     c->http = http_engine_new(&o->http);
     c->own_models = o->models == NULL;
     c->models = o->models ? o->models : model_registry_new(o->model_path);

@@ -16,6 +16,9 @@
 #ifndef AWSTOPO_CLIENT_H
 #define AWSTOPO_CLIENT_H
 
+/* Calls in flight at once per (service, region) lane, unless set. */
+#define DEFAULT_LANE_WIDTH 16
+
 #include <lua.h>
 #include <stddef.h>
 
@@ -33,7 +36,7 @@ typedef struct client_options {
     creds_options creds;           /* profile, role, session name, external id */
     int max_attempts;              /* 0 = AWS_MAX_ATTEMPTS / profile max_attempts / 3 */
     long retry_base_ms;            /* 0 = 1000 (standard mode) */
-    int max_inflight;              /* per (service, region); 0 = 16 */
+    int max_inflight;              /* per (service, region); 0 = DEFAULT_LANE_WIDTH */
     http_options http;
 } client_options;
 

@@ -15,7 +15,7 @@ static const char help[] =
 static int describe(engine *e, const char *name)
 {
     char err[1024];
-    run_info info = { .region = "us-east-1", .partition = "aws" };
+    run_info info = { .region = DEFAULT_REGION, .partition = "aws" };
     mapping_run *r = run_new(e, name, &info, NULL, err, sizeof err);
     if (!r) {
         cli_error("%s", err);

@@ -259,7 +259,7 @@ static void pick_regions(account_scan *a, const scan_options *o, const awstopo_c
         all_regions(a, models);
     }
     if (!a->regions.len && !a->client) replay_regions(o, &a->regions);
-    if (!a->regions.len) strlist_add(&a->regions, a->client ? client_region(a->client) : "eu-west-1");
+    if (!a->regions.len) strlist_add(&a->regions, a->client ? client_region(a->client) : DEFAULT_REGION);
 }
 
 /* Recorded responses for (mapping, region): <dir>/<region>/<mapping>.json, or NULL. */
@@ -432,7 +432,7 @@ int scan_account(const scan_options *o, const awstopo_config *cfg, const account
         }
     } else {
         a->partition = "aws";
-        a->account_id = xstrdup("123456789012");
+        a->account_id = xstrdup(PLACEHOLDER_ACCOUNT_ID);
     }
     pick_regions(a, o, cfg, ac, models);
     strlist names = {0};

@@ -127,7 +127,7 @@ static int load_case(test_case *tc, const char *path, char *err, size_t errlen)
     cJSON_ArrayForEach(r, regions) {
         if (cJSON_IsString(r)) tc->regions[i++] = r->valuestring;
     }
-    tc->info.account = jstr(tc->root, "account", "123456789012");
+    tc->info.account = jstr(tc->root, "account", PLACEHOLDER_ACCOUNT_ID);
     tc->info.region = jstr(tc->root, "region", "us-east-1");
     tc->info.partition = jstr(tc->root, "partition", "aws");
     tc->info.instance = jstr(tc->root, "instance", "test");

@@ -100,7 +100,7 @@ const char *creds_ctx_region(creds_ctx *ctx)
         aws_config *cfg = creds_ctx_config(ctx, ignored, sizeof ignored);
         if (cfg) r = aws_config_get(cfg, ctx->profile, "region");
     }
-    ctx->region = xstrdup(r ? r : "us-east-1");
+    ctx->region = xstrdup(r ? r : DEFAULT_REGION);
     return ctx->region;
 }
 

@@ -28,6 +28,10 @@
 
 #include <time.h>
 
+/* The region when neither a flag, the environment nor ~/.aws/config names
+ * one: every default in awstopo is this one. */
+#define DEFAULT_REGION "us-east-1"
+
 typedef struct aws_credentials {
     char *access_key_id;
     char *secret_access_key;

@@ -19,6 +19,7 @@
 #include <cJSON.h>
 
 #include "buf.h"
+#include "creds.h"
 #include "http.h"
 #include "util.h"
 
@@ -404,7 +405,7 @@ static int resolve_override(const endpoints *e, const aws_model *m, const char *
         set_err(err, errlen, "invalid region name \"%.64s\"", region);
         return -1;
     }
-    const char *sr = region && *region ? region : "us-east-1";
+    const char *sr = region && *region ? region : DEFAULT_REGION;
     const char *part = partition_for_region(e, sr);
     out->signing_region = xstrdup(sr);
     out->signing_name = xstrdup(m->signing_name ? m->signing_name

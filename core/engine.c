@@ -22,9 +22,13 @@
 #include "luajson.h"
 #include "model.h"
 #include "pool.h"
+#include "profile.h"
 #include "util.h"
 
-#define HOOK_EVERY 10000
+#define HOOK_EVERY 10000                         /* instructions between limit checks */
+#define DEFAULT_INSTRUCTION_BUDGET 20000000000LL /* per run: minutes of Lua, far beyond any account */
+#define DEFAULT_MEMORY_LIMIT ((size_t)1 << 30)   /* per run's Lua state: 1 GiB */
+#define UNKNOWN_ACCOUNT_ID "000000000000"        /* run.account when none is given (describe) */
 
 
 struct engine {
@@ -55,7 +59,6 @@ struct mapping_run {
     size_t memory, memory_limit;
     pool pool;                /* the state's small blocks (pool.h) */
     sched *sched;             /* the scheduler of the running task */
-    int started, finished;
     int release;              /* close the state once the scan is done (run_release_when_done) */
     char *error;
 };
@@ -69,9 +72,9 @@ engine *engine_new(const engine_options *o, model_registry *models)
     /* AWSTOPO_INSTRUCTION_BUDGET / AWSTOPO_MEMORY_LIMIT_MB: for tests and odd accounts */
     const char *budget = getenv("AWSTOPO_INSTRUCTION_BUDGET"), *mem = getenv("AWSTOPO_MEMORY_LIMIT_MB");
     e->budget = o->instruction_budget > 0 ? o->instruction_budget
-              : budget && atoll(budget) > 0 ? atoll(budget) : 20000000000LL;
+              : budget && atoll(budget) > 0 ? atoll(budget) : DEFAULT_INSTRUCTION_BUDGET;
     e->memory_limit = o->memory_limit ? o->memory_limit
-                    : mem && atoll(mem) > 0 ? (size_t)atoll(mem) << 20 : (size_t)1 << 30;
+                    : mem && atoll(mem) > 0 ? (size_t)atoll(mem) << 20 : DEFAULT_MEMORY_LIMIT;
     e->verbose = o->verbose;
     e->models = models;
     e->on_finish = o->on_finish;
@@ -176,64 +179,10 @@ static int limit_error(lua_State *L, const char *msg)
     return lua_error(L);
 }
 
-/* ---- AWSTOPO_LUA_PROFILE: where mapping code spends its instructions ----
- *
- * A development aid: with the variable set, the count hook also notes the
- * Lua line running at each tick; at exit the busiest lines go to stderr. */
-
-typedef struct profile_slot {
-    char *where;
-    long ticks;
-} profile_slot;
-
-static profile_slot *profile;
-static size_t profile_cap;
-
-static int compare_ticks(const void *a, const void *b)
-{
-    long x = ((const profile_slot *)a)->ticks, y = ((const profile_slot *)b)->ticks;
-    return (y > x) - (y < x);
-}
-
-static void profile_report(void)
-{
-    long total = 0;
-    for (size_t i = 0; i < profile_cap; i++) total += profile[i].ticks;
-    qsort(profile, profile_cap, sizeof *profile, compare_ticks);
-    fprintf(stderr, "Lua profile: %ld ticks of %d instructions\n", total, HOOK_EVERY);
-    for (size_t i = 0; i < profile_cap && i < 25 && profile[i].ticks; i++)
-        fprintf(stderr, "  %5.1f%%  %s\n", 100.0 * (double)profile[i].ticks / (double)total, profile[i].where);
-}
-
-static void profile_tick(lua_State *L)
-{
-    lua_Debug ar;
-    if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "Sl", &ar)) return;
-    char where[128];
-    snprintf(where, sizeof where, "%s:%d", ar.short_src, ar.currentline);
-    if (!profile) {
-        profile_cap = 4096;
-        profile = xcalloc(profile_cap, sizeof *profile);
-        atexit(profile_report);
-    }
-    size_t h = 5381;
-    for (const char *c = where; *c; c++) h = h * 33 + (unsigned char)*c;
-    for (size_t i = 0; i < profile_cap; i++) {
-        profile_slot *slot = &profile[(h + i) & (profile_cap - 1)];
-        if (!slot->where) slot->where = xstrdup(where);
-        if (strcmp(slot->where, where) == 0) {
-            slot->ticks++;
-            return;
-        }
-    }
-}
-
 static void limits_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    static int profiling = -1;
-    if (profiling < 0) profiling = getenv("AWSTOPO_LUA_PROFILE") != NULL;
-    if (profiling) profile_tick(L);
+    if (lua_profile_enabled()) lua_profile_tick(L, HOOK_EVERY);
     void *ud;
     lua_getallocf(L, &ud);
     mapping_run *r = ud;
@@ -390,9 +339,9 @@ static void push_run_table(lua_State *L, mapping_run *r, const run_info *info)
     lua_setfield(L, -2, "name");
     lua_pushstring(L, r->file);
     lua_setfield(L, -2, "file");
-    lua_pushstring(L, info->account ? info->account : "000000000000");
+    lua_pushstring(L, info->account ? info->account : UNKNOWN_ACCOUNT_ID);
     lua_setfield(L, -2, "account");
-    lua_pushstring(L, info->region ? info->region : "us-east-1");
+    lua_pushstring(L, info->region ? info->region : DEFAULT_REGION);
     lua_setfield(L, -2, "region");
     lua_pushstring(L, info->partition ? info->partition : "aws");
     lua_setfield(L, -2, "partition");
@@ -404,7 +353,7 @@ static void push_run_table(lua_State *L, mapping_run *r, const run_info *info)
         lua_rawseti(L, -2, i + 1);
     }
     if (!info->regions) {
-        lua_pushstring(L, info->region ? info->region : "us-east-1");
+        lua_pushstring(L, info->region ? info->region : DEFAULT_REGION);
         lua_rawseti(L, -2, 1);
     }
     lua_setfield(L, -2, "regions");
@@ -438,7 +387,7 @@ mapping_run *run_new(engine *e, const char *name, const run_info *info, aws_clie
     mapping_run *r = xcalloc(1, sizeof *r);
     r->e = e;
     r->name = xstrdup(name);
-    r->region = xstrdup(info->region ? info->region : "us-east-1");
+    r->region = xstrdup(info->region ? info->region : DEFAULT_REGION);
     r->file = file;
     r->memory_limit = e->memory_limit;
     r->task_ref = LUA_NOREF;
@@ -495,7 +444,7 @@ void run_release_when_done(mapping_run *r)
     r->release = 1;
 }
 
-int run_set_record(mapping_run *r, int anonymize)
+void run_set_record(mapping_run *r, int anonymize)
 {
     lua_State *L = r->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->run_ref);
@@ -506,7 +455,6 @@ int run_set_record(mapping_run *r, int anonymize)
     lua_setfield(L, -2, "anonymize");
     lua_setfield(L, -2, "record");
     lua_pop(L, 1);
-    return 0;
 }
 
 static int encode_recording(lua_State *L)
@@ -538,7 +486,6 @@ char *run_recording(mapping_run *r)
 
 const char *run_service(const mapping_run *r) { return r->service; }
 int run_is_global(const mapping_run *r) { return r->global; }
-int run_finished(const mapping_run *r) { return r->finished; }
 const char *run_error(const mapping_run *r) { return r->error; }
 topology *run_topology(mapping_run *r) { return &r->topo; }
 const strlist *run_warnings(const mapping_run *r) { return &r->host.warnings; }
@@ -569,7 +516,6 @@ static int format_error(lua_State *L)
 static void task_done(void *ud, lua_State *co, int status)
 {
     mapping_run *r = ud;
-    r->finished = 1;
     if (status != LUA_OK) {
         lua_api_annotate_error(co);
         lua_State *L = r->L;
@@ -605,7 +551,6 @@ static void start(mapping_run *r, sched *s, const char *fn, int nargs)
     lua_getfield(co, -1, fn);
     lua_remove(co, -2);
     lua_xmove(L, co, nargs);
-    r->started = 1;
     r->sched = s;
     r->started_ms = sched_now_ms();
     sched_spawn(s, co, nargs, task_done, r);
@@ -620,7 +565,6 @@ void run_start_event(mapping_run *r, sched *s, const char *event_json, size_t le
 {
     char err[256];
     if (luajson_decode(r->L, event_json, len, 0, err, sizeof err) < 0) {
-        r->finished = 1;
         buf b = {0};
         buf_printf(&b, "mapping %s: event is not valid JSON: %s", r->name, err);
         r->error = buf_steal(&b);
@@ -633,7 +577,6 @@ void run_start_events(mapping_run *r, sched *s, const char *events_json, size_t 
 {
     char err[256];
     if (luajson_decode(r->L, events_json, len, 0, err, sizeof err) < 0) {
-        r->finished = 1;
         buf b = {0};
         buf_printf(&b, "mapping %s: events are not valid JSON: %s", r->name, err);
         r->error = buf_steal(&b);

@@ -25,8 +25,8 @@ typedef struct mapping_run mapping_run;
 
 typedef struct engine_options {
     const char *mapping_path;      /* ':'-separated directories: user's first, bundled last */
-    long long instruction_budget;  /* per run; 0 = 20 billion */
-    size_t memory_limit;           /* per run, bytes; 0 = 1 GiB */
+    long long instruction_budget;  /* per run; 0 = AWSTOPO_INSTRUCTION_BUDGET or 20 billion */
+    size_t memory_limit;           /* per run, bytes; 0 = AWSTOPO_MEMORY_LIMIT_MB or 1 GiB */
     int verbose;                   /* ctx.log to stderr */
     /* Called as each run ends (progress display); may be NULL. */
     void (*on_finish)(mapping_run *r, void *ud);
@@ -42,6 +42,10 @@ void engine_free(engine *e);
 void engine_list(engine *e, strlist *out);
 /* The file a mapping name resolves to (owned by nobody: caller frees), or NULL. */
 char *engine_find(engine *e, const char *name);
+
+/* The account id of the demo, of fixture cases that name none, and of
+ * anonymized recordings (engine.lua spells it too). */
+#define PLACEHOLDER_ACCOUNT_ID "123456789012"
 
 typedef struct run_info {
     const char *account;
@@ -63,8 +67,8 @@ void run_free(mapping_run *r);
 int run_set_replay(mapping_run *r, const char *json, size_t len, char *err, size_t errlen);
 
 /* Record every call and its response (or error) for a fixture case, secrets
- * scrubbed; anonymize replaces the account id. Returns 0 or -1 with err. */
-int run_set_record(mapping_run *r, int anonymize);
+ * scrubbed; anonymize replaces the account id with PLACEHOLDER_ACCOUNT_ID. */
+void run_set_record(mapping_run *r, int anonymize);
 /* Closes the run's Lua state as soon as its scan has finished and no task of
  * it remains; afterwards only the outcome (topology, warnings, error, calls,
  * seconds) may be asked for (not run_recording, run_describe, ...). */
@@ -95,7 +99,6 @@ char *run_event_outcome(mapping_run *r, size_t i);
  * or EventBridge detail-type)? */
 int run_handles(mapping_run *r, const char *event_name);
 
-int run_finished(const mapping_run *r);
 const char *run_error(const mapping_run *r);     /* NULL when it succeeded */
 topology *run_topology(mapping_run *r);
 const strlist *run_warnings(const mapping_run *r);

@@ -13,6 +13,8 @@
 
 local P, mapping, run = ...
 
+local PLACEHOLDER_ACCOUNT = "123456789012"   -- engine.h's PLACEHOLDER_ACCOUNT_ID
+
 local topology = require("topology")
 
 ---------------------------------------------------------------------------
@@ -90,7 +92,7 @@ local function scrub_string(v)
     return (v:gsub("%?.*$", "?REDACTED"))
   end
   if run.record.anonymize and run.account then
-    v = v:gsub(run.account, "123456789012")
+    v = v:gsub(run.account, PLACEHOLDER_ACCOUNT)
   end
   return v
 end
@@ -366,7 +368,7 @@ function entry.recording()
       return size[a][2] < size[b][2]
     end)
   end
-  local account = rec.anonymize and "123456789012" or run.account
+  local account = rec.anonymize and PLACEHOLDER_ACCOUNT or run.account
   return {
     description = ("recorded by awstopo record: %s in %s"):format(run.name, run.region),
     account = account, region = run.region, partition = run.partition,

@@ -49,7 +49,7 @@ static void push_copy(lua_State *L, int idx, int depth)
         lua_pushvalue(L, idx);
         return;
     }
-    if (depth > 200) luaL_error(L, "table nested too deep to copy");
+    if (depth > LUAJSON_MAX_DEPTH) luaL_error(L, "table nested too deep to copy");
     luaL_checkstack(L, 6, "table nested too deep to copy");
     idx = lua_absindex(L, idx);
     lua_createtable(L, (int)lua_rawlen(L, idx), 0);

@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DEPTH 200
-
 static char null_sentinel;   /* its address is json.null */
 
 void luajson_push_null(lua_State *L)
@@ -287,7 +285,7 @@ static int encode_object(encoder *e, int idx)
 
 static int encode_table(encoder *e, int idx)
 {
-    if (e->depth >= MAX_DEPTH) return fail(e, "nested too deep (a cycle?)");
+    if (e->depth >= LUAJSON_MAX_DEPTH) return fail(e, "nested too deep (a cycle?)");
     luaL_checkstack(e->L, 8, "JSON nesting too deep");
     if (luajson_is_array(e->L, idx)) return encode_array(e, idx, (lua_Integer)lua_rawlen(e->L, idx));
     lua_Integer n = sequence_length(e->L, idx);

@@ -22,6 +22,9 @@
 #include "buf.h"
 
 #define LUAJSON_ARRAY_MT "awstopo.array"
+/* Tables nested deeper than this are refused (a cycle, most likely); P.copy
+ * keeps to the same depth. */
+#define LUAJSON_MAX_DEPTH 200
 
 /* Pushes a new empty table that carries the array metatable. */
 void luajson_new_array(lua_State *L, int narr);

@@ -45,13 +45,13 @@ typedef struct sink_stats {
     size_t rejected;               /* payloads (or parts) refused for good, moved to <spool>/rejected/ */
 } sink_stats;
 
-/* What a send or flush did (and, inside sink_stackstate.c, one payload). */
+/* What a send did (and, inside sink_stackstate.c, one payload). */
 typedef enum sink_result {
     SINK_REFUSED = -1,     /* a permanent error: delivery stopped (see below) */
     SINK_DELIVERED = 0,    /* everything went */
-    SINK_GAVE_UP = 1,      /* some payloads stay spooled, for a later send or flush */
+    SINK_GAVE_UP = 1,      /* some payloads stay spooled, for a later send */
     SINK_SET_ASIDE = 2     /* one payload only: it, or a part, was moved to rejected/
-                            * and the rest went; a send or flush then says SINK_REFUSED */
+                            * and the rest went; a send then says SINK_REFUSED */
 } sink_result;
 
 /* Opens (and creates) the spool. NULL with a message on failure. Caller frees. */
@@ -59,6 +59,7 @@ stackstate_sink *stackstate_sink_new(const stackstate_options *o, char *err, siz
 void stackstate_sink_free(stackstate_sink *s);
 
 /* Spools the payloads, then delivers the whole spool in order, oldest first.
+ * payloads may be NULL (or empty): then it only delivers what the spool holds.
  *
  * Spooling is all or nothing (spool_stage/spool_commit): each payload is
  * compressed and written durably as it comes, and the batch becomes spool
@@ -106,8 +107,6 @@ sink_result stackstate_sink_send(stackstate_sink *s, const payload_list *payload
  * the payloads are never all in memory at once. */
 sink_result stackstate_sink_send_topology(stackstate_sink *s, const topology *t, const intake_options *o,
                                           intake_mode mode, char *err, size_t errlen);
-/* Delivers what the spool holds; same return values. */
-sink_result stackstate_sink_flush(stackstate_sink *s, char *err, size_t errlen);
 const sink_stats *stackstate_sink_stats(const stackstate_sink *s);
 
 /* ---- local outputs ---- */

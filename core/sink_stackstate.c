@@ -37,10 +37,10 @@
  *
  * Two processes sharing a spool: the delivery lock (spool_lock) is taken
  * without waiting. When another process holds it, this one skips delivery:
- * it only spools its payloads and returns SINK_GAVE_UP. The process holding the lock
- * reads the directory again when it runs out of entries, and once more after
- * letting go, so those payloads are delivered by it (or by the next send or
- * flush of anyone).
+ * it only spools its payloads and returns SINK_GAVE_UP. The process holding
+ * the lock reads the directory again when it runs out of entries, and once
+ * more after letting go, so those payloads are delivered by it (or by the
+ * next send of anyone).
  *
  * The API key lives only in this struct and in the request's query; both are
  * wiped when freed. Every message is built from the URL without its query,
@@ -78,7 +78,7 @@ struct stackstate_sink {
     http_engine *http;             /* kept across payloads: connections are reused */
     retry_policy backoff;          /* only its backoff is used: attempts are counted here */
     sink_stats stats;
-    /* Payloads moved aside during the current send or flush: how many, and
+    /* Payloads moved aside during the current send: how many, and
      * the message for the first (the call's result names it). */
     size_t rejected_now;
     char rejection[600];
@@ -501,7 +501,7 @@ static void begin_call(stackstate_sink *s, char *err, size_t errlen)
     s->rejection[0] = '\0';
 }
 
-/* The result of a send or flush: a payload moved aside makes it -1, and
+/* The result of a send: a payload moved aside makes it -1, and
  * the message names the first one. */
 static sink_result finish_call(stackstate_sink *s, sink_result rc, char *err, size_t errlen)
 {
@@ -520,12 +520,6 @@ static sink_result finish_call(stackstate_sink *s, sink_result rc, char *err, si
     if (s->rejected_now) rc = SINK_REFUSED;
     scrub_key(err, errlen, s->api_key);
     return rc;
-}
-
-sink_result stackstate_sink_flush(stackstate_sink *s, char *err, size_t errlen)
-{
-    begin_call(s, err, errlen);
-    return finish_call(s, deliver_spool(s, err, errlen), err, errlen);
 }
 
 /* Spooling one call's payloads, all or none: each is compressed and staged

@@ -348,29 +348,6 @@ static int publish_tmp(spool *s, const char *tmp, uint64_t *seq)
     return 0;
 }
 
-int spool_push(spool *s, const void *data, size_t len, char *err, size_t errlen)
-{
-    if (!spool_fits(s, len, err, errlen)) return -1;
-    char tmp[64];
-    uint64_t seq;
-    if (write_tmp(s, s->dirfd, data, len, tmp, sizeof tmp) != 0) {
-        set_err(err, errlen, "cannot write to spool %s: %s", s->dir, strerror(errno));
-        return -1;
-    }
-    if (publish_tmp(s, tmp, &seq) != 0) {
-        set_err(err, errlen, "cannot add an entry to spool %s: %s", s->dir, strerror(errno));
-        unlinkat(s->dirfd, tmp, 0);
-        return -1;
-    }
-    index_append(s, seq, len);
-    if (fsync(s->dirfd) != 0) {
-        /* The entry is there, but may not survive a crash: say so. */
-        set_err(err, errlen, "cannot sync spool directory %s: %s", s->dir, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- staging ---- */
 
 int spool_stage(spool *s, const void *data, size_t len, char *err, size_t errlen)

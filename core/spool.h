@@ -20,14 +20,14 @@
  * The name is a 20-digit sequence number; the oldest entry is the smallest.
  * An entry is written to a .tmp file, fsync'ed, linked to its final name
  * (which never replaces an existing entry, even when two processes push at
- * once) and the directory is fsync'ed: after spool_push() returns 0 the entry
- * is on disk whole, and a crash can only leave .tmp files, which the next
+ * once) and the directory is fsync'ed: after spool_commit() returns 0 the
+ * entries are on disk whole, and a crash can only leave .tmp files, which the next
  * spool_open() deletes (those of writers that are no longer running, or older
  * than ten minutes). The sequence continues from the highest entry present.
  *
- * Several processes may share a spool (e.g. `awstopo run` and a one-off
- * `awstopo scan`): any of them may push, and the delivery lock makes sure only
- * one delivers at a time. Secrets never go in a payload, so none is ever on
+ * Several processes may share a spool (e.g. two `awstopo scan` runs with the
+ * same [stackstate] spool): any of them may add entries, and the delivery
+ * lock makes sure only one delivers at a time. Secrets never go in a payload, so none is ever on
  * disk here.
  */
 #ifndef AWSTOPO_SPOOL_H
@@ -49,15 +49,10 @@ typedef struct spool spool;
 spool *spool_open(const char *dir, size_t max_bytes, char *err, size_t errlen);
 void spool_close(spool *s);   /* releases the lock if held; entries stay */
 
-/* Appends data as the newest entry, durably. -1 with a message when the
- * spool is full (see spool_fits) or on an I/O error. Nothing is written then,
- * unless only the final fsync of the directory failed (the entry is there but
- * may not survive a crash). */
-int spool_push(spool *s, const void *data, size_t len, char *err, size_t errlen);
-
-/* Staging: a batch (one snapshot) becomes entries all together or not at
- * all. spool_stage() writes one payload durably to a .tmp file, exactly as
- * spool_push() does, without making it an entry (no reader sees it);
+/* Adding entries: a batch (one snapshot, or a single payload) becomes
+ * entries all together or not at all. spool_stage() writes one payload
+ * durably to a .tmp file (fsync'ed) without making it an entry (no reader
+ * sees it);
  * spool_commit() then gives the staged files their entry names, in the order
  * they were staged, and syncs the directory once; spool_discard() deletes
  * them (spool_close() too). Staged bytes count against the bound as if they

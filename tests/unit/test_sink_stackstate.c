@@ -434,7 +434,7 @@ static void test_retries(void)
     CHECK(cJSON_GetArraySize(got) == 0, "nothing after the undelivered payload went");
     cJSON_Delete(got);
     CHECK(stackstate_sink_stats(s)->spooled == 3 && spool_entries("retry") == 3, "3 spooled");
-    CHECK(stackstate_sink_flush(s, err, sizeof err) == 0, "flush: %s", err);
+    CHECK(stackstate_sink_send(s, NULL, err, sizeof err) == 0, "flush: %s", err);
     got = new_payloads();
     ids = received_ids(got);
     CHECK_STR(ids, "s0,s1,s2");
@@ -478,13 +478,13 @@ static void test_outage(void)
 
     s = new_sink("", "outage", API_KEY, 0);
     CHECK(s && stackstate_sink_stats(s)->spooled == 6, "reopened spool holds 6");
-    CHECK(s && stackstate_sink_flush(s, err, sizeof err) == 0, "flush after the outage: %s", err);
+    CHECK(s && stackstate_sink_send(s, NULL, err, sizeof err) == 0, "flush after the outage: %s", err);
     cJSON *got = new_payloads();
     char *ids = received_ids(got);
     CHECK_STR(ids, "d0,d1,d2,e0,e1,f0");
     free(ids);
     cJSON_Delete(got);
-    CHECK(s && stackstate_sink_flush(s, err, sizeof err) == 0, "second flush: nothing to do");
+    CHECK(s && stackstate_sink_send(s, NULL, err, sizeof err) == 0, "second flush: nothing to do");
     got = new_payloads();
     CHECK(cJSON_GetArraySize(got) == 0, "delivered exactly once");
     cJSON_Delete(got);
@@ -508,7 +508,7 @@ static void test_refusals(void)
     CHECK_STR(err, want);
     CHECK(spool_entries("refuse") == 1, "payload kept");
     CHECK(stackstate_sink_stats(s)->retries == 0, "not retried");
-    CHECK(stackstate_sink_flush(s, err, sizeof err) == 0, "delivered once the key is accepted: %s", err);
+    CHECK(stackstate_sink_send(s, NULL, err, sizeof err) == 0, "delivered once the key is accepted: %s", err);
     cJSON_Delete(new_payloads());
 
     /* A wrong key: the real receiver answers 403. */
@@ -524,7 +524,7 @@ static void test_refusals(void)
     CHECK(stackstate_sink_send(s, &l, err, sizeof err) == -1, "404 is permanent");
     CHECK(strstr(err, "HTTP 404") && strstr(err, "injected status 404") && strstr(err, "stays spooled as"), "message: %s", err);
     CHECK(spool_entries("refuse") == 1 && rejected_count("refuse") == 0, "404: kept, not moved aside");
-    CHECK(stackstate_sink_flush(s, err, sizeof err) == 0, "then delivered: %s", err);
+    CHECK(stackstate_sink_send(s, NULL, err, sizeof err) == 0, "then delivered: %s", err);
     cJSON_Delete(new_payloads());
     CHECK(!spool_has_key("refuse"), "no key on disk");
     payload_list_free(&l);
@@ -657,7 +657,7 @@ static void test_split_on_413(void)
           "some parts went before: %zu, %s", n, items);
     free(items);
     cJSON_Delete(got);
-    CHECK(stackstate_sink_flush(s, err, sizeof err) == 0, "flush: %s", err);
+    CHECK(stackstate_sink_send(s, NULL, err, sizeof err) == 0, "flush: %s", err);
     got = new_payloads();
     n = (size_t)cJSON_GetArraySize(got);
     items = received_items(got, 0, n);
@@ -724,7 +724,7 @@ static void test_rejected(void)
     CHECK(text && strstr(text, "\"externalId\":\"q0\""), "q0 kept in rejected/");
     free(text);
     CHECK(spool_entries("rejected") == 0, "spool empty");
-    CHECK(stackstate_sink_flush(s, err, sizeof err) == 0 && err[0] == '\0', "nothing left to deliver: %s", err);
+    CHECK(stackstate_sink_send(s, NULL, err, sizeof err) == 0 && err[0] == '\0', "nothing left to deliver: %s", err);
     payload_list_free(&l);
 
     /* A part of a cut payload refused: that part alone goes aside, named by
@@ -804,7 +804,7 @@ static void test_spool_full_and_lock(void)
     CHECK(cJSON_GetArraySize(got) == 0, "not sent while the other delivers");
     cJSON_Delete(got);
     spool_close(other);
-    CHECK(stackstate_sink_flush(s, err, sizeof err) == 0, "flush when free");
+    CHECK(stackstate_sink_send(s, NULL, err, sizeof err) == 0, "flush when free");
     got = new_payloads();
     ids = received_ids(got);
     CHECK_STR(ids, "z0");
