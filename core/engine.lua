@@ -137,7 +137,7 @@ end
 ---------------------------------------------------------------------------
 -- ctx.aws
 
-local function call(name, params, opts)
+local function send(name, params, opts)
   local service, op = split_call(name, mapping.service)
   check_declared(service, op)
   local region = opts and opts.region or run.region
@@ -152,8 +152,29 @@ local function call(name, params, opts)
   return result
 end
 
+-- Is err an aws error whose code is opts.gone (a code or a list of codes)?
+local function is_gone(err, gone)
+  if gone == nil or type(err) ~= "table" or not err.code then return false end
+  if type(gone) == "string" then return err.code == gone end
+  for _, code in ipairs(gone) do
+    if code == err.code then return true end
+  end
+  return false
+end
+
+-- The result; raises the aws error. With opts.gone (an error code, or a list
+-- of them, that says the resource no longer exists), those errors give nil.
+local function call(name, params, opts)
+  if not (opts and opts.gone) then return send(name, params, opts) end
+  local ok, result = pcall(send, name, params, opts)
+  if ok then return result end
+  if is_gone(result, opts.gone) then return nil end
+  error(result, 0)
+end
+
 -- Returns the result, or nil and the AWS error (a table with code, message,
--- status ...). Errors that are not AWS errors (bugs) are raised as usual.
+-- status ...); with opts.gone, nil and no error for those codes. Errors that
+-- are not AWS errors (bugs) are raised as usual.
 local function try(name, params, opts)
   local ok, result = pcall(call, name, params, opts)
   if ok then return result end
@@ -176,7 +197,7 @@ local function paginate(name, params, opts)
       page = P.await(pending)
       pending = nil
     else
-      page = call(name, nextp, opts)
+      page = send(name, nextp, opts)
     end
     local ok, following = pcall(P.next_params, service, op, nextp, page, seen)
     if not ok then error(following, 2) end   -- blame the mapping's loop, not this file
@@ -184,19 +205,20 @@ local function paginate(name, params, opts)
       done = true
     else
       nextp = following
-      pending = P.spawn(call, name, nextp, opts)
+      pending = P.spawn(send, name, nextp, opts)
     end
     return page
   end
 end
 
 -- Runs fn(page) for every page. Returns nil, or the aws error that stopped
--- the listing (the pages before it were handled); bugs are raised as usual.
+-- the listing (the pages before it were handled; with opts.gone, those codes
+-- return nil too); bugs are raised as usual.
 local function try_pages(name, params, fn, opts)
   local ok, err = pcall(function()
     for page in paginate(name, params, opts) do fn(page) end
   end)
-  if ok then return nil end
+  if ok or is_gone(err, opts and opts.gone) then return nil end
   if type(err) == "table" and err.code then return err end
   error(err, 0)
 end
@@ -242,6 +264,16 @@ end
 function ctx.delete(id)
   if id then P.emit("delete", id) end
 end
+
+-- c.delete_relation(source, type, target): the relation c.relation would
+-- emit is gone. Its id comes from lib/topology.lua, as the relation's did.
+local function delete_relation_of(c)
+  return function(source, type_name, target)
+    if source == nil or target == nil then return end
+    c.delete(topology.relation(c, source, type_name, target).externalId)
+  end
+end
+ctx.delete_relation = delete_relation_of(ctx)
 
 function ctx.arn(service, resource, opts)
   opts = opts or {}
@@ -307,6 +339,7 @@ local function buffered_ctx(out)
   function ectx.delete(id)
     if id then out[#out + 1] = { "delete", id } end
   end
+  ectx.delete_relation = delete_relation_of(ectx)
   return ectx
 end
 

@@ -95,6 +95,7 @@ local M = {
 
 local PAGE_SIZE = 500     -- GetRestApis / GetResources: limit maximum
 local DNS_SUFFIX = { ["aws-cn"] = "amazonaws.com.cn" }
+local GONE = { gone = "NotFoundException" }   -- an API or resource deleted meanwhile
 
 local function copy(t)
   local c = {}
@@ -256,10 +257,7 @@ end
 -- The API, or nil when it is gone.
 local function get_api(ctx, api_id)
   if not api_id then return nil end
-  local api, err = ctx.aws.try("GetRestApi", { restApiId = api_id })
-  if api then return api end
-  if err.code == "NotFoundException" then return nil end
-  error(err, 0)
+  return ctx.aws.call("GetRestApi", { restApiId = api_id }, GONE)
 end
 
 local function req(e) return e.requestParameters or {} end
@@ -285,12 +283,8 @@ local function on_resource(ctx, e)
   local rid = p.resourceId or (e.eventName == "CreateResource" and (e.responseElements or {}).id) or nil
   local api = get_api(ctx, p.restApiId)
   if not (api and rid) then return end
-  local resource, err = ctx.aws.try("GetResource", { restApiId = api.id, resourceId = rid, embed = { "methods" } })
-  if not resource then
-    if err.code == "NotFoundException" then return end
-    error(err, 0)
-  end
-  emit_resource(ctx, api, resource)
+  local resource = ctx.aws.call("GetResource", { restApiId = api.id, resourceId = rid, embed = { "methods" } }, GONE)
+  if resource then emit_resource(ctx, api, resource) end
 end
 
 -- TagResource / UntagResource name the API or stage by ARN.

@@ -137,7 +137,7 @@ local function detach(ctx, e)
   local id, skip = group.AutoScalingGroupARN, {}
   for _, inst in ipairs(p.instanceIds or {}) do
     skip[inst] = true
-    ctx.delete(id .. "-has-" .. instance_arn(ctx, inst))
+    ctx.delete_relation(id, "has", instance_arn(ctx, inst))
   end
   local fronts = {}
   for _, name in ipairs(p.loadBalancerNames or {}) do fronts[#fronts + 1] = elb_arn(ctx, name) end
@@ -150,7 +150,7 @@ local function detach(ctx, e)
   end
   for _, front in ipairs(fronts) do
     skip[front] = true
-    ctx.delete(front .. "-routes-to-" .. id)
+    ctx.delete_relation(front, "routes-to", id)
   end
   M.emit(ctx, group, skip)
 end

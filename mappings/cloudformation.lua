@@ -170,15 +170,10 @@ function M.describe_stack(ctx, state, stack)
     name = stack.StackName,
     data = stack,
   }
-  local ok, err = pcall(function()
-    for page in ctx.aws.paginate("ListStackResources", { StackName = stack.StackId }) do
-      for _, r in ipairs(page.StackResourceSummaries or {}) do relate_resource(ctx, state, id, r) end
-    end
+  local err = ctx.aws.try_pages("ListStackResources", { StackName = stack.StackId }, function(page)
+    for _, r in ipairs(page.StackResourceSummaries or {}) do relate_resource(ctx, state, id, r) end
   end)
-  if not ok then
-    if type(err) ~= "table" or not err.code then error(err, 0) end
-    ctx.warn("stack %s: ListStackResources: %s", stack.StackName, err.code)
-  end
+  if err then ctx.warn("stack %s: ListStackResources: %s", stack.StackName, err.code) end
 end
 
 -- Auto Scaling group names -> their ARNs, then stack has group.
@@ -190,17 +185,14 @@ local function relate_groups(ctx, state)
   end
   ctx.each(batches, function(batch)
     local params = { AutoScalingGroupNames = batch, MaxRecords = ASG_BATCH, IncludeInstances = false }
-    local ok, err = pcall(function()
-      for page in ctx.aws.paginate("autoscaling:DescribeAutoScalingGroups", params) do
-        for _, g in ipairs(page.AutoScalingGroups or {}) do
-          for _, stack_id in ipairs(state.groups[g.AutoScalingGroupName] or {}) do
-            ctx.relation(stack_id, "has", g.AutoScalingGroupARN)
-          end
+    local err = ctx.aws.try_pages("autoscaling:DescribeAutoScalingGroups", params, function(page)
+      for _, g in ipairs(page.AutoScalingGroups or {}) do
+        for _, stack_id in ipairs(state.groups[g.AutoScalingGroupName] or {}) do
+          ctx.relation(stack_id, "has", g.AutoScalingGroupARN)
         end
       end
     end)
-    if not ok then
-      if type(err) ~= "table" or not err.code then error(err, 0) end
+    if err then
       ctx.warn("Auto Scaling groups %s: DescribeAutoScalingGroups: %s", table.concat(batch, ","), err.code)
     end
   end)

@@ -17,6 +17,8 @@ local arn = require("arn")
 local tagslib = require("tags")
 local tagging = require("tagging")
 
+local GONE = { gone = "ResourceNotFoundException" }   -- deleted since it was listed
+
 local M = {
   service = "dynamodb",
   scope = "regional",
@@ -70,13 +72,10 @@ end
 -- All the tags of a table (ListTagsOfResource pages); nil after a warning.
 local function table_tags(ctx, name, id)
   local all = {}
-  local ok, err = pcall(function()
-    for page in ctx.aws.paginate("ListTagsOfResource", { ResourceArn = id }) do
-      for _, t in ipairs(page.Tags or {}) do all[#all + 1] = t end
-    end
+  local err = ctx.aws.try_pages("ListTagsOfResource", { ResourceArn = id }, function(page)
+    for _, t in ipairs(page.Tags or {}) do all[#all + 1] = t end
   end)
-  if ok then return all end
-  if type(err) ~= "table" or not err.code then error(err, 0) end
+  if not err then return all end
   ctx.warn("table %s: ListTagsOfResource: %s", name, err.code)
   return nil
 end
@@ -109,10 +108,11 @@ end
 -- `deleting_stale`, a stream the table no longer has enabled is deleted
 -- (events; a scan's snapshot does that).
 function M.describe_table(ctx, name, index, deleting_stale)
-  local result, err = ctx.aws.try("DescribeTable", { TableName = name })
-  if not result then
-    if err.code == "ResourceNotFoundException" then return end
+  local result, err = ctx.aws.try("DescribeTable", { TableName = name }, GONE)
+  if err then
     ctx.warn("table %s: DescribeTable: %s", name, err.code)
+  elseif not result then
+    return   -- gone
   end
   local t = result and result.Table or { TableName = name }
   name = t.TableName

@@ -69,10 +69,7 @@ function M.security_group_arn(ctx, id) return ctx.arn("ec2", "security-group/" .
 local function subnet_arn(ctx, id) return ctx.arn("ec2", "subnet/" .. id) end
 local function vpc_arn(ctx, id) return ctx.arn("ec2", "vpc/" .. id) end
 
-local function present(s)
-  return type(s) == "string" and s ~= ""
-end
-
+local present = require("values").present
 local name_tag = require("tags").name
 
 -- The owner's ARN of a resource shared into this account; nil for our own.

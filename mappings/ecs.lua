@@ -205,31 +205,28 @@ end
 -- { container instance ARN = EC2 instance id } for the given container instances;
 -- nil and the error when a call failed.
 local function hosts_of(ctx, cluster_arn, arns)
-  local hosts = {}
-  local ok, err = pcall(function()
-    for _, ci in ipairs(describe_all(ctx, "DescribeContainerInstances", arns, M.INSTANCES_PER_CALL,
-        function(chunk) return { cluster = cluster_arn, containerInstances = chunk } end, "containerInstances")) do
+  local hosts, failed = {}, nil
+  ctx.each(chunks(arns, M.INSTANCES_PER_CALL), function(chunk)
+    local resp, err = ctx.aws.try("DescribeContainerInstances", { cluster = cluster_arn, containerInstances = chunk })
+    failed = failed or err
+    for _, ci in ipairs(resp and resp.containerInstances or {}) do
       if ci.containerInstanceArn and ci.ec2InstanceId then hosts[ci.containerInstanceArn] = ci.ec2InstanceId end
     end
   end)
-  if ok then return hosts end
-  if type(err) == "table" and err.code then return nil, err end
-  error(err, 0)
+  if failed then return nil, failed end
+  return hosts
 end
 
 -- The EC2 hosts of a cluster's container instances; a failing call warns and
 -- gives none (they only feed runs-on relations).
 local function cluster_hosts(ctx, cluster)
-  local ok, arns = pcall(list_all, ctx, "ListContainerInstances", { cluster = cluster.clusterArn },
-                         "containerInstanceArns")
-  local hosts, err
-  if ok then
-    hosts, err = hosts_of(ctx, cluster.clusterArn, arns)
-  elseif type(arns) == "table" and arns.code then
-    err = arns
-  else
-    error(arns, 0)
-  end
+  local arns = {}
+  local params = { cluster = cluster.clusterArn, maxResults = M.PAGE_SIZE }
+  local err = ctx.aws.try_pages("ListContainerInstances", params, function(page)
+    for _, a in ipairs(page.containerInstanceArns or {}) do arns[#arns + 1] = a end
+  end)
+  local hosts
+  if not err then hosts, err = hosts_of(ctx, cluster.clusterArn, arns) end
   if not hosts then
     ctx.warn("cluster %s: %s: %s", cluster.clusterName, err.operation or "ListContainerInstances", err.code)
     return {}
@@ -399,7 +396,7 @@ M.events = {
   end,
   DeregisterContainerInstance = function(ctx, e)
     local cluster, host = container_host(ctx, e)
-    if cluster and host then ctx.delete(cluster .. "-runs-on-" .. host) end
+    ctx.delete_relation(cluster, "runs-on", host)
   end,
 }
 

@@ -69,6 +69,7 @@ local function instance_arn(ctx, id) return ctx.arn("ec2", "instance/" .. id) en
 -- deleted since it was listed fails its whole chunk (LoadBalancerNotFound): the chunk
 -- is then asked one name at a time, and the gone one is skipped.
 local GONE = { LoadBalancerNotFound = true, AccessPointNotFound = true }
+local LB_GONE = { gone = "LoadBalancerNotFound" }   -- ctx.aws.call's option, for one name
 
 local function tag_chunk(ctx, chunk, result)
   local resp, err = ctx.aws.try("DescribeTags", { LoadBalancerNames = chunk })
@@ -128,11 +129,8 @@ end
 
 -- Re-describes one load balancer (events). Gone already: nothing to emit.
 function M.describe(ctx, name, skip)
-  local resp, err = ctx.aws.try("DescribeLoadBalancers", { LoadBalancerNames = { name } })
-  if not resp then
-    if err.code == "LoadBalancerNotFound" then return end
-    error(err, 0)
-  end
+  local resp = ctx.aws.call("DescribeLoadBalancers", { LoadBalancerNames = { name } }, LB_GONE)
+  if not resp then return end
   for _, lb in ipairs(resp.LoadBalancerDescriptions or {}) do
     M.emit(ctx, lb, M.tags_of(ctx, { lb.LoadBalancerName })[lb.LoadBalancerName], skip)
   end
@@ -176,7 +174,7 @@ M.events = {
     for _, inst in ipairs(p.instances or {}) do
       if inst.instanceId then
         skip[inst.instanceId] = true
-        ctx.delete(id .. "-routes-to-" .. instance_arn(ctx, inst.instanceId))
+        ctx.delete_relation(id, "routes-to", instance_arn(ctx, inst.instanceId))
       end
     end
     M.describe(ctx, p.loadBalancerName, skip)

@@ -380,7 +380,7 @@ M.events = {
     for _, t in ipairs(p.targets or {}) do
       if t.id then
         skip[t.id] = true
-        ctx.delete(p.targetGroupArn .. "-routes-to-" .. M.target_id(ctx, tg, { Id = t.id }))
+        ctx.delete_relation(p.targetGroupArn, "routes-to", M.target_id(ctx, tg, { Id = t.id }))
       end
     end
     local tags = M.tags_of(ctx, { tg.TargetGroupArn })[tg.TargetGroupArn]

@@ -54,6 +54,7 @@ local M = {
 
 local STREAMS_PER_PAGE = 10000   -- ListDeliveryStreams' maximum Limit
 local TAGS_PER_PAGE = 50         -- ListTagsForDeliveryStream's maximum Limit
+local GONE = { gone = "ResourceNotFoundException" }   -- deleted since it was listed
 
 local function delivery_stream_arn(ctx, name)
   return ctx.arn("firehose", "deliverystream/" .. name)
@@ -111,10 +112,11 @@ end
 -- delivery stream ARN (lib/tagging.lua), or nil / false to ask
 -- ListTagsForDeliveryStream.
 function M.describe_delivery_stream(ctx, name, index)
-  local result, err = ctx.aws.try("DescribeDeliveryStream", { DeliveryStreamName = name })
-  if not result then
-    if err.code == "ResourceNotFoundException" then return end
+  local result, err = ctx.aws.try("DescribeDeliveryStream", { DeliveryStreamName = name }, GONE)
+  if err then
     ctx.warn("delivery stream %s: DescribeDeliveryStream: %s", name, err.code)
+  elseif not result then
+    return   -- gone
   end
   local d = result and result.DeliveryStreamDescription or { DeliveryStreamName = name }
   local id = d.DeliveryStreamARN or delivery_stream_arn(ctx, name)

@@ -48,6 +48,7 @@ local M = {
 }
 
 local TAGS_PER_PAGE = 50   -- ListTagsForStream's maximum Limit
+local GONE = { gone = "ResourceNotFoundException" }   -- deleted since it was listed
 
 -- All the tags of a stream (ListTagsForStream says HasMoreTags and continues
 -- after ExclusiveStartTagKey; it has no paginator). nil after a warning.
@@ -70,10 +71,11 @@ end
 -- any; `index` the run's tags by stream ARN (lib/tagging.lua), or nil / false
 -- to ask ListTagsForStream.
 function M.describe_stream(ctx, name, summary, index)
-  local result, err = ctx.aws.try("DescribeStreamSummary", { StreamName = name })
-  if not result then
-    if err.code == "ResourceNotFoundException" then return end
+  local result, err = ctx.aws.try("DescribeStreamSummary", { StreamName = name }, GONE)
+  if err then
     ctx.warn("stream %s: DescribeStreamSummary: %s", name, err.code)
+  elseif not result then
+    return   -- gone
   end
   local s = result and result.StreamDescriptionSummary or summary or { StreamName = name }
   local id = s.StreamARN or ctx.arn("kinesis", "stream/" .. name)

@@ -30,6 +30,9 @@ local arn = require("arn")
 local tagslib = require("tags")
 local tagging = require("tagging")
 
+-- what a Get* answers for a function or mapping deleted meanwhile
+local GONE = { gone = "ResourceNotFoundException" }
+
 local M = {
   service = "lambda",
   scope = "regional",
@@ -174,15 +177,10 @@ function M.describe_function(ctx, cfg, index)
   if arn.parse(dlq) then ctx.relation(id, "uses", dlq) end
 
   local environment = tagslib.stackstate(tagmap).environment
-  local ok, err = pcall(function()
-    for page in ctx.aws.paginate("ListAliases", { FunctionName = cfg.FunctionName }) do
-      for _, alias in ipairs(page.Aliases or {}) do emit_alias(ctx, cfg, alias, environment) end
-    end
+  local err = ctx.aws.try_pages("ListAliases", { FunctionName = cfg.FunctionName }, function(page)
+    for _, alias in ipairs(page.Aliases or {}) do emit_alias(ctx, cfg, alias, environment) end
   end)
-  if not ok then
-    if type(err) ~= "table" or not err.code then error(err, 0) end
-    ctx.warn("function %s: ListAliases: %s", cfg.FunctionName, err.code)
-  end
+  if err then ctx.warn("function %s: ListAliases: %s", cfg.FunctionName, err.code) end
 end
 
 -- An event source mapping as a relation: (source, type, target), or nil for
@@ -216,15 +214,10 @@ function M.scan(ctx)
     end
     ctx.each(page.Functions, function(cfg) M.describe_function(ctx, cfg, index) end)
   end
-  local ok, err = pcall(function()
-    for page in ctx.aws.paginate("ListEventSourceMappings") do
-      for _, m in ipairs(page.EventSourceMappings or {}) do draw_event_source(ctx, m) end
-    end
+  local err = ctx.aws.try_pages("ListEventSourceMappings", {}, function(page)
+    for _, m in ipairs(page.EventSourceMappings or {}) do draw_event_source(ctx, m) end
   end)
-  if not ok then
-    if type(err) ~= "table" or not err.code then error(err, 0) end
-    ctx.warn("ListEventSourceMappings: %s", err.code)
-  end
+  if err then ctx.warn("ListEventSourceMappings: %s", err.code) end
 end
 
 ---------------------------------------------------------------------------
@@ -233,12 +226,8 @@ end
 local function describe_by_name(ctx, ref)
   local name = function_name(ref)
   if not name then return end
-  local result, err = ctx.aws.try("GetFunction", { FunctionName = name })
-  if not result then
-    if err.code == "ResourceNotFoundException" then return end
-    error(err, 0)
-  end
-  M.describe_function(ctx, result.Configuration)
+  local result = ctx.aws.call("GetFunction", { FunctionName = name }, GONE)
+  if result then M.describe_function(ctx, result.Configuration) end
 end
 
 local function arn_of(ctx, ref)
@@ -276,18 +265,14 @@ end
 local function on_event_source(ctx, e)
   local uuid = uuid_of(e)
   if not uuid then return end
-  local m, err = ctx.aws.try("GetEventSourceMapping", { UUID = uuid })
-  if not m then
-    if err.code == "ResourceNotFoundException" then return end
-    error(err, 0)
-  end
-  draw_event_source(ctx, m)
+  local m = ctx.aws.call("GetEventSourceMapping", { UUID = uuid }, GONE)
+  if m then draw_event_source(ctx, m) end
 end
 
 local function on_delete_event_source(ctx, e)
   local r = e.responseElements or {}
   local source, rel, target = M.event_source_relation { FunctionArn = r.functionArn, EventSourceArn = r.eventSourceArn }
-  if source then ctx.delete(source .. "-" .. rel .. "-" .. target) end
+  if source then ctx.delete_relation(source, rel, target) end
 end
 
 M.events = {}

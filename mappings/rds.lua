@@ -96,19 +96,8 @@ function M.cluster_arn(ctx, id) return ctx.arn("rds", "cluster:" .. id) end
 local function vpc_arn(ctx, id) return ctx.arn("ec2", "vpc/" .. id) end
 local function security_group_arn(ctx, id) return ctx.arn("ec2", "security-group/" .. id) end
 
-local function present(s)
-  return type(s) == "string" and s ~= ""
-end
-
--- The present ones of its arguments, as a list (nil holes dropped).
-local function present_list(...)
-  local out = {}
-  for i = 1, select("#", ...) do
-    local v = select(i, ...)
-    if present(v) then out[#out + 1] = v end
-  end
-  return out
-end
+local values = require("values")
+local present, present_list = values.present, values.present_list
 
 local function uses_security_groups(ctx, id, memberships)
   for _, m in ipairs(memberships or {}) do

@@ -48,9 +48,7 @@ local PAGE = 100   -- MaxRecords: 20..100
 
 function M.cluster_arn(ctx, id) return ctx.arn("redshift", "cluster:" .. id) end
 
-local function present(s)
-  return type(s) == "string" and s ~= ""
-end
+local present = require("values").present
 
 function M.emit_cluster(ctx, cluster)
   local id = M.cluster_arn(ctx, cluster.ClusterIdentifier)

@@ -52,6 +52,9 @@ end
 local function_arn = require("arn").lambda_function
 
 -- What a subscription's endpoint points at, by protocol.
+-- a topic deleted since it was listed (the query and JSON protocols spell it apart)
+local GONE = { gone = { "NotFound", "NotFoundException" } }
+
 local TARGET = {
   sqs = function(endpoint) return endpoint end,
   firehose = function(endpoint) return endpoint end,
@@ -66,10 +69,6 @@ local function draw_subscription(ctx, id, s)
   if arn.parse(endpoint) then ctx.relation(id, "publishes-to", endpoint) end
 end
 
-local function not_found(err)
-  return err.code == "NotFound" or err.code == "NotFoundException"
-end
-
 -- The tags of one topic, by itself (events; scans when GetResources failed).
 local function topic_tags(ctx, topic_arn, name)
   local tags, err = ctx.aws.try("ListTagsForResource", { ResourceArn = topic_arn })
@@ -81,10 +80,11 @@ end
 -- (lib/tagging.lua), or nil / false to ask ListTagsForResource.
 function M.describe_topic(ctx, topic_arn, index)
   local name = topic_name(topic_arn)
-  local result, err = ctx.aws.try("GetTopicAttributes", { TopicArn = topic_arn })
-  if not result then
-    if not_found(err) then return end
+  local result, err = ctx.aws.try("GetTopicAttributes", { TopicArn = topic_arn }, GONE)
+  if err then
     ctx.warn("topic %s: GetTopicAttributes: %s", name, err.code)
+  elseif not result then
+    return   -- gone
   end
   local tags = tagging.of(index, topic_arn, function() return topic_tags(ctx, topic_arn, name) end)
 
@@ -98,15 +98,10 @@ function M.describe_topic(ctx, topic_arn, index)
     tags = tags or {},
   }
 
-  local ok, list_err = pcall(function()
-    for page in ctx.aws.paginate("ListSubscriptionsByTopic", { TopicArn = topic_arn }) do
-      for _, s in ipairs(page.Subscriptions or {}) do draw_subscription(ctx, topic_arn, s) end
-    end
-  end)
-  if not ok then
-    if type(list_err) ~= "table" or not list_err.code then error(list_err, 0) end
-    if not not_found(list_err) then ctx.warn("topic %s: ListSubscriptionsByTopic: %s", name, list_err.code) end
-  end
+  local list_err = ctx.aws.try_pages("ListSubscriptionsByTopic", { TopicArn = topic_arn }, function(page)
+    for _, s in ipairs(page.Subscriptions or {}) do draw_subscription(ctx, topic_arn, s) end
+  end, GONE)
+  if list_err then ctx.warn("topic %s: ListSubscriptionsByTopic: %s", name, list_err.code) end
 end
 
 function M.scan(ctx)

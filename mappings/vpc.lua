@@ -48,10 +48,7 @@ local PAGE = 1000
 function M.vpc_arn(ctx, id) return ctx.arn("ec2", "vpc/" .. id) end
 function M.subnet_arn(ctx, id) return ctx.arn("ec2", "subnet/" .. id) end
 
-local function present(s)
-  return type(s) == "string" and s ~= ""
-end
-
+local present = require("values").present
 local name_tag = require("tags").name
 
 -- The owner's ARN of a resource shared into this account; nil for our own.

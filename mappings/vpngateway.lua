@@ -34,10 +34,7 @@ local M = {
 function M.gateway_arn(ctx, id) return ctx.arn("ec2", "vpn-gateway/" .. id) end
 local function vpc_arn(ctx, id) return ctx.arn("ec2", "vpc/" .. id) end
 
-local function present(s)
-  return type(s) == "string" and s ~= ""
-end
-
+local present = require("values").present
 local name_tag = require("tags").name
 
 -- Emits one gateway and its attachments; a deleted one is skipped in a scan
@@ -101,7 +98,7 @@ M.events = {
     local p = request(e)
     if present(p.vpnGatewayId) and present(p.vpcId) then
       local id = M.gateway_arn(ctx, p.vpnGatewayId)
-      ctx.delete(id .. "-attached-to-" .. vpc_arn(ctx, p.vpcId))
+      ctx.delete_relation(id, "attached-to", vpc_arn(ctx, p.vpcId))
     end
     changed(ctx, e)
   end,
