@@ -456,7 +456,7 @@ int lua_api_run_chunk(lua_State *L, lua_host *host, const char *chunk, size_t le
     sched_spawn(s, co, nargs + 1, chunk_done, &out);
     sched_run(s);
     sched_free(s);
-    if (!out.done) lua_pushfstring(L, "%s did not finish", name);
+    if (!out.done) lua_pushfstring(L, "%s did not finish", name + (name[0] == '=' || name[0] == '@'));
     lua_remove(L, -2);                    /* the thread */
     return out.ok ? 0 : -1;
 }

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "metrics.h"
+#include "util.h"
 
 static void put_number(buf *b, double v)
 {
@@ -73,12 +74,6 @@ static void put_namespace(buf *b, const char *ns)
         if (isalnum((unsigned char)*ns)) buf_putc(b, (char)tolower((unsigned char)*ns));
 }
 
-static int ends_with(const buf *b, const char *suffix)
-{
-    size_t n = strlen(suffix);
-    return b->len >= n && memcmp(b->data + b->len - n, suffix, n) == 0;
-}
-
 char *metrics_intake_name(const metric_series *s)
 {
     buf b = {0};
@@ -116,12 +111,12 @@ char *metrics_openmetrics_name(const metric_series *s, double *scale)
     if (*scale != 1) {   /* "..._milliseconds" itself says the wrong unit */
         static const char *const words[] = { "_milliseconds", "_microseconds" };
         for (size_t i = 0; i < 2; i++)
-            if (ends_with(&b, words[i])) b.data[b.len -= strlen(words[i])] = '\0';
+            if (has_suffix(buf_cstr(&b), words[i])) b.data[b.len -= strlen(words[i])] = '\0';
     }
-    if (suffix && !ends_with(&b, suffix)) buf_puts(&b, suffix);
+    if (suffix && !has_suffix(buf_cstr(&b), suffix)) buf_puts(&b, suffix);
     static const char *const reserved[] = { "_count", "_sum", "_bucket", "_total" };
     for (size_t i = 0; i < 4; i++)
-        if (ends_with(&b, reserved[i])) buf_puts(&b, "_value");
+        if (has_suffix(buf_cstr(&b), reserved[i])) buf_puts(&b, "_value");
     return buf_steal(&b);
 }
 
