@@ -109,11 +109,8 @@ end
 -- (events; a scan's snapshot does that).
 function M.describe_table(ctx, name, index, deleting_stale)
   local result, err = ctx.aws.try("DescribeTable", { TableName = name }, GONE)
-  if err then
-    ctx.warn("table %s: DescribeTable: %s", name, err.code)
-  elseif not result then
-    return   -- gone
-  end
+  if not (result or err) then return end   -- gone
+  if err then ctx.warn("table %s: DescribeTable: %s", name, err.code) end
   local t = result and result.Table or { TableName = name }
   name = t.TableName
   t.TableArn = t.TableArn or table_arn(ctx, name)

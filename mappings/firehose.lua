@@ -113,11 +113,8 @@ end
 -- ListTagsForDeliveryStream.
 function M.describe_delivery_stream(ctx, name, index)
   local result, err = ctx.aws.try("DescribeDeliveryStream", { DeliveryStreamName = name }, GONE)
-  if err then
-    ctx.warn("delivery stream %s: DescribeDeliveryStream: %s", name, err.code)
-  elseif not result then
-    return   -- gone
-  end
+  if not (result or err) then return end   -- gone
+  if err then ctx.warn("delivery stream %s: DescribeDeliveryStream: %s", name, err.code) end
   local d = result and result.DeliveryStreamDescription or { DeliveryStreamName = name }
   local id = d.DeliveryStreamARN or delivery_stream_arn(ctx, name)
   ctx.component {

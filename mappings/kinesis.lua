@@ -72,11 +72,8 @@ end
 -- to ask ListTagsForStream.
 function M.describe_stream(ctx, name, summary, index)
   local result, err = ctx.aws.try("DescribeStreamSummary", { StreamName = name }, GONE)
-  if err then
-    ctx.warn("stream %s: DescribeStreamSummary: %s", name, err.code)
-  elseif not result then
-    return   -- gone
-  end
+  if not (result or err) then return end   -- gone
+  if err then ctx.warn("stream %s: DescribeStreamSummary: %s", name, err.code) end
   local s = result and result.StreamDescriptionSummary or summary or { StreamName = name }
   local id = s.StreamARN or ctx.arn("kinesis", "stream/" .. name)
   ctx.component {

@@ -81,11 +81,8 @@ end
 function M.describe_topic(ctx, topic_arn, index)
   local name = topic_name(topic_arn)
   local result, err = ctx.aws.try("GetTopicAttributes", { TopicArn = topic_arn }, GONE)
-  if err then
-    ctx.warn("topic %s: GetTopicAttributes: %s", name, err.code)
-  elseif not result then
-    return   -- gone
-  end
+  if not (result or err) then return end   -- gone
+  if err then ctx.warn("topic %s: GetTopicAttributes: %s", name, err.code) end
   local tags = tagging.of(index, topic_arn, function() return topic_tags(ctx, topic_arn, name) end)
 
   local attrs = result and result.Attributes or {}
