@@ -1,6 +1,6 @@
 /* aws_json.c -- one AWS call from C (see aws_json.h): a throwaway Lua state
- * runs P.call as a task on its own scheduler, and the result is encoded
- * back to JSON. */
+ * runs core/call.lua as a task (lua_api_run_chunk), and the result is
+ * encoded back to JSON. */
 #include "aws_json.h"
 
 #include <lauxlib.h>
@@ -9,12 +9,9 @@
 #include <string.h>
 
 #include "buf.h"
+#include "embedded.h"
 #include "lua_api.h"
 #include "luajson.h"
-#include "scheduler.h"
-
-static const char chunk[] = "local P, service, op, params, region = ...\n"
-                            "return P.call(service, op, params, region)\n";
 
 static void error_from(lua_State *co, aws_error *e)
 {
@@ -34,6 +31,18 @@ static void error_from(lua_State *co, aws_error *e)
     }
 }
 
+/* The result on top of L as JSON (caller frees), or NULL with e filled. */
+static char *encode_result(lua_State *L, aws_error *e)
+{
+    char why[256];
+    buf b = {0};
+    if (luajson_encode(L, -1, &b, 0, why, sizeof why) == 0) return buf_steal(&b);
+    buf_free(&b);
+    snprintf(e->code, sizeof e->code, "Error");
+    snprintf(e->message, sizeof e->message, "cannot encode the result: %s", why);
+    return NULL;
+}
+
 char *aws_call_json(aws_client *c, model_registry *models, const char *service, const char *op,
                     const char *params_json, const char *region, aws_error *e)
 {
@@ -41,40 +50,22 @@ char *aws_call_json(aws_client *c, model_registry *models, const char *service, 
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
     lua_host host = { .name = "core", .client = c, .models = models };
-    lua_State *co = lua_newthread(L);
-    luaL_loadstring(co, chunk);
-    lua_api_push(co, &host);
-    lua_pushstring(co, service);
-    lua_pushstring(co, op);
     char why[256];
     const char *params = params_json ? params_json : "{}";
-    if (luajson_decode(co, params, strlen(params), 0, why, sizeof why) < 0) {
+    char *out = NULL;
+    lua_pushstring(L, service);
+    lua_pushstring(L, op);
+    if (luajson_decode(L, params, strlen(params), 0, why, sizeof why) < 0) {
         snprintf(e->code, sizeof e->code, "InvalidParameters");
         snprintf(e->message, sizeof e->message, "%s", why);
-        lua_close(L);
-        return NULL;
-    }
-    if (region) lua_pushstring(co, region);
-    else lua_pushnil(co);
-    sched *s = sched_new(client_http(c));
-    sched_spawn(s, co, 5, NULL, NULL);
-    sched_run(s);
-    sched_free(s);
-    char *out = NULL;
-    if (lua_status(co) == LUA_OK && lua_gettop(co) >= 1) {
-        buf b = {0};
-        if (luajson_encode(co, -1, &b, 0, why, sizeof why) == 0) {
-            out = buf_steal(&b);
-        } else {
-            buf_free(&b);
-            snprintf(e->code, sizeof e->code, "Error");
-            snprintf(e->message, sizeof e->message, "cannot encode the result: %s", why);
-        }
     } else {
-        error_from(co, e);
+        if (region) lua_pushstring(L, region);
+        else lua_pushnil(L);
+        /* call.lua without paginate: P.call(service, op, params, region) */
+        if (lua_api_run_chunk(L, &host, call_lua, call_lua_len, "=call.lua", 4) == 0) out = encode_result(L, e);
+        else error_from(L, e);
     }
     lua_close(L);
-    strlist_free(&host.warnings);
-    buf_free(&host.scratch);
+    lua_host_free(&host);
     return out;
 }

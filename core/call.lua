@@ -1,4 +1,5 @@
--- call.lua -- the task behind `awstopo call` (core/cmd_call.c runs it).
+-- call.lua -- the task behind `awstopo call` (core/cmd_call.c runs it), and
+-- behind the core's own calls (aws_json.c: one call, no paginate).
 --
 -- Given P (lua_api.h), service, op, params, region, paginate, page_size and
 -- max_items: calls once, or follows the pages and merges them as the AWS CLI

@@ -654,7 +654,7 @@ static int consumer_deliver(void *ud, topology *t)
         fflush(stdout);
     }
     if (!c->sink) return 0;
-    sink_result r = stackstate_sink_flush(c->sink, err, sizeof err);
+    sink_result r = stackstate_sink_send(c->sink, NULL, err, sizeof err);   /* the spool first */
     if (r == SINK_DELIVERED) r = stackstate_sink_send_topology(c->sink, t, &io, INTAKE_INCREMENTAL, err, sizeof err);
     if (r != SINK_DELIVERED) cli_error("stackstate: %s", err);
     return r == SINK_DELIVERED || r == SINK_SET_ASIDE ? 0 : -1;   /* set aside: kept in rejected/, not lost */

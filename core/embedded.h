@@ -8,7 +8,7 @@
 
 extern const char engine_lua[];     /* the ctx of mapping runs (engine.c) */
 extern const size_t engine_lua_len;
-extern const char call_lua[];       /* awstopo call (cmd_call.c) */
+extern const char call_lua[];       /* awstopo call (cmd_call.c), the core's own calls (aws_json.c) */
 extern const size_t call_lua_len;
 extern const char account_lua[];    /* a scan's account lookups (cmd_scan.c) */
 extern const size_t account_lua_len;
