@@ -26,6 +26,7 @@ local P, job = ...
 
 local MAX_QUERIES = 500          -- GetMetricData's limit of MetricDataQueries
 local DEFAULT_PERIOD = 300
+local WAVE = 16                  -- GetMetricData calls started together
 
 local report = {
   components = 0,      -- components of a type that declares metrics
@@ -109,10 +110,13 @@ local function add_queries(c, decl, queries)
     if not complete then
       report.without_dims = report.without_dims + 1
     else
-      local qd = {}
-      for i, d in ipairs(dims) do qd[i] = d end
-      for k, v in pairs(m.dimensions or {}) do qd[#qd + 1] = { Name = k, Value = v } end
-      table.sort(qd, function(a, b) return a.Name < b.Name end)
+      local qd = dims                -- shared by the component's queries, unless the metric adds some
+      if m.dimensions then
+        qd = {}
+        for i, d in ipairs(dims) do qd[i] = d end
+        for k, v in pairs(m.dimensions) do qd[#qd + 1] = { Name = k, Value = v } end
+        table.sort(qd, function(a, b) return a.Name < b.Name end)
+      end
       queries[#queries + 1] = {
         component = c.externalId, type = c.type.name, hostname = hostname(c), account = loc.AwsAccount,
         region = decl.region or loc.AwsRegion, namespace = cw.Namespace, metric = name,
@@ -155,7 +159,7 @@ local function plan(decoded)
     if decl and c.data and c.data.CW and (job.account == nil or loc.AwsAccount == job.account)
         and (job.component == nil or c.externalId == job.component) then
       report.components = report.components + 1
-      decoded[#decoded + 1] = c
+      if job.alarms then decoded[#decoded + 1] = c end   -- alarms.lua needs them; else let them go
       if tag_match(c.data.Tags) then add_queries(c, decl, queries)
       else report.filtered = report.filtered + 1 end
     end
@@ -331,6 +335,7 @@ end
 check_choice()
 local decoded = {}
 local queries = plan(decoded)
+collectgarbage()   -- the decoded components: the plan is what stays
 if job.prune and not job.estimate then queries = prune(queries) end
 queries = budget(queries)
 local batches = batches_of(groups_of(queries))
@@ -338,7 +343,11 @@ report.batches = #batches
 if job.estimate then
   report.requested = #queries
 else
-  P.each(batches, fetch_batch)
+  -- in waves as wide as a lane (16 calls in flight per service and region):
+  -- requests are built, and responses held, for one wave at a time
+  for i = 1, #batches, WAVE do
+    P.each(table.move(batches, i, math.min(i + WAVE - 1, #batches), 1, {}), fetch_batch)
+  end
 end
 local health, complete = {}, false
 if job.alarms and not job.estimate then

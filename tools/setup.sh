@@ -5,7 +5,7 @@
 set -e
 PACKAGES="build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev libcjson-dev
 libssl-dev libexpat1-dev zlib1g-dev python3 python3-botocore lua-check graphviz ca-certificates
-prometheus"
+prometheus time"
 
 missing=""
 for p in $PACKAGES; do
