@@ -378,6 +378,24 @@ def main():
 
         check_alarms(aws, env, base, tmp)
 
+    # the components of a live scan (the scan's fixtures), then their metrics
+    fixtures = os.path.join(REPO, "tests", "integration", "fixtures-scan")
+    with fakes.start_fake_aws(fixtures, cloudwatch=True) as aws:
+        env = dict(os.environ, AWS_CLI_READ_TIMEOUT="5", AWSTOPO_RETRY_BASE_MS="1", **aws.env())
+        p = run(["--services", "ec2,sqs", "--regions", "us-east-1", "--account-id", ACCOUNT, "--end", END,
+                 "--output", "-"], env)
+        doc = json.loads(p.stdout or "{}")
+        types = sorted({s["type"] for s in doc.get("series", [])})
+        stats = aws.stats()["requests"]
+        check(p.returncode == 0 and types == ["aws.ec2.instance", "aws.sqs.queue"],
+              "scan then metrics: series of the scanned instances and queues (%s; %s)" % (types, p.stderr[-300:]))
+        check(stats.get("sqs", {}).get("ListQueues") and stats["cloudwatch"]["GetMetricData"] == 1,
+              "scan then metrics: the scan's calls, then one GetMetricData (%r)" % stats)
+        exact_json(doc, "scan")
+        queues = [s for s in doc["series"] if s["type"] == "aws.sqs.queue"]
+        check(any(s["component"] == "arn:aws:sqs:us-east-1:123456789012:orders" for s in queues),
+              "scan then metrics: the orders queue has its series")
+
     # the [metrics] section of the config
     conf = os.path.join(tmp, "awstopo.conf")
     with open(conf, "w") as f:
