@@ -32,9 +32,9 @@
 -- Computed data fields, for the CloudWatch dimensions: LoadBalancerFullName
 -- ("app/<name>/<id>", the ARN after "loadbalancer/") and TargetGroupFullName
 -- ("targetgroup/<name>/<id>"), named like CloudFormation's attributes. A target group's
--- LoadBalancer dimension is that of its first load balancer. Its namespace is
--- AWS/ApplicationELB whatever the load balancer type: a type declares one namespace
--- (network / gateway target groups report in AWS/NetworkELB / AWS/GatewayELB).
+-- LoadBalancer dimension is that of its first load balancer. Its namespace,
+-- CloudWatchNamespace, follows that load balancer's type (app/ -> AWS/ApplicationELB,
+-- net/ -> AWS/NetworkELB, gwy/ -> AWS/GatewayELB), or, without one, its protocol.
 --
 -- Calls: DescribeLoadBalancers (paginated, 400 per page) + DescribeTargetGroups
 -- (paginated, 400 per page) + DescribeTags per 20 ARNs (load balancers and target groups
@@ -109,7 +109,7 @@ local M = {
         url = "{console}/ec2/home?region={region}#TargetGroup:targetGroupArn={TargetGroupArn}",
       },
       cloudwatch = {
-        namespace = "AWS/ApplicationELB",
+        namespace = "{CloudWatchNamespace}",   -- per load balancer type: see tg_namespace
         dimensions = { TargetGroup = "{TargetGroupFullName}", LoadBalancer = "{LoadBalancerFullName}" },
         metrics = {
           HealthyHostCount      = { stat = "Minimum", unit = "Count" },
@@ -149,6 +149,17 @@ end
 -- "targetgroup/<name>/<id>" from arn:...:targetgroup/<name>/<id>
 local function tg_full_name(tg_arn)
   return type(tg_arn) == "string" and tg_arn:match(":(targetgroup/.+)$") or nil
+end
+
+-- The namespace a target group's metrics are in: its load balancer's kind, else
+-- what its protocol says (TCP, UDP, TLS: network; GENEVE: gateway).
+local TG_NAMESPACE = { app = "AWS/ApplicationELB", net = "AWS/NetworkELB", gwy = "AWS/GatewayELB" }
+local PROTOCOL_NAMESPACE = { TCP = "AWS/NetworkELB", UDP = "AWS/NetworkELB", TCP_UDP = "AWS/NetworkELB",
+                             TLS = "AWS/NetworkELB", GENEVE = "AWS/GatewayELB" }
+
+local function tg_namespace(tg)
+  local kind = tg.LoadBalancerFullName and tg.LoadBalancerFullName:match("^(%a+)/")
+  return TG_NAMESPACE[kind] or PROTOCOL_NAMESPACE[tg.Protocol] or "AWS/ApplicationELB"
 end
 
 local function is_tg_arn(s) return tg_full_name(s) ~= nil end
@@ -215,6 +226,7 @@ end
 function M.emit_tg(ctx, tg, tags, targets, skip)
   tg.TargetGroupFullName = tg_full_name(tg.TargetGroupArn)
   tg.LoadBalancerFullName = lb_full_name((tg.LoadBalancerArns or {})[1])
+  tg.CloudWatchNamespace = tg_namespace(tg)
   local id = ctx.component {
     type = "aws.elbv2.target-group",
     id = tg.TargetGroupArn,
