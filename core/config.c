@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "metrics.h"
 #include "model.h"
 #include "util.h"
 
@@ -252,6 +253,14 @@ static void check_semantics(awstopo_config *c, const char *path)
                 break;
             }
     }
+    /* [metrics]: metrics.c knows what its keys mean (the metric names are
+     * checked against the mappings by awstopo metrics itself) */
+    metrics_options mo = {0};
+    strlist mp = {0};
+    metrics_options_from_config(&mo, &c->metrics, &mp);
+    for (size_t i = 0; i < mp.len; i++) problem(c, path, 0, "%s", mp.items[i]);
+    strlist_free(&mp);
+    metrics_options_free(&mo);
 }
 
 int cmd_config(int argc, char **argv)

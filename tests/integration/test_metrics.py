@@ -412,6 +412,8 @@ def main():
         f.write("colour = blue\n")
     p = run(["--config", conf, "--topology", topo, "--estimate"], os.environ)
     check(p.returncode == 64 and "unknown key 'colour'" in p.stderr, "config: an unknown [metrics] key is named")
+    c = subprocess.run([BIN, "config", "check", conf], capture_output=True, text=True, timeout=30)
+    check(c.returncode == 2 and "metrics: unknown key 'colour'" in c.stdout, "config check explains [metrics] keys")
 
     # usage errors
     p = run(["--metrics", "aws.ec2.instance=Nope", "--topology", topo, "--estimate"], os.environ)
