@@ -412,18 +412,19 @@ static void print_report(const metrics_result *r, const metrics_options *o)
     }
     if (o->estimate) {
         fprintf(stderr,
-                "metrics (estimate, no CloudWatch call): %zu components, %zu metrics per run in %zu GetMetricData "
-                "calls, %.0f per hour every %ld s%s; $%.4f per run, $%.4f per hour, $%.2f per 30 days at $%g per "
-                "1,000\n",
-                p->components, p->requested, p->batches, (double)p->requested * 3600.0 / (double)interval, interval,
+                "metrics (estimate, no CloudWatch call): %zu components, %zu metrics this run in %zu GetMetricData "
+                "calls (%zu of longer periods not due), %.0f per hour every %ld s%s; $%.4f this run, $%.4f per hour, "
+                "$%.2f per 30 days at $%g per 1,000\n",
+                p->components, p->requested, p->batches, p->not_due, p->per_hour, interval,
                 o->prune ? " (before ListMetrics pruning)" : "", run, hour, hour * 720.0, price);
         return;
     }
     fprintf(stderr,
-            "metrics: %zu components, %zu metrics planned (%zu without their dimensions, %zu pruned, %zu over budget); "
+            "metrics: %zu components, %zu metrics planned (%zu without their dimensions, %zu pruned, %zu over budget, "
+            "%zu not due); "
             "%zu requested in %zu GetMetricData calls, %zu ListMetrics calls; %zu series with data, %zu without, "
             "%zu failed; $%.4f this run, $%.4f per hour every %ld s at $%g per 1,000\n",
-            p->components, p->planned, p->without_dims, p->pruned, p->skipped_budget, p->requested, p->calls,
+            p->components, p->planned, p->without_dims, p->pruned, p->skipped_budget, p->not_due, p->requested, p->calls,
             p->list_calls, with_data, p->no_data, p->failed, run, hour, interval, price);
     if (r->alarms)
         fprintf(stderr, "alarms: %zu alarms in %zu DescribeAlarms calls, %zu check states on components, %zu alarms "

@@ -187,6 +187,8 @@ void metrics_result_merge(metrics_result *dst, metrics_result *src)
     d->alarms += s->alarms;
     d->alarms_unmapped += s->alarms_unmapped;
     d->alarm_calls += s->alarm_calls;
+    d->not_due += s->not_due;
+    d->per_hour += s->per_hour;
     for (size_t i = 0; i < s->skipped.len; i++) strlist_add(&d->skipped, s->skipped.items[i]);
     for (size_t i = 0; i < s->warnings.len; i++) strlist_add(&d->warnings, s->warnings.items[i]);
     metrics_result_free(src);
@@ -197,8 +199,9 @@ void metrics_cost(const metrics_report *r, const metrics_options *o, double *per
     double price = o->price_per_1000 > 0 ? o->price_per_1000 : DEFAULT_PRICE;
     long interval = o->interval > 0 ? o->interval : DEFAULT_INTERVAL;
     /* ListMetrics and DescribeAlarms are billed per request at the same rate */
-    *per_run = (double)(r->requested + r->list_calls + r->alarm_calls) * price / 1000.0;
-    *per_hour = *per_run * 3600.0 / (double)interval;
+    double calls = (double)(r->list_calls + r->alarm_calls);
+    *per_run = ((double)r->requested + calls) * price / 1000.0;
+    *per_hour = (r->per_hour + calls * 3600.0 / (double)interval) * price / 1000.0;
 }
 
 double metrics_next_fetch(double now, long interval, long delay)
@@ -393,10 +396,7 @@ static int push_job(lua_State *L, const metrics_catalog *cat, const char *accoun
     lua_setfield(L, -2, "estimate");
     lua_pushboolean(L, o->prune);
     lua_setfield(L, -2, "prune");
-    if (o->max_per_hour > 0) {
-        lua_pushinteger(L, (lua_Integer)floor(o->max_per_hour * (double)interval / 3600.0));
-        lua_setfield(L, -2, "max_per_run");
-    }
+    if (o->max_per_hour > 0) set_num(L, "max_per_hour", o->max_per_hour);
     set_str(L, "others", o->others ? o->others : "default");
     if (o->insufficient_data) set_str(L, "insufficient_data", o->insufficient_data);
     if (o->component) {
@@ -515,6 +515,10 @@ static void take_report(lua_State *L, int idx, metrics_report *r)
     r->alarms += field_size(L, idx, "alarms");
     r->alarms_unmapped += field_size(L, idx, "alarms_unmapped");
     r->alarm_calls += field_size(L, idx, "alarm_calls");
+    r->not_due += field_size(L, idx, "not_due");
+    lua_getfield(L, idx, "per_hour");
+    r->per_hour += lua_tonumber(L, -1);
+    lua_pop(L, 1);
     lua_getfield(L, idx, "skipped");
     strlist skipped = {0};
     lua_pushnil(L);

@@ -80,6 +80,8 @@ typedef struct metrics_report {
     size_t components, filtered, planned, without_dims, pruned, skipped_budget;
     size_t requested, calls, list_calls, batches, no_data, failed;
     size_t alarms, alarms_unmapped, alarm_calls;
+    size_t not_due;            /* queries of longer periods (daily) with no new period this run */
+    double per_hour;           /* metrics requested per hour by this plan, each at its own rate */
     strlist skipped;           /* "<type> <metric>: N" over the budget */
     strlist warnings;
 } metrics_report;
@@ -115,7 +117,8 @@ void metrics_catalog_free(metrics_catalog *c);
 int metrics_fetch(aws_client *client, const metrics_catalog *cat, const char *account, const topology *t,
                   const metrics_options *o, metrics_result *out, char *err, size_t errlen);
 
-/* The cost of a report: USD for this run, and per hour at o's interval. */
+/* The cost of a report: USD for this run, and per hour at o's interval (a
+ * metric with a longer period than the interval counted once per period). */
 void metrics_cost(const metrics_report *r, const metrics_options *o, double *per_run, double *per_hour);
 
 /* When the next fetch is due for a daemon: the first t > now with

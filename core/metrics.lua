@@ -3,7 +3,7 @@
 --
 -- metrics.c runs this chunk in a task, once per account, with
 --   P    the C primitives (lua_api.h): call, each
---   job  { account, now, interval, delay, estimate, prune, max_per_run,
+--   job  { account, now, interval, delay, estimate, prune, max_per_hour,
 --          alarms = the alarms.lua chunk when alarms are wanted, insufficient_data,
 --          catalog = { [type] = the type's `cloudwatch` declaration },
 --          choose  = { [type] = { metric names } | "all" | "none" },
@@ -35,6 +35,8 @@ local report = {
   without_dims = 0,    -- queries impossible: a declared dimension has no value
   pruned = 0,          -- queries ListMetrics says have no recent data
   skipped_budget = 0,  -- queries over max_metrics_per_hour
+  not_due = 0,         -- queries of periods longer than the interval with no new period yet
+  per_hour = 0,        -- metrics requested per hour at this plan, each at its own rate
   requested = 0,       -- queries sent (metrics requested: what CloudWatch bills)
   calls = 0,           -- GetMetricData calls (pages included)
   list_calls = 0,      -- ListMetrics calls
@@ -221,18 +223,44 @@ local function prune(queries)
 end
 
 ---------------------------------------------------------------------------
--- the budget: the first max_per_run queries in plan order; the rest reported
+-- the budget: what a query costs per hour is one request per interval, or
+-- per period when that is longer (see due below); queries are kept in plan
+-- order while they fit max_per_hour, the rest are reported
+
+local function rate(q)
+  return 3600 / math.max(job.interval, q.period)
+end
 
 local function budget(queries)
-  local max = job.max_per_run
-  if not max or #queries <= max then return queries end
-  local kept = {}
-  for i, q in ipairs(queries) do
-    if i <= max then kept[i] = q
+  local max, used, kept = job.max_per_hour, 0, {}
+  for _, q in ipairs(queries) do
+    local r = rate(q)
+    if not max or used + r <= max + 1e-9 then
+      used = used + r
+      kept[#kept + 1] = q
     else
       local k = q.type .. " " .. q.metric
       report.skipped[k] = (report.skipped[k] or 0) + 1
       report.skipped_budget = report.skipped_budget + 1
+    end
+  end
+  report.per_hour = used
+  return kept
+end
+
+---------------------------------------------------------------------------
+-- due: a metric whose period is longer than the interval (S3's daily ones)
+-- is fetched only by the run after one of its periods has closed: CloudWatch
+-- has nothing new for it before, and every request is billed. Stateless: the
+-- run asks whether a period boundary fell into the last interval.
+
+local function due(queries)
+  local t, kept = job.now - job.delay, {}
+  for _, q in ipairs(queries) do
+    if job.component or q.period <= job.interval or t // q.period ~= (t - job.interval) // q.period then
+      kept[#kept + 1] = q
+    else
+      report.not_due = report.not_due + 1
     end
   end
   return kept
@@ -338,6 +366,7 @@ local queries = plan(decoded)
 collectgarbage()   -- the decoded components: the plan is what stays
 if job.prune and not job.estimate then queries = prune(queries) end
 queries = budget(queries)
+queries = due(queries)
 local batches = batches_of(groups_of(queries))
 report.batches = #batches
 if job.estimate then

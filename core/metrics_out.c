@@ -128,9 +128,11 @@ static void put_report_json(buf *b, const metrics_report *r)
                "{\"components\": %zu, \"filtered_by_tags\": %zu, \"planned\": %zu, \"without_dimensions\": %zu, "
                "\"pruned\": %zu, \"skipped_over_budget\": %zu, \"requested\": %zu, \"get_metric_data_calls\": %zu, "
                "\"list_metrics_calls\": %zu, \"no_data\": %zu, \"failed\": %zu, \"alarms\": %zu, "
-               "\"alarms_unmapped\": %zu, \"describe_alarms_calls\": %zu, \"skipped\": [",
+               "\"alarms_unmapped\": %zu, \"describe_alarms_calls\": %zu, \"not_due\": %zu, \"per_hour\": %.0f, "
+               "\"skipped\": [",
                r->components, r->filtered, r->planned, r->without_dims, r->pruned, r->skipped_budget, r->requested,
-               r->calls, r->list_calls, r->no_data, r->failed, r->alarms, r->alarms_unmapped, r->alarm_calls);
+               r->calls, r->list_calls, r->no_data, r->failed, r->alarms, r->alarms_unmapped, r->alarm_calls,
+               r->not_due, r->per_hour);
     for (size_t i = 0; i < r->skipped.len; i++) {
         if (i) buf_puts(b, ", ");
         put_str(b, r->skipped.items[i]);

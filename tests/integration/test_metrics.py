@@ -305,36 +305,46 @@ def main():
         check(ec2["NetworkIn"]["datapoints"] == [] and ec2["NetworkOut"]["datapoints"] == [] and
               ec2["CPUUtilization"]["datapoints"], "a missing metric and one without data come back empty")
         check(doc["report"]["no_data"] == 2, "series without data are counted (%d)" % doc["report"]["no_data"])
-        s3 = [s for s in doc["series"] if s["type"] == "aws.s3.bucket"]
+        check(not [s for s in doc["series"] if s["type"] == "aws.s3.bucket"] and doc["report"]["not_due"] == 2,
+              "S3: a daily metric is not asked for again in the middle of its day")
+        p = run(["--topology", os.path.join(tmp, "topology.json"), "--account-id", ACCOUNT,
+                 "--end", "2026-12-06T00:12:00Z", "--only-named", "--metrics", "aws.s3.bucket=default",
+                 "--output", "-"], env)
+        s3 = json.loads(p.stdout)["series"]
         check(len(s3) == 2 and all(s["period"] == 86400 and s["region"] == "us-east-1" and
                                    "StorageType" in s["dimensions"] for s in s3),
-              "S3: daily, in the bucket's region, with its StorageType")
+              "S3: daily, asked for once its day closed, in the bucket's region, with its StorageType")
         check(all(len(s["datapoints"]) == 2 for s in s3), "S3: a daily metric gets two days")
 
         # budget: requests no more than it, says what it skipped
         aws.control(reset_stats=True)
         out = os.path.join(tmp, "budget.json")
-        p = run(base + ["--max-metrics-per-hour", "1200", "--output", out], env)   # 100 a run
+        # in plan (externalId) order, each at 12 an hour (every 300 s), S3's at 1/24: 4 EC2 + 4 Lambda
+        # (96) + 2 S3 (0.08) + 91 queue metrics (1092) = 1188.08; a 92nd would pass 1200
+        p = run(base + ["--max-metrics-per-hour", "1200", "--output", out], env)
         doc = json.load(open(out))
         report = doc["report"]
-        check(report["requested"] == 100 and len(doc["series"]) == 100, "budget: 100 metrics a run (%d)"
-              % report["requested"])
-        check(report["skipped_over_budget"] == report["planned"] - 100 and "skipped" in p.stderr and
-              "budget of 1200 metrics per hour" in p.stderr, "budget: what is skipped is reported")
-        check(aws.stats()["requests"]["cloudwatch"]["GetMetricData"] == 2,
-              "budget: 100 metrics in two calls (the S3 bucket's daily ones are a group of their own)")
+        check(report["requested"] == 99 and len(doc["series"]) == 99 and report["per_hour"] == 1188,
+              "budget: 99 metrics this run, 1188 an hour (%d)" % report["requested"])
+        check(report["skipped_over_budget"] == report["planned"] - 101 and "skipped" in p.stderr and
+              "budget of 1200 metrics per hour" in p.stderr and "aws.sqs.queue ApproximateNumberOfMessagesVisible: 455"
+              in p.stderr, "budget: what is skipped is reported")
+        check(aws.stats()["requests"]["cloudwatch"]["GetMetricData"] == 1, "budget: 99 metrics in one call")
 
         # estimate: no call at all
         aws.control(reset_stats=True)
         p = run(base + ["--estimate"], env)
         check(p.returncode == 0 and aws.stats()["total"] == 0, "--estimate calls nothing")
-        planned = 501 * 2 + 4 + 4 + 2
-        check("%d metrics per run" % planned in p.stderr and "%d per hour" % (planned * 12) in p.stderr and
-              "$%.4f per hour" % (planned * 12 * 0.01 / 1000) in p.stderr, "--estimate: per run, per hour, price: "
-              + p.stderr)
+        five_min = 501 * 2 + 4 + 4            # every 300 s; S3's 2 daily ones once a day
+        hourly = five_min * 12 + 2 / 24.0
+        check("%d metrics this run" % five_min in p.stderr and "(2 of longer periods not due)" in p.stderr and
+              "%d per hour" % hourly in p.stderr and "$%.4f per hour" % (hourly * 0.01 / 1000) in p.stderr,
+              "--estimate: this run, per hour, price: " + p.stderr)
         p = run(base + ["--estimate", "--price-per-1000", "0.02", "--interval", "60"], env)
-        check("$%.4f per hour" % (planned * 60 * 0.02 / 1000) in p.stderr, "--estimate: price and interval: "
-              + p.stderr)
+        check("$%.4f per hour" % (hourly * 0.02 / 1000) in p.stderr and "every 60 s" in p.stderr,
+              "--estimate: a shorter interval than the period costs no more; the price: " + p.stderr)
+        p = run(base + ["--estimate", "--interval", "3600"], env)
+        check("%d per hour" % (five_min + 2 / 24.0) in p.stderr, "--estimate: hourly: " + p.stderr)
 
         # pruning: only listed series are requested; ListMetrics calls counted
         listed = [{"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
@@ -400,14 +410,14 @@ def main():
     conf = os.path.join(tmp, "awstopo.conf")
     with open(conf, "w") as f:
         f.write("[metrics]\ninterval = 60\ntypes = none\naws.sqs.queue = NumberOfMessagesSent, "
-                "ApproximateNumberOfMessagesVisible\nmax_metrics_per_hour = 30000\n")
-    p = run(["--config", conf, "--topology", topo, "--estimate"], os.environ)
-    check(p.returncode == 0 and "500 metrics per run" in p.stderr and "30000 per hour every 60 s" in p.stderr and
+                "ApproximateNumberOfMessagesVisible\nmax_metrics_per_hour = 6000\n")
+    p = run(["--config", conf, "--topology", topo, "--estimate", "--end", END], os.environ)
+    check(p.returncode == 0 and "500 metrics this run" in p.stderr and "6000 per hour every 60 s" in p.stderr and
           "502 metrics skipped" in p.stderr, "config: types, metrics, interval and budget: " + p.stderr[-300:])
-    p = run(["--config", conf, "--topology", topo, "--estimate", "--interval", "300", "--only-named",
-             "--metrics", "aws.lambda.function=all"], os.environ)
-    check(p.returncode == 0 and "1007 metrics per run" in p.stderr and "skipped" not in p.stderr,
-          "flags add to the config's choice; --interval recomputes the budget: " + p.stderr[-200:])
+    p = run(["--config", conf, "--topology", topo, "--estimate", "--end", END, "--interval", "300",
+             "--max-metrics-per-hour", "100000", "--metrics", "aws.lambda.function=all"], os.environ)
+    check(p.returncode == 0 and "1007 metrics this run" in p.stderr and "skipped" not in p.stderr,
+          "flags add to the config's choice and win over its budget: " + p.stderr[-200:])
     with open(conf, "a") as f:
         f.write("colour = blue\n")
     p = run(["--config", conf, "--topology", topo, "--estimate"], os.environ)
