@@ -128,7 +128,7 @@ static int load_case(test_case *tc, const char *path, char *err, size_t errlen)
         if (cJSON_IsString(r)) tc->regions[i++] = r->valuestring;
     }
     tc->info.account = jstr(tc->root, "account", PLACEHOLDER_ACCOUNT_ID);
-    tc->info.region = jstr(tc->root, "region", "us-east-1");
+    tc->info.region = jstr(tc->root, "region", DEFAULT_REGION);
     tc->info.partition = jstr(tc->root, "partition", "aws");
     tc->info.instance = jstr(tc->root, "instance", "test");
     tc->info.regions = n ? tc->regions : NULL;

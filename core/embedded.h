@@ -12,5 +12,9 @@ extern const char call_lua[];       /* awstopo call (cmd_call.c), the core's own
 extern const size_t call_lua_len;
 extern const char account_lua[];    /* a scan's account lookups (cmd_scan.c) */
 extern const size_t account_lua_len;
+extern const char metrics_lua[];    /* CloudWatch metrics of a topology (metrics.c) */
+extern const size_t metrics_lua_len;
+extern const char alarms_lua[];     /* alarms -> health, loaded by metrics.lua's job (metrics.c) */
+extern const size_t alarms_lua_len;
 
 #endif

@@ -13,16 +13,12 @@
 
 #include "buf.h"
 #include "config.h"
+#include "embedded.h"
 #include "luajson.h"
 #include "metrics.h"
 #include "scheduler.h"
 #include "timestamp.h"
 #include "util.h"
-
-extern const char metrics_lua[];
-extern const size_t metrics_lua_len;
-extern const char alarms_lua[];
-extern const size_t alarms_lua_len;
 
 #define DEFAULT_INTERVAL 300
 #define DEFAULT_DELAY 600
@@ -288,7 +284,7 @@ metrics_catalog *metrics_catalog_new(engine *e, char *err, size_t errlen)
     cJSON *all = cJSON_CreateObject();
     int failed = 0;
     for (size_t i = 0; i < names.len && !failed; i++) {
-        run_info info = { .region = "us-east-1", .partition = "aws" };
+        run_info info = { .region = DEFAULT_REGION, .partition = "aws" };
         mapping_run *r = run_new(e, names.items[i], &info, NULL, err, errlen);
         if (!r) {
             failed = 1;
@@ -542,18 +538,6 @@ static void take_report(lua_State *L, int idx, metrics_report *r)
     lua_pop(L, 1);
 }
 
-typedef struct outcome {
-    int done, status;
-} outcome;
-
-static void on_done(void *ud, lua_State *co, int status)
-{
-    (void)co;
-    outcome *o = ud;
-    o->done = 1;
-    o->status = status;
-}
-
 int metrics_fetch(aws_client *client, const metrics_catalog *cat, const char *account, const topology *t,
                   const metrics_options *o, metrics_result *out, char *err, size_t errlen)
 {
@@ -565,57 +549,45 @@ int metrics_fetch(aws_client *client, const metrics_catalog *cat, const char *ac
     luaL_openlibs(L);
     luajson_open(L);
     lua_host host = { .name = "metrics", .client = client };
-    lua_State *co = lua_newthread(L);   /* stays on L's stack: reachable */
     int rc = -1;
-    if (luaL_loadbufferx(co, metrics_lua, metrics_lua_len, "=metrics.lua", "t") != LUA_OK) {
-        set_err(err, errlen, "metrics.lua: %s", lua_tostring(co, -1));
+    if (push_job(L, cat, account, t, o, err, errlen) < 0) goto done;
+    if (lua_api_run_chunk(L, &host, metrics_lua, metrics_lua_len, "=metrics.lua", 1) != 0) {
+        set_err(err, errlen, "%s", luaL_tolstring(L, -1, NULL));
         goto done;
     }
-    lua_api_push(co, &host);
-    if (push_job(co, cat, account, t, o, err, errlen) < 0) goto done;
-    outcome oc = {0};
-    sched *s = sched_new(client ? client_http(client) : NULL);
-    sched_spawn(s, co, 2, on_done, &oc);
-    sched_run(s);
-    sched_free(s);
-    if (!oc.done || oc.status != LUA_OK) {
-        set_err(err, errlen, "%s", oc.done && lua_isstring(co, -1) ? lua_tostring(co, -1) : "metrics: the run did not finish");
-        goto done;
-    }
-    int res = lua_gettop(co);
-    lua_getfield(co, res, "series");
-    size_t n = lua_rawlen(co, -1);
+    int res = lua_gettop(L);
+    lua_getfield(L, res, "series");
+    size_t n = lua_rawlen(L, -1);
     for (size_t i = 1; i <= n; i++) {
-        lua_rawgeti(co, -1, (lua_Integer)i);
-        take_series(co, -1, add_series(out));
-        lua_pop(co, 1);
+        lua_rawgeti(L, -1, (lua_Integer)i);
+        take_series(L, -1, add_series(out));
+        lua_pop(L, 1);
     }
-    lua_pop(co, 1);
-    lua_getfield(co, res, "health");
-    n = lua_rawlen(co, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, res, "health");
+    n = lua_rawlen(L, -1);
     for (size_t i = 1; i <= n; i++) {
-        lua_rawgeti(co, -1, (lua_Integer)i);
+        lua_rawgeti(L, -1, (lua_Integer)i);
         health_state *h = add_health(out);
-        h->id = field_dup(co, -1, "id");
-        h->name = field_dup(co, -1, "name");
-        h->component = field_dup(co, -1, "component");
-        h->health = field_dup(co, -1, "health");
-        h->message = field_dup(co, -1, "message");
-        lua_pop(co, 1);
+        h->id = field_dup(L, -1, "id");
+        h->name = field_dup(L, -1, "name");
+        h->component = field_dup(L, -1, "component");
+        h->health = field_dup(L, -1, "health");
+        h->message = field_dup(L, -1, "message");
+        lua_pop(L, 1);
     }
-    lua_pop(co, 1);
-    lua_getfield(co, res, "health_complete");
-    if (o->alarms && !lua_toboolean(co, -1)) out->health_incomplete++;
-    lua_pop(co, 1);
+    lua_pop(L, 1);
+    lua_getfield(L, res, "health_complete");
+    if (o->alarms && !lua_toboolean(L, -1)) out->health_incomplete++;
+    lua_pop(L, 1);
     out->alarms = o->alarms;
     out->interval = o->interval > 0 ? o->interval : DEFAULT_INTERVAL;
-    lua_getfield(co, res, "report");
-    take_report(co, -1, &out->report);
-    lua_pop(co, 1);
+    lua_getfield(L, res, "report");
+    take_report(L, -1, &out->report);
+    lua_pop(L, 1);
     rc = 0;
 done:
     lua_close(L);
-    strlist_free(&host.warnings);
-    buf_free(&host.scratch);
+    lua_host_free(&host);
     return rc;
 }
