@@ -21,7 +21,6 @@
 #include <strings.h>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 #define DEFAULT_EXPIRES 3600L
@@ -44,10 +43,35 @@ static void hex_encode(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* SHA-256 with the algorithm fetched once and one context reused: OpenSSL 3's
+ * one-shot EVP_Digest / HMAC look the algorithm up on every call, which was
+ * most of the cost of signing a request. (Not thread-safe; awstopo signs on
+ * one thread.) */
+static EVP_MD_CTX *md_ctx(void)
+{
+    static EVP_MD *md;
+    static EVP_MD_CTX *ctx;
+    if (!ctx) {
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        ctx = EVP_MD_CTX_new();
+        if (!md || !ctx) abort();
+    }
+    if (!EVP_DigestInit_ex2(ctx, md, NULL)) abort();
+    return ctx;
+}
+
+static void sha256_parts(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32])
+{
+    EVP_MD_CTX *ctx = md_ctx();
+    unsigned int n = 0;
+    if (!EVP_DigestUpdate(ctx, a, alen) || (blen && !EVP_DigestUpdate(ctx, b, blen)) ||
+        !EVP_DigestFinal_ex(ctx, out, &n))
+        abort();
+}
+
 static void sha256(const void *data, size_t len, unsigned char out[32])
 {
-    unsigned int n = 0;
-    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+    sha256_parts(data, len, NULL, 0, out);
 }
 
 void sha256_hex(const void *data, size_t len, char out[65])
@@ -57,11 +81,20 @@ void sha256_hex(const void *data, size_t len, char out[65])
     hex_encode(md, sizeof md, out);
 }
 
+/* RFC 2104: H((K ^ opad) || H((K ^ ipad) || data)), K padded to 64 bytes. */
 static void hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
                         unsigned char out[32])
 {
-    unsigned int n = 32;
-    HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n);
+    unsigned char k[64] = {0}, pad[64], inner[32];
+    if (keylen > sizeof k) sha256(key, keylen, k);
+    else memcpy(k, key, keylen);
+    for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
+    sha256_parts(pad, sizeof pad, data, len, inner);
+    for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
+    sha256_parts(pad, sizeof pad, inner, sizeof inner, out);
+    secure_zero(k, sizeof k);
+    secure_zero(pad, sizeof pad);
+    secure_zero(inner, sizeof inner);
 }
 
 /* ---- the signing key and its cache ------------------------------------ */
