@@ -9,6 +9,8 @@
  */
 #include "engine.h"
 
+#include <malloc.h>
+
 #include <dirent.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -537,6 +539,7 @@ static void task_done(void *ud, lua_State *co, int status)
         r->L = NULL;
         pool_free_all(&r->pool);
         r->memory = 0;
+        malloc_trim(0);   /* glibc keeps freed pages otherwise: hand them back */
     }
     if (r->e->on_finish) r->e->on_finish(r, r->e->on_finish_ud);
 }
