@@ -297,6 +297,7 @@ static void start_mapping(account_scan *a, engine *e, sched *s, const char *mapp
         if (demo && run_set_replay(r, demo, len, err, sizeof err) < 0) cli_error("demo %s: %s", mapping, err);
         if (o->record) run_set_record(r, o->anonymize);
         else run_release_when_done(r);
+        topology_spill_ids(run_topology(r));
         free(demo);
         int global = run_is_global(r);
         add_run(a, r);
@@ -502,6 +503,7 @@ int scan_or_record(int argc, char **argv, int record)
     account_scan *accounts = xcalloc(naccounts, sizeof *accounts);
     topology all;
     topology_init(&all);
+    topology_spill_ids(&all);   /* the ids wait on disk until the topology is sorted */
     totals t = {0};
     size_t failed_accounts = 0;
     client_stats cs = {0};

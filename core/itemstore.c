@@ -14,88 +14,109 @@
 
 #define WRITE_BUFFER (256 * 1024)
 
-static struct {
+struct itemstore {
+    const char *name;
     int opened;                  /* tried to make the file */
-    int fd;                      /* -1: the bytes are in mem */
+    int fd;                      /* -1: the bytes are in pending */
     unsigned long long flushed;  /* bytes in the file */
     buf pending;                 /* bytes after those (the write buffer, or everything in memory) */
-} S = { 0, -1, 0, { 0 } };
+};
 
-static void die(const char *what)
+static itemstore json_store = { "items", 0, -1, 0, { 0 } };
+static itemstore id_store = { "ids", 0, -1, 0, { 0 } };
+
+itemstore *itemstore_json(void) { return &json_store; }
+itemstore *itemstore_ids(void) { return &id_store; }
+
+static void die(itemstore *s, const char *what)
 {
-    fprintf(stderr, "awstopo: topology store: %s: %s\n", what, strerror(errno));
+    fprintf(stderr, "awstopo: topology store (%s): %s: %s\n", s->name, what, strerror(errno));
     abort();
 }
 
-static void open_store(void)
+static void open_store(itemstore *s)
 {
-    S.opened = 1;
+    s->opened = 1;
     const char *dir = getenv("TMPDIR");
     buf path = {0};
-    buf_printf(&path, "%s/awstopo-items-XXXXXX", dir && *dir ? dir : "/tmp");
+    buf_printf(&path, "%s/awstopo-%s-XXXXXX", dir && *dir ? dir : "/tmp", s->name);
     int fd = mkstemp(path.data);
     if (fd < 0 && dir && *dir) {
         buf_clear(&path);
-        buf_puts(&path, "/tmp/awstopo-items-XXXXXX");
+        buf_printf(&path, "/tmp/awstopo-%s-XXXXXX", s->name);
         fd = mkstemp(path.data);
     }
     if (fd >= 0) unlink(path.data);   /* gone with the process, whatever happens */
     buf_free(&path);
-    S.fd = fd;
+    s->fd = fd;
 }
 
-static void write_all(const char *data, size_t len)
+static void write_all(itemstore *s, const char *data, size_t len)
 {
     size_t done = 0;
     while (done < len) {
-        ssize_t n = write(S.fd, data + done, len - done);
+        ssize_t n = write(s->fd, data + done, len - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) die("write");
+        if (n <= 0) die(s, "write");
         done += (size_t)n;
     }
-    S.flushed += len;
+    s->flushed += len;
 }
 
-static void flush(void)
+static void flush(itemstore *s)
 {
-    write_all(S.pending.data, S.pending.len);
-    buf_clear(&S.pending);
+    write_all(s, s->pending.data, s->pending.len);
+    buf_clear(&s->pending);
 }
 
-unsigned long long itemstore_put(const char *data, size_t len)
+unsigned long long itemstore_put(itemstore *s, const char *data, size_t len)
 {
-    if (!S.opened) open_store();
-    if (S.fd >= 0 && S.pending.len + len > WRITE_BUFFER && S.pending.len) flush();
-    unsigned long long off = S.flushed + S.pending.len;
-    if (S.fd >= 0 && len > WRITE_BUFFER) {   /* a huge item goes straight to the file */
-        write_all(data, len);
+    if (!s->opened) open_store(s);
+    if (s->fd >= 0 && s->pending.len + len > WRITE_BUFFER && s->pending.len) flush(s);
+    unsigned long long off = s->flushed + s->pending.len;
+    if (s->fd >= 0 && len > WRITE_BUFFER) {   /* a huge item goes straight to the file */
+        write_all(s, data, len);
         return off;
     }
-    buf_append(&S.pending, data, len);
+    buf_append(&s->pending, data, len);
     return off;
 }
 
-const char *itemstore_get(unsigned long long off, size_t len, buf *scratch)
+static void read_at(itemstore *s, char *out, size_t len, unsigned long long off)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(s->fd, out + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) die(s, "read");
+        done += (size_t)n;
+    }
+}
+
+const char *itemstore_get(itemstore *s, unsigned long long off, size_t len, buf *scratch)
 {
     buf_clear(scratch);
-    if (off >= S.flushed) {
-        buf_append(scratch, S.pending.data + (off - S.flushed), len);
+    if (off >= s->flushed) {
+        buf_append(scratch, s->pending.data + (off - s->flushed), len);
         return scratch->data;
     }
     buf_reserve(scratch, len);
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(S.fd, scratch->data + done, len - done, (off_t)(off + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) die("read");
-        done += (size_t)n;
-    }
+    read_at(s, scratch->data, len, off);
     scratch->len = len;
     scratch->data[len] = '\0';
     return scratch->data;
 }
 
-unsigned long long itemstore_size(void)
+void itemstore_read_all(itemstore *s, buf *out)
 {
-    return S.flushed + S.pending.len;
+    buf_clear(out);
+    buf_reserve(out, (size_t)(s->flushed + s->pending.len));
+    if (s->flushed) read_at(s, out->data, (size_t)s->flushed, 0);
+    out->len = (size_t)s->flushed;
+    buf_append(out, s->pending.data ? s->pending.data : "", s->pending.len);
+}
+
+unsigned long long itemstore_size(itemstore *s)
+{
+    return s->flushed + s->pending.len;
 }

@@ -2,6 +2,8 @@
  *
  * Each list keeps an open-addressing index from externalId to position so
  * that replacing a re-emitted item costs O(1) even for 100,000 components.
+ * The index compares hashes first; only on equal hashes does it look at the
+ * ids themselves (for a spilled id: read back from the id store).
  */
 #include "topology.h"
 
@@ -16,61 +18,93 @@ typedef struct topo_index {
     size_t *slots;     /* position + 1; 0 = empty */
 } topo_index;
 
-static size_t hash_id(const char *s)
+static unsigned long long hash_id(const char *s)
 {
-    size_t h = 1469598103934665603ULL;
+    unsigned long long h = 1469598103934665603ULL;
     while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
     return h;
 }
 
-static size_t *index_slot(const topo_list *l, const char *id)
+/* The item's id: in memory, or read back into scratch. */
+static const char *item_id(const topo_item *it, buf *scratch)
 {
-    size_t i = hash_id(id) & (l->index->cap - 1);
+    if (it->external_id) return it->external_id;
+    return itemstore_get(itemstore_ids(), it->id_off, it->id_len, scratch);
+}
+
+/* The slot of the item with this id (hash h), or the empty slot it would
+ * take. id NULL: the id is probe's (read back only if a hash matches). */
+static size_t *index_slot(const topo_list *l, const char *id, unsigned long long h, const topo_item *probe)
+{
+    static buf scratch, probe_id;
+    size_t i = (size_t)h & (l->index->cap - 1);
     for (;;) {
         size_t *slot = &l->index->slots[i];
-        if (*slot == 0 || strcmp(l->items[*slot - 1].external_id, id) == 0) return slot;
+        if (*slot == 0) return slot;
+        const topo_item *it = &l->items[*slot - 1];
+        if (it->hash == h) {
+            if (!id) id = item_id(probe, &probe_id);
+            if (strcmp(item_id(it, &scratch), id) == 0) return slot;
+        }
         i = (i + 1) & (l->index->cap - 1);
     }
 }
 
+/* Every item's slot: ids are distinct already, so no comparison is needed. */
 static void index_rebuild(topo_list *l, size_t cap)
 {
     if (!l->index) l->index = xcalloc(1, sizeof *l->index);
     free(l->index->slots);
     l->index->cap = cap;
     l->index->slots = xcalloc(cap, sizeof *l->index->slots);
-    for (size_t i = 0; i < l->len; i++) *index_slot(l, l->items[i].external_id) = i + 1;
+    for (size_t i = 0; i < l->len; i++) {
+        size_t k = (size_t)l->items[i].hash & (cap - 1);
+        while (l->index->slots[k]) k = (k + 1) & (cap - 1);
+        l->index->slots[k] = i + 1;
+    }
 }
 
 static void list_free(topo_list *l)
 {
-    for (size_t i = 0; i < l->len; i++) free(l->items[i].external_id);
+    if (!l->spill)
+        for (size_t i = 0; i < l->len; i++) free(l->items[i].external_id);
     free(l->items);
     if (l->index) free(l->index->slots);
     free(l->index);
     memset(l, 0, sizeof *l);
 }
 
-/* Takes ownership of id; off/json_len name the JSON in the item store. */
-static int list_put(topo_list *l, char *id, unsigned long long off, size_t json_len)
+/* Adds item (its id already where the list keeps ids: owned by it, or spilled)
+ * or replaces the one with the same id. id is the id's text when the caller
+ * has it (else it is read back if needed). */
+static int list_put(topo_list *l, topo_item item, const char *id)
 {
     if (!l->index || (l->len + 1) * 2 > l->index->cap)
         index_rebuild(l, l->index ? l->index->cap * 2 : 64);
-    size_t *slot = index_slot(l, id);
+    size_t *slot = index_slot(l, id, item.hash, &item);
     if (*slot) {
         topo_item *it = &l->items[*slot - 1];
-        free(id);
-        it->off = off;
-        it->json_len = json_len;
+        if (!l->spill) free(item.external_id);
+        it->off = item.off;
+        it->json_len = item.json_len;
         return 1;
     }
     if (l->len == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 64;
+        l->cap = l->cap ? l->cap + l->cap / 2 + 16 : 64;
         l->items = xrealloc(l->items, l->cap * sizeof *l->items);
     }
-    l->items[l->len] = (topo_item){ id, off, json_len };
+    l->items[l->len] = item;
     *slot = ++l->len;
     return 0;
+}
+
+/* The item for id as list l keeps ids. */
+static topo_item make_item(const topo_list *l, const char *id, unsigned long long h)
+{
+    topo_item it = { NULL, TOPO_NO_JSON, 0, h, 0, (unsigned)strlen(id) };
+    if (l->spill) it.id_off = itemstore_put(itemstore_ids(), id, it.id_len + 1);
+    else it.external_id = xstrdup(id);
+    return it;
 }
 
 void topology_init(topology *t)
@@ -83,6 +117,13 @@ void topology_free(topology *t)
     list_free(&t->components);
     list_free(&t->relations);
     list_free(&t->deletes);
+    free(t->id_block);
+    t->id_block = NULL;
+}
+
+void topology_spill_ids(topology *t)
+{
+    t->components.spill = t->relations.spill = 1;
 }
 
 static topo_list *list_of(topology *t, topo_kind kind)
@@ -92,14 +133,38 @@ static topo_list *list_of(topology *t, topo_kind kind)
 
 int topology_add(topology *t, topo_kind kind, const char *external_id, const char *json, size_t json_len)
 {
-    unsigned long long off = json ? itemstore_put(json, json_len) : TOPO_NO_JSON;
-    return list_put(list_of(t, kind), xstrdup(external_id), off, json ? json_len : 0);
+    topo_list *l = list_of(t, kind);
+    unsigned long long h = hash_id(external_id);
+    size_t *slot = l->index ? index_slot(l, external_id, h, NULL) : NULL;
+    topo_item it;
+    if (slot && *slot) {     /* a replacement: the id is there already */
+        it = l->items[*slot - 1];
+        if (!l->spill) it.external_id = NULL;
+    } else {
+        it = make_item(l, external_id, h);
+    }
+    it.off = json ? itemstore_put(itemstore_json(), json, json_len) : TOPO_NO_JSON;
+    it.json_len = json ? (unsigned)json_len : 0;
+    return list_put(l, it, external_id);
 }
 
 static void list_move(topo_list *dst, topo_list *src)
 {
-    for (size_t i = 0; i < src->len; i++)
-        list_put(dst, src->items[i].external_id, src->items[i].off, src->items[i].json_len);
+    static buf scratch;
+    for (size_t i = 0; i < src->len; i++) {
+        topo_item it = src->items[i];
+        if (src->spill) it.external_id = NULL;   /* it may point into src's id block */
+        if (src->spill == dst->spill) {
+            list_put(dst, it, it.external_id);   /* the id moves as it is */
+            continue;
+        }
+        const char *id = item_id(&it, &scratch);
+        topo_item moved = make_item(dst, id, it.hash);
+        moved.off = it.off;
+        moved.json_len = it.json_len;
+        list_put(dst, moved, id);
+        if (!src->spill) free(it.external_id);
+    }
     src->len = 0;   /* ownership moved: free only the arrays */
     list_free(src);
 }
@@ -113,12 +178,12 @@ void topology_merge(topology *dst, topology *src)
 
 const char *topo_item_json(const topo_item *it, buf *scratch)
 {
-    return it->off == TOPO_NO_JSON ? NULL : itemstore_get(it->off, it->json_len, scratch);
+    return it->off == TOPO_NO_JSON ? NULL : itemstore_get(itemstore_json(), it->off, it->json_len, scratch);
 }
 
 static int list_has(const topo_list *l, const char *id)
 {
-    return l->index && *index_slot(l, id) != 0;
+    return l->index && *index_slot(l, id, hash_id(id), NULL) != 0;
 }
 
 int topology_has(const topology *t, const char *external_id)
@@ -137,6 +202,21 @@ static int compare_items(const void *a, const void *b)
     return strcmp(((const topo_item *)a)->external_id, ((const topo_item *)b)->external_id);
 }
 
+/* A spilled list's ids back in memory: the whole id store in one read (ids of
+ * other topologies and replaced items come along; they are few), each item
+ * pointing into it. */
+static void load_ids(topology *t)
+{
+    buf block = {0};
+    itemstore_read_all(itemstore_ids(), &block);
+    free(t->id_block);
+    t->id_block = buf_steal(&block);
+    topo_list *lists[] = { &t->components, &t->relations };
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; lists[k]->spill && i < lists[k]->len; i++)
+            lists[k]->items[i].external_id = t->id_block + lists[k]->items[i].id_off;
+}
+
 static void list_sort(topo_list *l)
 {
     if (l->len < 2) return;
@@ -146,6 +226,7 @@ static void list_sort(topo_list *l)
 
 void topology_sort(topology *t)
 {
+    if ((t->components.spill && t->components.len) || (t->relations.spill && t->relations.len)) load_ids(t);
     list_sort(&t->components);
     list_sort(&t->relations);
     list_sort(&t->deletes);

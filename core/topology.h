@@ -14,9 +14,13 @@
  * emitted replaces the earlier one in place (a resource reached twice, e.g.
  * by a scan and a CloudFormation stack, is sent once).
  *
- * Only the externalIds stay in memory: the encoded JSON goes to the item
- * store (itemstore.h, a temporary file) as it is added, and topo_item_json
- * reads it back, so a 100,000-resource scan does not hold its topology.
+ * The encoded JSON goes to the item store (itemstore.h, a temporary file) as
+ * it is added, and topo_item_json reads it back, so a 100,000-resource scan
+ * does not hold its topology. A topology that spills its ids
+ * (topology_spill_ids: a scan's) puts the externalIds of its components and
+ * relations there too, keeping only their hashes, and brings them back into
+ * memory, all at once, when it is sorted: until then their external_id is
+ * NULL.
  */
 #ifndef AWSTOPO_TOPOLOGY_H
 #define AWSTOPO_TOPOLOGY_H
@@ -28,9 +32,11 @@
 typedef enum topo_kind { TOPO_COMPONENT, TOPO_RELATION, TOPO_DELETE } topo_kind;
 
 typedef struct topo_item {
-    char *external_id;         /* owned */
+    char *external_id;         /* owned, or in the list's id block when spilled (NULL until sorted) */
     unsigned long long off;    /* the encoded object in the item store; TOPO_NO_JSON for deletes */
-    size_t json_len;
+    unsigned long long id_off; /* spilled: the id (NUL-terminated) in the id store */
+    unsigned long long hash;   /* of the externalId */
+    unsigned json_len, id_len;
 } topo_item;
 
 #define TOPO_NO_JSON (~0ULL)
@@ -39,16 +45,22 @@ typedef struct topo_list {
     topo_item *items;
     size_t len, cap;
     struct topo_index *index;   /* private: externalId -> position */
+    int spill;                  /* ids go to the id store (topology_spill_ids) */
 } topo_list;
 
 typedef struct topology {
     topo_list components;
     topo_list relations;
     topo_list deletes;
+    char *id_block;             /* spilled ids read back by topology_sort (owned) */
 } topology;
 
 void topology_init(topology *t);
 void topology_free(topology *t);
+/* From now on, the externalIds of components and relations added (or merged)
+ * wait in the id store too; topology_sort brings them back. For topologies
+ * as big as a scan's; deletes keep theirs. */
+void topology_spill_ids(topology *t);
 /* Copies id and json. Returns 1 when it replaced an item with the same id. */
 int topology_add(topology *t, topo_kind kind, const char *external_id, const char *json, size_t json_len);
 /* Moves everything from src to the end of dst (same replacement rule); src becomes empty. */
@@ -59,7 +71,8 @@ size_t topology_count(const topology *t);
 const char *topo_item_json(const topo_item *it, buf *scratch);
 /* Is there an item (component, relation or delete) with this externalId? */
 int topology_has(const topology *t, const char *external_id);
-/* Sorts each list by externalId (stable output for golden files and diffs). */
+/* Sorts each list by externalId (stable output for golden files and diffs);
+ * afterwards every external_id is set, spilled or not. */
 void topology_sort(topology *t);
 
 #endif
