@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,7 @@ int deliver_topology(const output_spec *outputs, int noutputs, size_t max_items,
 {
     intake_options io = { .instance_type = "aws", .instance_url = cfg->instance ? cfg->instance : "aws",
                           .max_items = max_items, .collection_timestamp = (double)time(NULL) };
+    malloc_trim(0);       /* the runs' heaps are gone: give their pages back before the ids come in */
     topology_sort(all);   /* items in externalId order: the same account gives the same output */
     int rc = 0;
     char err[1024];

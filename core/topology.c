@@ -197,9 +197,10 @@ size_t topology_count(const topology *t)
     return t->components.len + t->relations.len + t->deletes.len;
 }
 
-static int compare_items(const void *a, const void *b)
+static int compare_positions(const void *a, const void *b, void *items)
 {
-    return strcmp(((const topo_item *)a)->external_id, ((const topo_item *)b)->external_id);
+    const topo_item *it = items;
+    return strcmp(it[*(const unsigned *)a].external_id, it[*(const unsigned *)b].external_id);
 }
 
 /* A spilled list's ids back in memory: the whole id store in one read (ids of
@@ -217,10 +218,31 @@ static void load_ids(topology *t)
             lists[k]->items[i].external_id = t->id_block + lists[k]->items[i].id_off;
 }
 
+/* Sorts positions (4 bytes each), then moves the items into place cycle by
+ * cycle: no second copy of the items, which qsort on them would make. */
 static void list_sort(topo_list *l)
 {
-    if (l->len < 2) return;
-    qsort(l->items, l->len, sizeof *l->items, compare_items);
+    size_t n = l->len;
+    if (n < 2) return;
+    unsigned *order = xmalloc(n * sizeof *order);
+    for (size_t i = 0; i < n; i++) order[i] = (unsigned)i;
+    qsort_r(order, n, sizeof *order, compare_positions, l->items);
+    for (size_t k = 0; k < n; k++) {        /* position j gets the item at order[j] */
+        if (order[k] == k) continue;
+        topo_item first = l->items[k];
+        size_t j = k;
+        for (;;) {
+            size_t from = order[j];
+            order[j] = (unsigned)j;
+            if (from == k) {
+                l->items[j] = first;
+                break;
+            }
+            l->items[j] = l->items[from];
+            j = from;
+        }
+    }
+    free(order);
     index_rebuild(l, l->index->cap);
 }
 
