@@ -402,7 +402,7 @@ mapping_run *run_new(engine *e, const char *name, const run_info *info, aws_clie
         run_free(r);
         return NULL;
     }
-    lua_gc(r->L, LUA_GCGEN, 0, 0);
+    lua_gc(r->L, LUA_GCGEN, 0, 50);
     lua_sethook(r->L, limits_hook, LUA_MASKCOUNT, HOOK_EVERY);
     open_sandbox(r->L, r);
     if (load_mapping(r, err, errlen) < 0 || load_engine(r, info, err, errlen) < 0) {
