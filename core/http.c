@@ -18,6 +18,13 @@
  *
  * http_url_parse() takes base URLs (endpoint overrides, the StackState
  * receiver) apart with libcurl's own parser, the one the transfers use.
+ *
+ * libcurl is driven through its socket interface: it says which sockets to
+ * watch (an epoll set here) and when its next timeout is due, and is told
+ * which socket is ready. curl_multi_perform instead looks at every transfer
+ * on every call (a poll() each), which was half the system calls of a small
+ * request with many in flight. A transfer silent past the read timeout is
+ * ended here (nothing would wake libcurl up for it).
  */
 #include "http.h"
 
@@ -26,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define DEFAULT_READ_TIMEOUT_MS 30000
@@ -55,6 +64,8 @@ typedef struct transfer {
 
 struct http_engine {
     CURLM *multi;
+    int epfd;                       /* the sockets libcurl wants watched */
+    long long timer_due_ms;         /* libcurl's next timeout (monotonic ms); -1 none */
     transfer *list;                 /* running transfers, newest first */
     int running;                    /* transfers whose callback has not run yet */
     long connect_timeout_ms;
@@ -109,6 +120,47 @@ static long env_read_timeout_ms(void)
     return ms > 0 ? ms : 1;
 }
 
+/* ---- libcurl's socket interface ---- */
+
+/* libcurl says which events to wait for on a socket (or to forget it). */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *ud, void *socketp)
+{
+    (void)easy;
+    http_engine *e = ud;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(e->epfd, EPOLL_CTL_DEL, s, NULL);
+        curl_multi_assign(e->multi, s, NULL);
+        return 0;
+    }
+    struct epoll_event ev = { 0 };
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    ev.data.fd = s;
+    if (socketp) {
+        epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev);
+        return 0;
+    }
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev) < 0 && errno == EEXIST) epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev);
+    curl_multi_assign(e->multi, s, e);   /* known: MOD next time */
+    return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *ud)
+{
+    (void)multi;
+    http_engine *e = ud;
+    e->timer_due_ms = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return 0;
+}
+
+/* Lets libcurl act on its expired timeout, if it has one. */
+static void run_timer(http_engine *e)
+{
+    if (e->timer_due_ms < 0 || now_ms() < e->timer_due_ms) return;
+    e->timer_due_ms = -1;
+    int running;
+    curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
 http_engine *http_engine_new(const http_options *opts)
 {
     static const http_options none;
@@ -125,6 +177,14 @@ http_engine *http_engine_new(const http_options *opts)
     const char *up = getenv("HTTP_PROXY"), *low = getenv("http_proxy");
     if (up && *up && !low) e->http_proxy_upper = xstrdup(up);
     e->verbose = opts->verbose;
+
+    e->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (e->epfd < 0) abort();
+    e->timer_due_ms = -1;
+    curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+    curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
 
     long maxconn = opts->max_connections > 0 ? opts->max_connections : DEFAULT_MAX_CONNECTIONS;
     curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, maxconn);
@@ -426,9 +486,9 @@ void http_submit(http_engine *e, const http_request *req, http_done_fn done, voi
     curl_multi_add_handle(e->multi, t->easy);
     /* Start sending now: the caller may keep the CPU busy for a while (a
      * mapping working on the previous page) before the loop polls again.
-     * Finished transfers wait in the message queue for http_poll. */
-    int still;
-    curl_multi_perform(e->multi, &still);
+     * Adding the handle set a timeout of 0: running it starts this transfer
+     * alone. Finished transfers wait in the message queue for http_poll. */
+    run_timer(e);
 }
 
 /* ---- completion ---- */
@@ -512,6 +572,21 @@ static int sleep_budget(const http_engine *e, int timeout_ms)
     return (int)best;
 }
 
+/* Ends the transfers silent for the read timeout (their callbacks may start
+ * new transfers, so the list is searched anew after each). */
+static void end_silent(http_engine *e)
+{
+    if (e->read_timeout_ms <= 0) return;
+    for (;;) {
+        long long now = now_ms();
+        transfer *t = e->list;
+        while (t && !(t->connected && now - t->last_activity_ms >= e->read_timeout_ms)) t = t->next;
+        if (!t) return;
+        t->read_timed_out = 1;
+        finish(e, t, CURLE_ABORTED_BY_CALLBACK);
+    }
+}
+
 /* Runs the callbacks of the transfers that finished; returns how many. */
 static int reap(http_engine *e)
 {
@@ -536,9 +611,21 @@ int http_poll(http_engine *e, int timeout_ms)
      * in http_submit, on a fast server): no socket would wake the poll up
      * for it, so hand it over without sleeping. */
     if (reap(e) > 0) return e->running;
-    curl_multi_poll(e->multi, NULL, 0, sleep_budget(e, timeout_ms), NULL);
-    curl_multi_perform(e->multi, &still);
+    long long wait = sleep_budget(e, timeout_ms);
+    if (e->timer_due_ms >= 0) {
+        long long due = e->timer_due_ms - now_ms();
+        if (due < wait) wait = due < 0 ? 0 : due;
+    }
+    struct epoll_event ev[64];
+    int n = epoll_wait(e->epfd, ev, 64, (int)wait);
+    for (int i = 0; i < n; i++) {
+        int mask = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) | (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                   (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(e->multi, ev[i].data.fd, mask, &still);
+    }
+    run_timer(e);
     reap(e);
+    end_silent(e);
     return e->running;
 }
 
@@ -557,6 +644,7 @@ void http_engine_free(http_engine *e)
         transfer_free(t);
     }
     curl_multi_cleanup(e->multi);
+    close(e->epfd);
     free(e->ca_bundle);
     free(e->http_proxy_upper);
     free(e);
