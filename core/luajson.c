@@ -224,6 +224,25 @@ static int compare_members(const void *a, const void *b)
     return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
+/* Most objects have a handful of members: insertion sort, without qsort's
+ * calls through a pointer (keys are distinct, so the order is the same). */
+static void sort_members(member_ref *m, size_t n)
+{
+    if (n > 24) {
+        qsort(m, n, sizeof *m, compare_members);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        member_ref x = m[i];
+        size_t j = i;
+        while (j > 0 && compare_members(&m[j - 1], &x) > 0) {
+            m[j] = m[j - 1];
+            j--;
+        }
+        m[j] = x;
+    }
+}
+
 /* Pushes every value of the table (and, for non-string keys, the key's text)
  * onto the stack, so that the members can be sorted by key and written
  * without looking anything up again. String keys stay valid: the table holds
@@ -263,7 +282,7 @@ static int encode_object(encoder *e, int idx)
     member_ref small[32], *m;
     int top = lua_gettop(e->L);
     size_t n = collect_members(e->L, idx, &m, small, 32);
-    qsort(m, n, sizeof *m, compare_members);
+    sort_members(m, n);
     buf_putc(e->out, '{');
     e->depth++;
     int rc = 0;
