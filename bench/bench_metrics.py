@@ -43,8 +43,8 @@ ACCOUNT = "123456789012"
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 TIME = "/usr/bin/time"      # Debian package time (tools/setup.sh)
-END = "2026-12-06T12:00:00Z"
-END_EPOCH = 1796558400
+END = "2026-12-06T00:12:00Z"    # just after midnight: the daily S3 metrics are due too
+END_EPOCH = 1796515920
 DELAY = 600
 
 # The reference: the same calls with botocore. argv: endpoint, plan file
