@@ -388,6 +388,27 @@ def main():
 
         check_alarms(aws, env, base, tmp)
 
+    # two accounts of the config, one topology file: each account's components with its credentials
+    with fakes.start_fake_aws(None, cloudwatch=True) as aws:
+        env = dict(os.environ, AWS_CLI_READ_TIMEOUT="5", AWSTOPO_RETRY_BASE_MS="1", **aws.env())
+        two = topology(3)
+        other = json.loads(json.dumps(two["components"][:3]).replace(ACCOUNT, "210987654321"))
+        two["components"] += other
+        both = os.path.join(tmp, "two.json")
+        with open(both, "w") as f:
+            json.dump(two, f)
+        conf2 = os.path.join(tmp, "two.conf")
+        with open(conf2, "w") as f:
+            f.write("[account a]\naccount_id = %s\n[account b]\naccount_id = 210987654321\n"
+                    "[account c]\naccount_id = 333333333333\n" % ACCOUNT)
+        p = run(["--config", conf2, "--topology", both, "--end", END, "--only-named",
+                 "--metrics", "aws.sqs.queue=ApproximateNumberOfMessagesVisible", "--output", "-"], env)
+        doc = json.loads(p.stdout)
+        accounts = sorted({s["account"] for s in doc["series"]})
+        check(p.returncode == 0 and accounts == ["123456789012", "210987654321"] and len(doc["series"]) == 6 and
+              aws.stats()["requests"]["cloudwatch"]["GetMetricData"] == 2,
+              "two accounts: each fetches its own components, one call each (%s)" % p.stderr[-200:])
+
     # the components of a live scan (the scan's fixtures), then their metrics
     fixtures = os.path.join(REPO, "tests", "integration", "fixtures-scan")
     with fakes.start_fake_aws(fixtures, cloudwatch=True) as aws:
