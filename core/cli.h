@@ -64,5 +64,6 @@ int cmd_metrics(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_lambda(int argc, char **argv);
 
 #endif

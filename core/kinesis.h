@@ -64,6 +64,10 @@ char *kinesis_record_encode(const char *instance, topo_kind kind, const char *id
  * Returns 0, or -1 with err for data that is not a record awstopo knows. */
 int kinesis_record_apply(topology *t, const char *data, size_t len, char *err, size_t errlen);
 
+/* A record's Data as the API gives it (base64) decoded, NUL-terminated;
+ * caller frees. NULL when it is not base64. */
+char *kinesis_base64_decode(const char *s, size_t *len);
+
 /* ---- consumer ---- */
 
 /* Receives one shard's update (records decoded, newest per id). Returns 0

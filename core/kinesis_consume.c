@@ -206,7 +206,7 @@ static int get_iterator(const consume_options *o, shard *sh, char *err, size_t e
     return 0;
 }
 
-static char *base64_decode(const char *s, size_t *len)
+char *kinesis_base64_decode(const char *s, size_t *len)
 {
     size_t n = strlen(s);
     unsigned char *out = xmalloc(n / 4 * 3 + 4);
@@ -266,7 +266,7 @@ static int read_shard(const consume_options *o, shard *sh, consume_stats *st, in
         const char *data = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "Data"));
         if (!last_seq) last_seq = seq;
         size_t len = 0;
-        char *bytes = data ? base64_decode(data, &len) : NULL;
+        char *bytes = data ? kinesis_base64_decode(data, &len) : NULL;
         char why[256];
         if (!bytes || kinesis_record_apply(&t, bytes, len, why, sizeof why) < 0) {
             st->bad_records++;

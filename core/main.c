@@ -30,6 +30,7 @@ static const char usage[] =
     "  events process [FILE|-]...  run AWS events (EventBridge, CloudTrail) through the mappings;\n"
     "                           send, write or publish (--kinesis-stream) the topology update\n"
     "  events consume --kinesis-stream NAME  send a Kinesis stream's updates to StackState\n"
+    "  lambda                   the AWS Lambda custom runtime (_HANDLER cron|cwevents|publisher)\n"
     "  version                  print the version\n"
     "\n"
     "options shared by the commands that talk to AWS:\n"
@@ -62,6 +63,7 @@ static const command commands[] = {
     { "test", cmd_test },
     { "mappings", cmd_mappings },
     { "events", cmd_events },
+    { "lambda", cmd_lambda },
 };
 
 int main(int argc, char **argv)

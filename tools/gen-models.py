@@ -155,10 +155,17 @@ def needed_operations(mappings_dir, core_file):
 
 # ---------------------------------------------------------------- models
 
+# A service shared/aws-models lacks (ssm, for the Lambda runtime's API key)
+# comes from the botocore that python3-botocore installs on every machine.
+BOTOCORE_DATA = "/usr/lib/python3/dist-packages/botocore/data"
+
+
 def newest_model_dir(src, service):
     base = os.path.join(src, service)
+    if not os.path.isdir(base) and os.path.isdir(os.path.join(BOTOCORE_DATA, service)):
+        base = os.path.join(BOTOCORE_DATA, service)
     if not os.path.isdir(base):
-        raise GenError(f"no model for service {service!r} in {src}")
+        raise GenError(f"no model for service {service!r} in {src} or {BOTOCORE_DATA}")
     versions = sorted(v for v in os.listdir(base)
                       if os.path.isfile(os.path.join(base, v, "service-2.json")))
     if not versions:
