@@ -154,7 +154,7 @@ int metrics_write_openmetrics(FILE *f, const metrics_result *r);
 /* The same text appended to out (for an HTTP /metrics endpoint). */
 void metrics_openmetrics(const metrics_result *r, buf *out);
 /* StackState intake payloads with the datapoints in "metrics" (at most
- * max_points each; 0 = 5000), appended to out; with alarms, then the check
+ * max_points each; 0 = 2000), appended to out; with alarms, then the check
  * states in "health" as one REPEAT_SNAPSHOTS snapshot of the stream
  * urn:health:aws:cloudwatch-alarms (1000 a payload; stop_snapshot only when
  * health_incomplete is 0). */

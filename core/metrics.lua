@@ -305,6 +305,8 @@ local function fail_batch(batch, why)
   warn("GetMetricData (%s, %d metrics) failed: %s", batch.region, #batch, why)
 end
 
+local said = {}   -- warnings already given
+
 local function fetch_batch(batch)
   local ids, mdq = {}, json.array()
   for i, q in ipairs(batch) do
@@ -331,6 +333,13 @@ local function fetch_batch(batch)
           q.values[#q.values + 1] = vs[i]
         end
         q.status = r.StatusCode or "Complete"
+      end
+    end
+    for _, m in ipairs(page.Messages or {}) do   -- what CloudWatch says about the call, once each
+      local text = ("GetMetricData (%s): %s: %s"):format(batch.region, m.Code or "?", m.Value or "")
+      if not said[text] then
+        said[text] = true
+        warn("%s", text)
       end
     end
     params.NextToken = page.NextToken

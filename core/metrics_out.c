@@ -411,7 +411,7 @@ static void health_payloads(const metrics_result *r, const intake_options *o, co
 
 void metrics_intake_payloads(const metrics_result *r, const intake_options *o, size_t max_points, payload_list *out)
 {
-    if (!max_points) max_points = 5000;
+    if (!max_points) max_points = 2000;   /* ~700 KB: far from a receiver's size limit (a 413 sets it aside) */
     char host[256] = "awstopo";
     if (o && o->hostname) snprintf(host, sizeof host, "%s", o->hostname);
     else gethostname(host, sizeof host - 1);

@@ -17,6 +17,7 @@ Settings:
                go to further pages behind a NextToken, the queries cut short
                carrying StatusCode PartialData
   list_page    metrics per ListMetrics page (default 500)
+  messages     [{"Code", "Value"}] every GetMetricData answer carries
   alarms       DescribeAlarms: {"MetricAlarms": [...], "CompositeAlarms": [...]},
                each answered in the region its AlarmArn names, paged by
                MaxRecords (default 50)
@@ -65,7 +66,7 @@ class CloudWatch:
 
     def __init__(self, cfg):
         cfg = cfg if isinstance(cfg, dict) else {}
-        unknown = set(cfg) - {"series", "missing", "no_data", "page_points", "list_page", "alarms"}
+        unknown = set(cfg) - {"series", "missing", "no_data", "page_points", "list_page", "alarms", "messages"}
         if unknown:
             raise ValueError("unknown cloudwatch keys: " + ", ".join(sorted(unknown)))
         self.series = cfg.get("series")
@@ -76,6 +77,7 @@ class CloudWatch:
         self.page_points = int(cfg.get("page_points") or 100800)
         self.list_page = int(cfg.get("list_page") or 500)
         self.alarms = cfg.get("alarms") or {}
+        self.messages = cfg.get("messages") or []
 
     def handles(self, service, operation):
         return service == "cloudwatch" and operation in self.OPERATIONS
@@ -140,7 +142,7 @@ class CloudWatch:
             for i in later:
                 if queries[i]["Id"] in by_id:
                     by_id[queries[i]["Id"]]["StatusCode"] = "PartialData"
-        out = {"MetricDataResults": results, "Messages": []}
+        out = {"MetricDataResults": results, "Messages": self.messages}
         if rest:
             out["NextToken"] = str(offset + len(page))
         return out

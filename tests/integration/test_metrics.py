@@ -282,6 +282,10 @@ def main():
               "paging: every series whole, Complete after its last page (tag filter team=a: 250 queues)")
         check(doc["report"]["filtered_by_tags"] == 251 + 3, "the tag filter's leftovers are counted")
         exact_json(doc, "paging")
+        aws.control(cloudwatch={"messages": [{"Code": "MaxQueryTimeRangeExceed", "Value": "cut short"}]})
+        p = run(base + one, env)
+        check(p.returncode == 0 and p.stderr.count("MaxQueryTimeRangeExceed: cut short") == 1,
+              "what CloudWatch says about a call is warned about, once: " + p.stderr[-300:])
 
         # throttling: retried; a batch that keeps failing fails alone
         aws.control(cloudwatch={"missing": ["NetworkIn"], "no_data": ["NetworkOut"]}, reset_stats=True,
