@@ -6,6 +6,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,22 +99,68 @@ void metrics_options_free(metrics_options *o)
 
 /* ---- results ---- */
 
+/* The strings of a result's series, each kept once: 40,000 series of 10,000
+ * components share a few dozen names and one externalId per component, so
+ * copying each field of each series would be most of the memory. Open
+ * addressing; the pools of merged results are chained. */
+struct strpool {
+    char **slots;            /* NULL = empty */
+    size_t cap, len;
+    struct strpool *next;
+};
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void pool_grow(struct strpool *p)
+{
+    size_t cap = p->cap ? p->cap * 2 : 256;
+    char **slots = xcalloc(cap, sizeof *slots);
+    for (size_t i = 0; i < p->cap; i++) {
+        if (!p->slots[i]) continue;
+        size_t k = hash_str(p->slots[i]) & (cap - 1);
+        while (slots[k]) k = (k + 1) & (cap - 1);
+        slots[k] = p->slots[i];
+    }
+    free(p->slots);
+    p->slots = slots;
+    p->cap = cap;
+}
+
+char *metrics_result_intern(metrics_result *r, const char *s)
+{
+    if (!s) return NULL;
+    if (!r->strings) r->strings = xcalloc(1, sizeof *r->strings);
+    struct strpool *p = r->strings;
+    if ((p->len + 1) * 2 > p->cap) pool_grow(p);
+    size_t k = hash_str(s) & (p->cap - 1);
+    for (; p->slots[k]; k = (k + 1) & (p->cap - 1))
+        if (strcmp(p->slots[k], s) == 0) return p->slots[k];
+    p->len++;
+    return p->slots[k] = xstrdup(s);
+}
+
+static void pool_free(struct strpool *p)
+{
+    while (p) {
+        struct strpool *next = p->next;
+        for (size_t i = 0; i < p->cap; i++) free(p->slots[i]);
+        free(p->slots);
+        free(p);
+        p = next;
+    }
+}
+
+/* The strings are the pool's. */
 static void series_free(metric_series *s)
 {
-    free(s->component);
-    free(s->type);
-    free(s->hostname);
-    free(s->account);
-    free(s->region);
-    free(s->namespace);
-    free(s->metric);
-    free(s->stat);
-    free(s->unit);
-    for (size_t i = 0; i < 2 * s->ndims; i++) free(s->dims[i]);
     free(s->dims);
     free(s->ts);
     free(s->values);
-    free(s->status);
 }
 
 static void health_free(health_state *h)
@@ -129,6 +176,7 @@ void metrics_result_free(metrics_result *r)
 {
     for (size_t i = 0; i < r->len; i++) series_free(&r->series[i]);
     free(r->series);
+    pool_free(r->strings);
     for (size_t i = 0; i < r->nhealth; i++) health_free(&r->health[i]);
     free(r->health);
     strlist_free(&r->report.skipped);
@@ -162,6 +210,13 @@ void metrics_result_merge(metrics_result *dst, metrics_result *src)
 {
     for (size_t i = 0; i < src->len; i++) *add_series(dst) = src->series[i];
     src->len = 0;
+    if (src->strings) {                /* the series' strings go along */
+        struct strpool *last = src->strings;
+        while (last->next) last = last->next;
+        last->next = dst->strings;
+        dst->strings = src->strings;
+        src->strings = NULL;
+    }
     for (size_t i = 0; i < src->nhealth; i++) *add_health(dst) = src->health[i];
     src->nhealth = 0;
     dst->alarms |= src->alarms;
@@ -448,28 +503,37 @@ static size_t field_size(lua_State *L, int idx, const char *k)
     return n;
 }
 
+static char *field_intern(lua_State *L, int idx, const char *k, metrics_result *r)
+{
+    lua_getfield(L, idx, k);
+    char *v = lua_isstring(L, -1) ? metrics_result_intern(r, lua_tostring(L, -1)) : NULL;
+    lua_pop(L, 1);
+    return v;
+}
+
 /* The query table at idx (metrics.lua's plan entry, fetched) -> a series. */
-static void take_series(lua_State *L, int idx, metric_series *s)
+static void take_series(lua_State *L, int idx, metrics_result *r)
 {
     idx = lua_absindex(L, idx);
-    s->component = field_dup(L, idx, "component");
-    s->type = field_dup(L, idx, "type");
-    s->hostname = field_dup(L, idx, "hostname");
-    s->account = field_dup(L, idx, "account");
-    s->region = field_dup(L, idx, "region");
-    s->namespace = field_dup(L, idx, "namespace");
-    s->metric = field_dup(L, idx, "metric");
-    s->stat = field_dup(L, idx, "stat");
-    s->unit = field_dup(L, idx, "unit");
-    s->status = field_dup(L, idx, "status");
+    metric_series *s = add_series(r);
+    s->component = field_intern(L, idx, "component", r);
+    s->type = field_intern(L, idx, "type", r);
+    s->hostname = field_intern(L, idx, "hostname", r);
+    s->account = field_intern(L, idx, "account", r);
+    s->region = field_intern(L, idx, "region", r);
+    s->namespace = field_intern(L, idx, "namespace", r);
+    s->metric = field_intern(L, idx, "metric", r);
+    s->stat = field_intern(L, idx, "stat", r);
+    s->unit = field_intern(L, idx, "unit", r);
+    s->status = field_intern(L, idx, "status", r);
     s->period = (long)field_size(L, idx, "period");
     lua_getfield(L, idx, "dims");
     s->ndims = lua_rawlen(L, -1);
     s->dims = xcalloc(2 * s->ndims + 1, sizeof *s->dims);
     for (size_t i = 0; i < s->ndims; i++) {
         lua_rawgeti(L, -1, (lua_Integer)i + 1);
-        s->dims[2 * i] = field_dup(L, -1, "Name");
-        s->dims[2 * i + 1] = field_dup(L, -1, "Value");
+        s->dims[2 * i] = field_intern(L, -1, "Name", r);
+        s->dims[2 * i + 1] = field_intern(L, -1, "Value", r);
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
@@ -560,7 +624,7 @@ int metrics_fetch(aws_client *client, const metrics_catalog *cat, const char *ac
     size_t n = lua_rawlen(L, -1);
     for (size_t i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, (lua_Integer)i);
-        take_series(L, -1, add_series(out));
+        take_series(L, -1, out);
         lua_pop(L, 1);
     }
     lua_pop(L, 1);

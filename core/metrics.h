@@ -54,6 +54,8 @@ typedef struct metrics_options {
 int metrics_options_from_config(metrics_options *o, const strlist *items, strlist *problems);
 void metrics_options_free(metrics_options *o);
 
+/* A series' strings belong to the metrics_result holding it (one copy of
+ * each distinct string per result: see metrics_result_intern). */
 typedef struct metric_series {
     char *component;           /* the component's externalId */
     char *type, *hostname, *account, *region;
@@ -89,6 +91,7 @@ typedef struct metrics_report {
 typedef struct metrics_result {
     metric_series *series;
     size_t len, cap;
+    struct strpool *strings;   /* owns every string of the series */
     health_state *health;
     size_t nhealth, caphealth;
     int alarms;                /* alarms were asked for: health payloads are made */
@@ -99,6 +102,9 @@ typedef struct metrics_result {
 } metrics_result;
 
 void metrics_result_free(metrics_result *r);
+/* The result's copy of s (one per distinct string; NULL for NULL): what a
+ * series built by hand points to. */
+char *metrics_result_intern(metrics_result *r, const char *s);
 /* Moves src's series and adds its report into dst; src becomes empty. */
 void metrics_result_merge(metrics_result *dst, metrics_result *src);
 

@@ -7,23 +7,24 @@
 #include "metrics.h"
 #include "testlib.h"
 
-static metric_series series(const char *ns, const char *metric, const char *unit, long period)
+/* A series of r (its strings are r's). */
+static metric_series series(metrics_result *r, const char *ns, const char *metric, const char *unit, long period)
 {
     metric_series s = {0};
-    s.component = xstrdup("arn:aws:sqs:eu-west-1:123456789012:q\"1");
-    s.type = xstrdup("aws.sqs.queue");
-    s.account = xstrdup("123456789012");
-    s.region = xstrdup("eu-west-1");
-    s.namespace = xstrdup(ns);
-    s.metric = xstrdup(metric);
-    s.stat = xstrdup("Maximum");
-    s.unit = xstrdup(unit);
-    s.status = xstrdup("Complete");
+    s.component = metrics_result_intern(r, "arn:aws:sqs:eu-west-1:123456789012:q\"1");
+    s.type = metrics_result_intern(r, "aws.sqs.queue");
+    s.account = metrics_result_intern(r, "123456789012");
+    s.region = metrics_result_intern(r, "eu-west-1");
+    s.namespace = metrics_result_intern(r, ns);
+    s.metric = metrics_result_intern(r, metric);
+    s.stat = metrics_result_intern(r, "Maximum");
+    s.unit = metrics_result_intern(r, unit);
+    s.status = metrics_result_intern(r, "Complete");
     s.period = period;
     s.ndims = 1;
     s.dims = xcalloc(3, sizeof *s.dims);
-    s.dims[0] = xstrdup("QueueName");
-    s.dims[1] = xstrdup("q\"1\\");
+    s.dims[0] = metrics_result_intern(r, "QueueName");
+    s.dims[1] = metrics_result_intern(r, "q\"1\\");
     s.n = 2;
     s.ts = xcalloc(2, sizeof *s.ts);
     s.values = xcalloc(2, sizeof *s.values);
@@ -67,8 +68,8 @@ static void test_openmetrics(void)
 {
     metrics_result r = {0};
     r.series = xcalloc(2, sizeof *r.series);
-    r.series[0] = series("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Count", 300);
-    r.series[1] = series("AWS/SQS", "NumberOfMessagesSent", "Count", 300);
+    r.series[0] = series(&r, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Count", 300);
+    r.series[1] = series(&r, "AWS/SQS", "NumberOfMessagesSent", "Count", 300);
     r.series[1].n = 0;                 /* no data: no sample */
     r.len = r.cap = 2;
     buf out = {0};
@@ -90,6 +91,27 @@ static void test_openmetrics(void)
     metrics_result_free(&r);
 }
 
+static void test_intern_merge(void)
+{
+    metrics_result a = {0}, b = {0};
+    char *x = metrics_result_intern(&a, "aws.sqs.queue");
+    CHECK(x == metrics_result_intern(&a, "aws.sqs.queue"), "one copy of each string");
+    char buf[32];
+    for (int i = 0; i < 1000; i++) {   /* grows the pool: earlier strings stay put */
+        snprintf(buf, sizeof buf, "s%d", i);
+        metrics_result_intern(&a, buf);
+    }
+    CHECK(x == metrics_result_intern(&a, "aws.sqs.queue"), "found again after growing");
+    b.series = xcalloc(1, sizeof *b.series);
+    b.series[0] = series(&b, "AWS/SQS", "NumberOfMessagesSent", "Count", 300);
+    b.len = b.cap = 1;
+    metrics_result_merge(&a, &b);
+    CHECK(a.len == 1 && b.len == 0 && b.strings == NULL, "merged: series and strings moved");
+    CHECK_STR(a.series[0].metric, "NumberOfMessagesSent");
+    metrics_result_free(&a);
+    metrics_result_free(&b);
+}
+
 static void test_schedule(void)
 {
     /* every 300 s, 600 s behind: due at :10, :15, :20 ... past the hour */
@@ -106,7 +128,7 @@ static void test_cache(void)
     CHECK(metrics_cache_get(c, &o, 1000) == NULL, "empty cache");
     metrics_result r = {0};
     r.series = xcalloc(1, sizeof *r.series);
-    r.series[0] = series("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Count", 300);
+    r.series[0] = series(&r, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Count", 300);
     r.len = r.cap = 1;
     const metrics_result *kept = metrics_cache_put(c, &o, 1000, &r);
     CHECK(r.len == 0 && kept->len == 1, "moved into the cache");
@@ -157,6 +179,7 @@ int main(void)
 {
     test_names();
     test_openmetrics();
+    test_intern_merge();
     test_schedule();
     test_cache();
     test_options();
