@@ -6,6 +6,7 @@
 #   make lint         luacheck on mappings/ and core/*.lua
 #   make bench        benchmarks (figures, not pass/fail)
 #   make demo         scan the bundled demo account into out/
+#   make templates    deploy/cloudformation/ from tools/gen-templates.py (docs/install.md)
 #   make lambda       the AWS Lambda deployment zip, build/awstopo-lambda-<arch>.zip (docs/lambda.md)
 #   make install PREFIX=/usr/local
 #
@@ -34,7 +35,7 @@ BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BIN       := $(if $(filter build,$(BUILD)),awstopo,$(BUILD)/awstopo)
 
-.PHONY: all test test-asan lint bench install clean models policies demo lambda FORCE
+.PHONY: all test test-asan lint bench install clean models policies templates demo lambda FORCE
 all: $(BIN)
 
 $(BUILD)/core/%.o: core/%.c $(wildcard core/*.h)
@@ -97,6 +98,11 @@ models:
 # The scanning role's IAM policy, from the mappings' `calls`.
 policies: $(BIN)
 	AWSTOPO_BIN=$(abspath $(BIN)) python3 tools/gen-policies.py
+
+# deploy/cloudformation/*.json: the CloudFormation templates (the cwevents rules
+# from the mappings' events); test_templates.py fails when they are stale
+templates: $(BIN)
+	python3 tools/gen-templates.py --binary $(abspath $(BIN))
 
 # The Lambda zip: bootstrap, the binary, mappings, models and every library it loads.
 lambda: $(BIN)

@@ -21,9 +21,11 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
-# npm packages the tests start (kinesalite: a real Kinesis), into tools/node
-# as package-lock.json pins them
-if [ ! -d "$(dirname "$0")/node/node_modules/kinesalite" ]; then
+# npm packages the tests use, into tools/node as package-lock.json pins them:
+# kinesalite (a real Kinesis) and @aws-cdk/aws-service-spec (the CloudFormation
+# resource specification the templates are checked against)
+if [ ! -d "$(dirname "$0")/node/node_modules/kinesalite" ] ||
+   [ ! -f "$(dirname "$0")/node/node_modules/@aws-cdk/aws-service-spec/db.json.gz" ]; then
     echo "setup: installing npm packages into tools/node"
     (cd "$(dirname "$0")/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
