@@ -466,20 +466,29 @@ static int publish(const events_options *o, const awstopo_config *cfg, model_reg
     return rc;
 }
 
+/* The configuration: the file, the environment, then the flags (as for
+ * scan). -1 (the error printed) when the file cannot be read. */
+static int load_config(const events_options *o, awstopo_config *cfg)
+{
+    char err[1024];
+    if (config_load(cfg, o->config_path, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->problems.len; i++) cli_error("config: %s", cfg->problems.items[i]);
+    config_apply_env(cfg);
+    if (o->stackstate_url) config_set(&cfg->stackstate_url, o->stackstate_url);
+    if (o->api_key) config_set(&cfg->api_key, o->api_key);
+    if (o->instance) config_set(&cfg->instance, o->instance);
+    if (o->spool) config_set(&cfg->spool_dir, o->spool);
+    return 0;
+}
+
 static int process(events_options *o)
 {
     awstopo_config cfg;
     char err[1024];
-    if (config_load(&cfg, o->config_path, err, sizeof err) < 0) {
-        cli_error("%s", err);
-        return EXIT_FAILURE_;
-    }
-    for (size_t i = 0; i < cfg.problems.len; i++) cli_error("config: %s", cfg.problems.items[i]);
-    config_apply_env(&cfg);
-    if (o->stackstate_url) config_set(&cfg.stackstate_url, o->stackstate_url);
-    if (o->api_key) config_set(&cfg.api_key, o->api_key);
-    if (o->instance) config_set(&cfg.instance, o->instance);
-    if (o->spool) config_set(&cfg.spool_dir, o->spool);
+    if (load_config(o, &cfg) < 0) return EXIT_FAILURE_;
     if (o->services) {
         strlist_free(&cfg.services);
         split_list(o->services, &cfg.services);
@@ -672,16 +681,7 @@ static int consume(events_options *o)
 {
     awstopo_config cfg;
     char err[1024];
-    if (config_load(&cfg, o->config_path, err, sizeof err) < 0) {
-        cli_error("%s", err);
-        return EXIT_FAILURE_;
-    }
-    for (size_t i = 0; i < cfg.problems.len; i++) cli_error("config: %s", cfg.problems.items[i]);
-    config_apply_env(&cfg);
-    if (o->stackstate_url) config_set(&cfg.stackstate_url, o->stackstate_url);
-    if (o->api_key) config_set(&cfg.api_key, o->api_key);
-    if (o->instance) config_set(&cfg.instance, o->instance);
-    if (o->spool) config_set(&cfg.spool_dir, o->spool);
+    if (load_config(o, &cfg) < 0) return EXIT_FAILURE_;
     if (!cfg.stackstate_url && !o->noutputs) {
         o->outputs[0] = (output_spec){ "-", FORMAT_JSON, 1 };
         o->noutputs = 1;
