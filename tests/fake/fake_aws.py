@@ -11,7 +11,7 @@ random rates or as "fail the first N calls to X" rules.
     -> first stdout line "PORT <n>"; then AWS_ENDPOINT_URL=http://127.0.0.1:<n>
 
 Control: POST /__control (JSON, same keys as --config), GET /__stats,
-GET /__requests, GET /__health. The format of fixtures, the control keys and
+GET /__requests, GET /__account, GET /__health. The format of fixtures, the control keys and
 the error codes are described in tests/fake/README.md. Secrets are never
 logged: the access log (--verbose, stderr) shows method, path, operation and
 status only.
@@ -38,11 +38,13 @@ import sigcheck      # noqa: E402
 import synthetic     # noqa: E402
 import synthetic_account  # noqa: E402
 import cloudwatch    # noqa: E402
+import install_account    # noqa: E402
+import wire          # noqa: E402
 
 FAULT_KINDS = ("reset", "stall", "truncate", "throttle", "error", "unavailable", "status")
 RATE_KEYS = ("reset_rate", "stall_rate", "truncate_rate", "throttle_rate", "error_rate")
 SECRET_PARAM = re.compile(r"WebIdentityToken|SAMLAssertion|SecretAccessKey|SessionToken"
-                          r"|Password", re.I)
+                          r"|Password|^Value$", re.I)     # Value: ssm PutParameter's (the API key)
 SCOPE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -231,6 +233,8 @@ class FakeAws:
         self.synthetic = None
         self.synthetic_account = None
         self.cloudwatch = None
+        self.account = None
+        self._wire = {}
         self.max_skew = 900
         self.missing = "error"
         self.verbose = False
@@ -238,7 +242,7 @@ class FakeAws:
     CONFIG_KEYS = set(RATE_KEYS) | {
         "stall_seconds", "latency_ms", "seed", "fail", "clear_rules", "reset_stats",
         "creds", "remove_creds", "expired_tokens", "fixtures", "reset_fixtures",
-        "max_skew", "missing", "synthetic", "synthetic_account", "cloudwatch", "verbose"}
+        "max_skew", "missing", "synthetic", "synthetic_account", "cloudwatch", "account", "verbose"}
 
     def configure(self, cfg):
         """Applies a --config / POST /__control document; ValueError on bad keys."""
@@ -272,6 +276,9 @@ class FakeAws:
             self.synthetic_account = synthetic_account.SyntheticAccount(int(n), self.models) if n else None
         if "cloudwatch" in cfg:
             self.cloudwatch = cloudwatch.CloudWatch(cfg["cloudwatch"]) if cfg["cloudwatch"] else None
+        if "account" in cfg:
+            self.account = install_account.InstallAccount(cfg["account"]) \
+                if cfg["account"] not in (None, False) else None
         if "verbose" in cfg:
             self.verbose = bool(cfg["verbose"])
 
@@ -402,6 +409,12 @@ def find_operation(fake, call, action):
                                      "no %s operation for %s %s"
                                      % (call.service, call.method, call.path))
     call.params = dict(query, **labels)
+    if call.service == "s3":
+        # routes S3 shares between operations; a header or query key tells them apart
+        if call.operation == "CopyObject" and "x-amz-copy-source" not in call.headers:
+            call.operation = "PutObject"
+        elif call.operation == "AbortMultipartUpload" and "uploadId" not in call.params:
+            call.operation = "DeleteObject"
     if call.protocol == "rest-json":
         call.params.update(awsproto.json_body(call.body))
 
@@ -444,10 +457,43 @@ def find_response(fake, call):
         except cloudwatch.BadRequest as e:
             return _error_triple(call, 400, e.code, e.message)
         return 200, success_headers(fake, call, {}), body
+    if fake.account and fake.account.handles(call.service, call.operation):
+        return account_answer(fake, call)
     if fake.missing == "empty" and not fake.store.has(call.service, call.operation):
         return 200, success_headers(fake, call, {}), awsproto.empty_success(call.protocol,
                                                                             call.operation)
     return None
+
+
+def wire_model(fake, service, operation):
+    """The first model of the service that has the operation (the project's
+    trimmed models lack most of what the install paths call)."""
+    for path in fake.models._find_files(service):
+        if path not in fake._wire:
+            with open(path, encoding="utf-8") as f:
+                fake._wire[path] = wire.Model(json.load(f))
+        if operation in fake._wire[path].data["operations"]:
+            return fake._wire[path]
+    return None
+
+
+def account_answer(fake, call):
+    """The stateful install account (install_account.py) answers."""
+    model = wire_model(fake, call.service, call.operation)
+    params = dict(call.params)
+    if call.protocol.startswith("rest-"):     # query string and labels by member name
+        ref = model.data["operations"][call.operation].get("input")
+        for name, member in (model.shape(ref).get("members", {}) if ref else {}).items():
+            wire_name = member.get("locationName")
+            if wire_name and wire_name in params and name not in params:
+                params[name] = params[wire_name]
+    try:
+        result, headers = fake.account.respond(call.service, call.operation, params, call.region, call.body)
+    except install_account.Error as e:
+        return _error_triple(call, e.status, e.code, e.message)
+    body = b"" if call.service == "s3" and not result else \
+        wire.serialize(model, call.protocol, call.operation, result, call.request_id)
+    return 200, success_headers(fake, call, headers), body
 
 
 def _error_triple(call, status, code, message):
@@ -533,10 +579,12 @@ def respond(fake, call, fault):
 # --- control endpoint ---------------------------------------------------------------
 
 def serve_control(fake, call):
-    """GET /__stats, /__requests, /__health; POST /__control."""
+    """GET /__stats, /__requests, /__account, /__health; POST /__control."""
     route = (call.method, call.path)
     if route == ("GET", "/__stats"):
         return send_json(call, 200, fake.stats.snapshot())
+    if route == ("GET", "/__account"):
+        return send_json(call, 200, fake.account.inventory() if fake.account else None)
     if route == ("GET", "/__requests"):
         return send_json(call, 200, fake.stats.recent_requests())
     if route == ("GET", "/__health"):

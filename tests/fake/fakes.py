@@ -151,6 +151,10 @@ class FakeAws(FakeProcess):
     def requests(self):
         return self.get_json("/__requests")
 
+    def account(self):
+        """What the stateful install account holds (install_account.py), or None."""
+        return self.get_json("/__account")
+
     def control(self, **settings):
         return self.post_json("/__control", settings)
 
