@@ -15,6 +15,13 @@ Settings:
             creating or updating that resource fails, the stack rolls back
   fail_delete  the same for deleting
   account   the account id (default 123456789012)
+  roles     names of roles the user already has (for --topo-cron-role)
+  buckets   names of buckets the user already has (for --topo-cron-bucket)
+
+IAM GetRole, Lambda GetFunction and EventBridge DescribeRule answer from the
+user's roles and what the stacks created (by physical id: role and function
+names, rule names), so an installer can check what it is given and a test what
+is there.
 
 Like AWS: a template with IAM resources needs CAPABILITY_IAM (CAPABILITY_NAMED_IAM
 when it names a role); missing or unknown parameters are a ValidationError; a
@@ -42,6 +49,9 @@ HANDLES = {
            "DeleteObject", "DeleteObjects", "ListObjectVersions", "PutBucketTagging",
            "PutPublicAccessBlock"},
     "ssm": {"PutParameter", "GetParameter", "DeleteParameter", "AddTagsToResource"},
+    "iam": {"GetRole"},
+    "lambda": {"GetFunction"},
+    "events": {"DescribeRule"},
 }
 IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::User")
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
@@ -101,6 +111,9 @@ class InstallAccount:
         self.buckets = {}           # name -> {"versioning": bool, "objects": [(key, version, body)]}
         self.parameters = {}        # name -> {"Type", "Value", "Version"}
         self.inventory_res = {}     # (type, physical id) -> stack name
+        self.user_roles = set(cfg.get("roles", []))
+        for b in cfg.get("buckets", []):
+            self.buckets[b] = {"versioning": False, "objects": [], "user": True}
         self.ids = itertools.count(1)
         self.lock = threading.Lock()
 
@@ -115,7 +128,8 @@ class InstallAccount:
     def inventory(self):
         with self.lock:
             return {"stacks": sorted(self.stacks),
-                    "buckets": {b: len(v["objects"]) for b, v in self.buckets.items()},
+                    "buckets": {b: len(v["objects"]) for b, v in self.buckets.items() if not v.get("user")},
+                    "user_buckets": {b: len(v["objects"]) for b, v in self.buckets.items() if v.get("user")},
                     "parameters": sorted(self.parameters),
                     "resources": sorted("%s %s" % k for k in self.inventory_res)}
 
@@ -541,3 +555,29 @@ class InstallAccount:
         if p.get("ResourceId") not in self.parameters:
             raise Error(400, "InvalidResourceId", "")
         return {}, {}
+
+    # --- IAM, Lambda, EventBridge: what exists ----------------------------------------
+    def _exists(self, rtype, name):
+        return (rtype, name) in self.inventory_res
+
+    def iam_GetRole(self, p, region, body):
+        name = p.get("RoleName")
+        if name not in self.user_roles and not self._exists("AWS::IAM::Role", name):
+            raise Error(404, "NoSuchEntity", "The role with name %s cannot be found." % name)
+        return {"Role": {"Path": "/", "RoleName": name, "RoleId": "AROA" + hashlib.sha1(name.encode()).hexdigest()[:17].upper(),
+                         "Arn": "arn:aws:iam::%s:role/%s" % (self.account, name), "CreateDate": now()}}, {}
+
+    def lambda_GetFunction(self, p, region, body):
+        name = p.get("FunctionName", "")
+        name = name.rsplit(":function:", 1)[-1]
+        if not self._exists("AWS::Lambda::Function", name):
+            raise Error(404, "ResourceNotFoundException", "Function not found: %s" % name)
+        return {"Configuration": {"FunctionName": name, "FunctionArn": "arn:aws:lambda:%s:%s:function:%s"
+                                  % (region, self.account, name), "Runtime": "provided.al2023"}}, {}
+
+    def events_DescribeRule(self, p, region, body):
+        name = p.get("Name")
+        if not self._exists("AWS::Events::Rule", name):
+            raise Error(400, "ResourceNotFoundException", "Rule %s does not exist." % name)
+        return {"Name": name, "Arn": "arn:aws:events:%s:%s:rule/%s" % (region, self.account, name),
+                "State": "ENABLED"}, {}

@@ -60,13 +60,19 @@ def change_set(cfn, stack, body, values, kind, caps=("CAPABILITY_IAM",)):
 
 
 def main():
-    with fakes.start_fake_aws(None, account={"fail": ["stackstate-topo-cloudtrail/Trail"]}) as aws:
+    with fakes.start_fake_aws(None, account={"fail": ["stackstate-topo-cloudtrail/Trail"], "roles": ["mine"], "buckets": ["user-bucket"]}) as aws:
         s = botocore.session.get_session()
         env = aws.env()
         kw = dict(region_name="us-east-1", endpoint_url=aws.url, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
                   aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
                   config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
-        cfn, s3, ssm = (s.create_client(n, **kw) for n in ("cloudformation", "s3", "ssm"))
+        cfn, s3, ssm, iam, lam, events = (s.create_client(n, **kw) for n in
+                                           ("cloudformation", "s3", "ssm", "iam", "lambda", "events"))
+        check(iam.get_role(RoleName="mine")["Role"]["Arn"] == "arn:aws:iam::123456789012:role/mine", "user's role")
+        check(error_code(iam.get_role, RoleName="other")[0] == "NoSuchEntity", "unknown role")
+        s3.head_bucket(Bucket="user-bucket")
+        check(error_code(lam.get_function, FunctionName="stackstate-topo-cron-17")[0] ==
+              "ResourceNotFoundException", "no function before the stack")
 
         # S3: the code bucket, versioned, two versions of one key
         s3.create_bucket(Bucket="awstopo-code")
@@ -112,6 +118,11 @@ def main():
         check(outs.get("FunctionArn") == "stackstate-topo-cron-17", "function named from the template: %s" % outs)
         res = cfn.describe_stack_resources(StackName="stackstate-topo-cron")["StackResources"]
         check(len(res) == len(adds), "stack resources listed")
+        phys = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in res}
+        check(lam.get_function(FunctionName="stackstate-topo-cron-17")["Configuration"]["FunctionName"] ==
+              "stackstate-topo-cron-17", "the stack's function exists")
+        check(iam.get_role(RoleName=phys["Role"])["Role"]["RoleName"] == phys["Role"], "the stack's role exists")
+        check(events.describe_rule(Name=phys["Schedule"])["State"] == "ENABLED", "the stack's schedule exists")
 
         # the same again: no changes, as AWS says it
         cs_id, cs = change_set(cfn, "stackstate-topo-cron", cron, values, "UPDATE")
@@ -126,6 +137,8 @@ def main():
         cfn.execute_change_set(ChangeSetName=cs_id)
         st = cfn.describe_stacks(StackName="stackstate-topo-cron")["Stacks"][0]
         check(st["StackStatus"] == "UPDATE_COMPLETE", "updated: %s" % st["StackStatus"])
+        check(error_code(iam.get_role, RoleName=phys["Role"])[0] == "NoSuchEntity", "the removed role is gone")
+        check(iam.get_role(RoleName="mine")["Role"]["RoleName"] == "mine", "the user's role stays")
 
         # an injected failure: create rolls back, the reason is in the events
         ct = template("stackstate-topo-cloudtrail")
@@ -152,7 +165,8 @@ def main():
         ssm.delete_parameter(Name="/stackstate/awstopo/17/api-key")
         cfn.delete_stack(StackName="stackstate-topo-cron")
         inv = aws.account()
-        check(inv == {"stacks": [], "buckets": {}, "parameters": [], "resources": []}, "nothing left: %s" % inv)
+        check(inv == {"stacks": [], "buckets": {}, "user_buckets": {"user-bucket": 0}, "parameters": [],
+                      "resources": []}, "nothing left: %s" % inv)
         # a bucket with objects blocks its stack's delete until it is emptied
         aws.control(account={})
         cs_id, _ = change_set(cfn, "stackstate-topo-cloudtrail", ct, TAGS, "CREATE", caps=())
@@ -171,7 +185,8 @@ def main():
               "deleted stack no longer described")
         cfn.delete_stack(StackName="stackstate-topo-cloudtrail")     # again: fine, as AWS
         inv = aws.account()
-        check(inv == {"stacks": [], "buckets": {}, "parameters": [], "resources": []}, "nothing left: %s" % inv)
+        check(inv == {"stacks": [], "buckets": {}, "user_buckets": {}, "parameters": [], "resources": []},
+              "nothing left after a reset: %s" % inv)
 
         st = aws.stats()
         check("secret-key-1" not in json.dumps(aws.requests()), "the parameter value is not in the request log")
