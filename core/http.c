@@ -40,6 +40,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define DEFAULT_READ_TIMEOUT_MS 30000
 #define DEFAULT_MAX_CONNECTIONS 64
+#define IDLE_HANDLES 64
 
 /* One request in flight. Owned by the engine from http_submit() until its
  * callback has returned (or the engine is freed). */
@@ -64,6 +65,8 @@ typedef struct transfer {
 
 struct http_engine {
     CURLM *multi;
+    CURL *idle[IDLE_HANDLES];       /* easy handles of finished transfers, reset, for the next ones */
+    int nidle;
     int epfd;                       /* the sockets libcurl wants watched */
     long long timer_due_ms;         /* libcurl's next timeout (monotonic ms); -1 none */
     transfer *list;                 /* running transfers, newest first */
@@ -349,9 +352,15 @@ static int has_header(const http_request *r, const char *name)
 static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value, int remove)
 {
     buf line = {0};
-    if (remove) buf_printf(&line, "%s:", name);
-    else if (!value || !*value) buf_printf(&line, "%s;", name);
-    else buf_printf(&line, "%s: %s", name, value);
+    buf_puts(&line, name);
+    if (remove) {
+        buf_putc(&line, ':');
+    } else if (!value || !*value) {
+        buf_putc(&line, ';');
+    } else {
+        buf_append(&line, ": ", 2);
+        buf_puts(&line, value);
+    }
     struct curl_slist *l = curl_slist_append(list, line.data);
     buf_wipe(&line);
     if (!l) abort();
@@ -449,7 +458,7 @@ static transfer *transfer_new(http_engine *e, const http_request *r, http_done_f
     buf w = {0};
     buf_printf(&w, "%s %s://%s%s", r->method, r->scheme, r->host, r->path);
     t->what = buf_steal(&w);
-    t->easy = curl_easy_init();
+    t->easy = e->nidle ? e->idle[--e->nidle] : curl_easy_init();
     if (!t->easy) abort(); /* only fails on OOM */
     set_options(e, t, r);
     t->last_activity_ms = now_ms();
@@ -458,7 +467,13 @@ static transfer *transfer_new(http_engine *e, const http_request *r, http_done_f
 
 static void transfer_free(transfer *t)
 {
-    curl_easy_cleanup(t->easy);
+    http_engine *e = t->engine;
+    if (e->nidle < IDLE_HANDLES) {   /* reset is cheaper than cleanup + init */
+        curl_easy_reset(t->easy);
+        e->idle[e->nidle++] = t->easy;
+    } else {
+        curl_easy_cleanup(t->easy);
+    }
     wipe_slist(t->headers);
     buf_wipe(&t->body);
     free_secret(t->url);
@@ -643,6 +658,7 @@ void http_engine_free(http_engine *e)
         list_unlink(e, t);
         transfer_free(t);
     }
+    while (e->nidle) curl_easy_cleanup(e->idle[--e->nidle]);
     curl_multi_cleanup(e->multi);
     close(e->epfd);
     free(e->ca_bundle);
