@@ -28,6 +28,16 @@
 -- stages and resources of a deleted API, the methods of a deleted resource, the old
 -- target of a changed integration) goes with the next full scan's snapshot.
 
+-- an API and each of its stages report the same metrics (the stage's with a Stage dimension)
+local API_METRICS = {
+  Count              = { stat = "Sum", unit = "Count" },
+  ["4XXError"]       = { stat = "Sum", unit = "Count" },
+  ["5XXError"]       = { stat = "Sum", unit = "Count" },
+  Latency            = { stat = "Average", unit = "Milliseconds" },
+  IntegrationLatency = { stat = "Average", unit = "Milliseconds" },
+}
+local API_DEFAULT = { "Count", "5XXError", "Latency" }
+
 local M = {
   service = "apigateway",
   scope = "regional",
@@ -44,14 +54,8 @@ local M = {
       cloudwatch = {
         namespace = "AWS/ApiGateway",
         dimensions = { ApiName = "{restApiName}" },
-        metrics = {
-          Count              = { stat = "Sum", unit = "Count" },
-          ["4XXError"]           = { stat = "Sum", unit = "Count" },
-          ["5XXError"]           = { stat = "Sum", unit = "Count" },
-          Latency            = { stat = "Average", unit = "Milliseconds" },
-          IntegrationLatency = { stat = "Average", unit = "Milliseconds" },
-        },
-        default = { "Count", "5XXError", "Latency" },
+        metrics = API_METRICS,
+        default = API_DEFAULT,
       },
     },
     ["aws.apigateway.stage"] = {
@@ -64,14 +68,8 @@ local M = {
       cloudwatch = {
         namespace = "AWS/ApiGateway",
         dimensions = { ApiName = "{restApiName}", Stage = "{stageName}" },
-        metrics = {
-          Count              = { stat = "Sum", unit = "Count" },
-          ["4XXError"]           = { stat = "Sum", unit = "Count" },
-          ["5XXError"]           = { stat = "Sum", unit = "Count" },
-          Latency            = { stat = "Average", unit = "Milliseconds" },
-          IntegrationLatency = { stat = "Average", unit = "Milliseconds" },
-        },
-        default = { "Count", "5XXError", "Latency" },
+        metrics = API_METRICS,
+        default = API_DEFAULT,
       },
     },
     ["aws.apigateway.resource"] = {

@@ -98,19 +98,18 @@ function M.scan(ctx)
   end
 end
 
+-- an event on a queue its request names: describe the queue again
+local function changed_queue(ctx, e)
+  M.describe_queue(ctx, e.requestParameters.queueUrl)
+end
+
 M.events = {
   CreateQueue = function(ctx, e)
     M.describe_queue(ctx, e.responseElements.queueUrl)
   end,
-  SetQueueAttributes = function(ctx, e)
-    M.describe_queue(ctx, e.requestParameters.queueUrl)
-  end,
-  TagQueue = function(ctx, e)
-    M.describe_queue(ctx, e.requestParameters.queueUrl)
-  end,
-  UntagQueue = function(ctx, e)
-    M.describe_queue(ctx, e.requestParameters.queueUrl)
-  end,
+  SetQueueAttributes = changed_queue,
+  TagQueue = changed_queue,
+  UntagQueue = changed_queue,
   DeleteQueue = function(ctx, e)
     ctx.delete(M.queue_arn(ctx, e.requestParameters.queueUrl))
   end,
