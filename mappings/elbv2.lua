@@ -56,6 +56,21 @@ local FLOW_METRICS = {
 }
 local FLOW_DEFAULT = { "ActiveFlowCount", "ProcessedBytes", "UnHealthyHostCount" }
 
+-- network and gateway load balancers: the same type in their own namespace
+local function flow_load_balancer(namespace)
+  return {
+    layer = "Networking",
+    views = { "all", "infrastructure" },
+    action = LB_ACTION,
+    cloudwatch = {
+      namespace = namespace,
+      dimensions = { LoadBalancer = "{LoadBalancerFullName}" },
+      metrics = FLOW_METRICS,
+      default = FLOW_DEFAULT,
+    },
+  }
+end
+
 local M = {
   service = "elbv2",
   scope = "regional",
@@ -79,28 +94,8 @@ local M = {
         default = { "RequestCount", "TargetResponseTime", "HTTPCode_ELB_5XX_Count" },
       },
     },
-    ["aws.elbv2.network-load-balancer"] = {
-      layer = "Networking",
-      views = { "all", "infrastructure" },
-      action = LB_ACTION,
-      cloudwatch = {
-        namespace = "AWS/NetworkELB",
-        dimensions = { LoadBalancer = "{LoadBalancerFullName}" },
-        metrics = FLOW_METRICS,
-        default = FLOW_DEFAULT,
-      },
-    },
-    ["aws.elbv2.gateway-load-balancer"] = {
-      layer = "Networking",
-      views = { "all", "infrastructure" },
-      action = LB_ACTION,
-      cloudwatch = {
-        namespace = "AWS/GatewayELB",
-        dimensions = { LoadBalancer = "{LoadBalancerFullName}" },
-        metrics = FLOW_METRICS,
-        default = FLOW_DEFAULT,
-      },
-    },
+    ["aws.elbv2.network-load-balancer"] = flow_load_balancer("AWS/NetworkELB"),
+    ["aws.elbv2.gateway-load-balancer"] = flow_load_balancer("AWS/GatewayELB"),
     ["aws.elbv2.target-group"] = {
       layer = "Networking",
       views = { "all", "infrastructure" },
