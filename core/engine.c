@@ -564,28 +564,31 @@ void run_start_scan(mapping_run *r, sched *s)
     start(r, s, "scan", 0);
 }
 
-void run_start_event(mapping_run *r, sched *s, const char *event_json, size_t len)
+/* Starts entry[fn] with a decoded JSON argument. Input that is not JSON ends
+ * the run at once, as a failed task would: error set, on_finish told. */
+static void start_with_json(mapping_run *r, sched *s, const char *fn, const char *what,
+                            const char *json, size_t len)
 {
     char err[256];
-    if (luajson_decode(r->L, event_json, len, 0, err, sizeof err) < 0) {
+    if (luajson_decode(r->L, json, len, 0, err, sizeof err) < 0) {
         buf b = {0};
-        buf_printf(&b, "mapping %s: event is not valid JSON: %s", r->name, err);
+        buf_printf(&b, "mapping %s: %s not valid JSON: %s", r->name, what, err);
         r->error = buf_steal(&b);
+        r->started_ms = r->finished_ms = sched_now_ms();
+        if (r->e->on_finish) r->e->on_finish(r, r->e->on_finish_ud);
         return;
     }
-    start(r, s, "event", 1);
+    start(r, s, fn, 1);
+}
+
+void run_start_event(mapping_run *r, sched *s, const char *event_json, size_t len)
+{
+    start_with_json(r, s, "event", "event is", event_json, len);
 }
 
 void run_start_events(mapping_run *r, sched *s, const char *events_json, size_t len)
 {
-    char err[256];
-    if (luajson_decode(r->L, events_json, len, 0, err, sizeof err) < 0) {
-        buf b = {0};
-        buf_printf(&b, "mapping %s: events are not valid JSON: %s", r->name, err);
-        r->error = buf_steal(&b);
-        return;
-    }
-    start(r, s, "events", 1);
+    start_with_json(r, s, "events", "events are", events_json, len);
 }
 
 int run_handles(mapping_run *r, const char *event_name)
