@@ -226,7 +226,7 @@ static void set_string(lua_State *L, const char *key, const char *value)
 
 void client_push_error(lua_State *L, const aws_error_fields *e)
 {
-    lua_createtable(L, 0, 10);
+    lua_createtable(L, 0, 11);
     set_string(L, "code", e->code && *e->code ? e->code : "Unknown");
     set_string(L, "message", e->message ? e->message : "");
     lua_pushinteger(L, e->status);
@@ -241,6 +241,8 @@ void client_push_error(lua_State *L, const aws_error_fields *e)
     lua_setfield(L, -2, "throttling");
     lua_pushinteger(L, e->attempts);
     lua_setfield(L, -2, "attempts");
+    lua_pushboolean(L, e->transient);
+    lua_setfield(L, -2, "transient");
     if (luaL_newmetatable(L, "awstopo.aws_error")) {
         lua_pushcfunction(L, error_tostring);
         lua_setfield(L, -2, "__tostring");
@@ -401,7 +403,8 @@ static int call_done(lua_State *L, int status, lua_KContext ctx)
         aws_error_fields e = { .service = service, .operation = opname, .region = k->lane->region,
                                .code = k->error.code, .message = k->error.message,
                                .request_id = k->error.request_id, .status = k->error.status,
-                               .retryable = k->retryable, .throttling = k->throttling, .attempts = k->attempt };
+                               .retryable = k->retryable, .throttling = k->throttling, .attempts = k->attempt,
+                               .transient = k->retryable || k->error.status == 0 || k->error.status >= 500 };
         client_push_error(L, &e);
         call_free(k);
         return lua_error(L);
@@ -412,7 +415,7 @@ static int call_done(lua_State *L, int status, lua_KContext ctx)
         aws_error_fields e = { .service = service, .operation = opname, .region = k->lane->region,
                                .code = "MalformedResponse", .message = err,
                                .request_id = headers_get(&k->resp.headers, "x-amzn-RequestId"),
-                               .status = k->resp.status, .attempts = k->attempt };
+                               .status = k->resp.status, .attempts = k->attempt, .transient = 1 };
         client_push_error(L, &e);
         call_free(k);
         return lua_error(L);

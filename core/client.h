@@ -72,7 +72,9 @@ const char **client_service_regions(aws_client *c, const char *service, const ch
  *     return client_call(c, L, "ec2", "eu-west-1", "DescribeInstances", 2);
  * The task resumes with the result table, or raises an aws error table:
  *     { code, message, status, request_id, service, operation, region,
- *       retryable, throttling, attempts }  (with __tostring)
+ *       retryable, throttling, attempts, transient }  (with __tostring)
+ * transient is true when AWS did not refuse the call but no usable answer
+ * came (see aws_error_fields): the scan cannot be complete then.
  * Errors found before anything is sent (unknown operation, bad parameter)
  * are raised at once. */
 int client_call(aws_client *c, lua_State *L, const char *service, const char *region,
@@ -86,6 +88,8 @@ typedef struct aws_error_fields {
     const char *request_id;                     /* NULL or "": left out */
     long status;
     int retryable, throttling, attempts;
+    int transient;      /* no answer that says no: transport error, retries used up
+                           on throttling/5xx, unparseable 2xx. ctx.aws.try re-raises these */
 } aws_error_fields;
 
 /* Pushes an aws error table, with its __tostring, onto L. */

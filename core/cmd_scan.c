@@ -60,7 +60,8 @@ static const char help[] =
     "  --max-payload-items N    components+relations per payload (default 2500)\n"
     "\n"
     "Exit codes: 0 complete, 1 partial (some service/region failed, or payloads are\n"
-    "still spooled), 2 failure (nothing scanned or delivered), 64 usage.\n";
+    "still spooled), 2 failure (nothing scanned or delivered), 64 usage (also: no\n"
+    "mapping would run, e.g. a typo in --services; nothing is sent).\n";
 
 /* ---- arguments ---- */
 
@@ -388,6 +389,17 @@ int deliver_topology(const output_spec *outputs, int noutputs, size_t max_items,
 
 /* ---- the command ---- */
 
+static void no_mapping_ran(const awstopo_config *cfg)
+{
+    buf names = {0};
+    for (size_t i = 0; i < cfg->services.len; i++)
+        buf_printf(&names, "%s%s", i ? "," : "", cfg->services.items[i]);
+    cli_error("scan: no mapping ran (services: %s): nothing sent, since an empty snapshot would delete "
+              "the instance's topology in StackState (see awstopo mappings list)",
+              names.len ? names.data : "all");
+    buf_free(&names);
+}
+
 static void merge_flags(awstopo_config *cfg, const scan_options *o)
 {
     if (o->stackstate_url) config_set(&cfg->stackstate_url, o->stackstate_url);
@@ -523,8 +535,12 @@ int scan_or_record(int argc, char **argv, int record)
         }
     }
     int complete = failed_accounts == 0 && t.failed_runs == 0 && prog.failed == 0;
+    /* No mapping ran (a typo in --services, regions without recordings): a
+     * complete, empty snapshot would delete the instance's whole topology. */
+    int none_ran = prog.total == 0 && failed_accounts < naccounts;
+    if (none_ran) no_mapping_ran(&cfg);
     /* No account scanned: nothing to say, not even an empty snapshot start. */
-    int delivered = failed_accounts == naccounts ? 2 : deliver(&o, &cfg, &all, complete);
+    int delivered = failed_accounts == naccounts || none_ran ? 2 : deliver(&o, &cfg, &all, complete);
 
     fprintf(stderr,
             "scan: %zu components, %zu relations; %zu runs, %zu failed; %zu API calls, %zu retries, "
@@ -534,7 +550,8 @@ int scan_or_record(int argc, char **argv, int record)
             (double)(sched_now_ms() - t0) / 1000.0, complete ? "" : " (incomplete: no stop_snapshot sent)");
 
     int rc = EXIT_OK;
-    if (failed_accounts == naccounts || delivered == 2) rc = EXIT_FAILURE_;
+    if (none_ran) rc = EXIT_USAGE;
+    else if (failed_accounts == naccounts || delivered == 2) rc = EXIT_FAILURE_;
     else if (!complete || delivered == 1) rc = EXIT_PARTIAL;
     for (size_t i = 0; i < naccounts; i++) free_account(&accounts[i]);
     free(accounts);

@@ -172,13 +172,22 @@ local function call(name, params, opts)
   error(result, 0)
 end
 
+-- An error AWS answered with, that retrying will not change (AccessDenied,
+-- a validation error): a mapping may carry on without that call. A transient
+-- one (throttling or 5xx past the retries, no answer, an unparseable body)
+-- must fail the run instead, or a component would go out incomplete in a
+-- snapshot that claims to be complete.
+local function is_refusal(err)
+  return type(err) == "table" and err.code ~= nil and not err.transient
+end
+
 -- Returns the result, or nil and the AWS error (a table with code, message,
--- status ...); with opts.gone, nil and no error for those codes. Errors that
--- are not AWS errors (bugs) are raised as usual.
+-- status ...); with opts.gone, nil and no error for those codes. Transient
+-- AWS errors and errors that are not AWS errors (bugs) are raised as usual.
 local function try(name, params, opts)
   local ok, result = pcall(call, name, params, opts)
   if ok then return result end
-  if type(result) == "table" and result.code then return nil, result end
+  if is_refusal(result) then return nil, result end
   error(result, 0)
 end
 
@@ -213,13 +222,13 @@ end
 
 -- Runs fn(page) for every page. Returns nil, or the aws error that stopped
 -- the listing (the pages before it were handled; with opts.gone, those codes
--- return nil too); bugs are raised as usual.
+-- return nil too); transient AWS errors and bugs are raised as usual.
 local function try_pages(name, params, fn, opts)
   local ok, err = pcall(function()
     for page in paginate(name, params, opts) do fn(page) end
   end)
   if ok or is_gone(err, opts and opts.gone) then return nil end
-  if type(err) == "table" and err.code then return err end
+  if is_refusal(err) then return err end
   error(err, 0)
 end
 
