@@ -147,6 +147,9 @@ aws_client *make_client(const common_options *o, model_registry *models, char *e
     co.creds.external_id = o->external_id;
     const char *base = getenv("AWSTOPO_RETRY_BASE_MS");
     if (base) co.retry_base_ms = atol(base);
+    co.scan = o->scan;
+    const char *budget = getenv("AWSTOPO_RETRY_BUDGET");
+    if (budget) co.retry_budget_s = atof(budget);
     aws_client *c = client_new(&co, err, errlen);
     free(mpath);
     buf_free(&endpoints);

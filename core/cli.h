@@ -31,6 +31,7 @@ typedef struct common_options {
     const char *models_dir;     /* --models */
     const char *mappings_dir;   /* --mappings */
     int verbose;
+    int scan;                   /* a scan's client: retries for a scan (client.h) */
 } common_options;
 
 /* If argv[*i] is one of the common options, consumes it (and its value)

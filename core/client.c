@@ -22,6 +22,7 @@
 #include "endpoints.h"
 #include "model.h"
 #include "protocol.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "retry.h"
 #include "sigv4.h"
@@ -33,6 +34,7 @@ typedef struct lane {
     endpoint ep;
     int inflight;
     call *head, *tail;          /* waiting for a slot */
+    rate_limiter limiter;       /* used when the client is adaptive */
     struct lane *next;
 } lane;
 
@@ -47,6 +49,7 @@ struct aws_client {
     creds_provider *creds;
     sigv4_key_cache *keys;
     retry_policy retry;
+    int adaptive;               /* adaptive retry mode: rate limiting per lane */
     lane *lanes;
     client_stats stats;
 };
@@ -60,6 +63,7 @@ struct call {
     const operation *op;
     http_request req;           /* serialized, unsigned */
     int attempt;
+    long long started_ms;       /* the first attempt: the retry budget counts from here */
     int retry_cost;
     int refreshed_creds;
     call *next;                 /* lane queue */
@@ -82,16 +86,27 @@ static char *default_region(const client_options *o)
     return cfg ? cfg : xstrdup(DEFAULT_REGION);
 }
 
-static void apply_max_attempts(aws_client *c, const client_options *o)
+/* A setting from the environment, else from the profile (caller frees). */
+static char *env_or_profile(const client_options *o, const char *env, const char *key)
 {
-    if (o->max_attempts > 0) {
-        c->retry.max_attempts = o->max_attempts;
-        return;
-    }
-    if (getenv("AWS_MAX_ATTEMPTS")) return;   /* retry_policy_init read it */
-    char *cfg = creds_config_value(o->creds.profile, "max_attempts");
-    if (cfg && atoi(cfg) > 0) c->retry.max_attempts = atoi(cfg);
-    free(cfg);
+    const char *v = getenv(env);
+    if (v && *v) return xstrdup(v);
+    return creds_config_value(o->creds.profile, key);
+}
+
+/* AWS_RETRY_MODE / AWS_MAX_ATTEMPTS (or the profile's retry_mode /
+ * max_attempts) as the SDKs read them; when a scan's client has neither,
+ * retry.h's scan mode, with adaptive rate limiting. */
+static void apply_retry_settings(aws_client *c, const client_options *o)
+{
+    char *mode = env_or_profile(o, "AWS_RETRY_MODE", "retry_mode");
+    char *attempts = env_or_profile(o, "AWS_MAX_ATTEMPTS", "max_attempts");
+    if (attempts && atoi(attempts) > 0) c->retry.max_attempts = atoi(attempts);
+    if (o->max_attempts > 0) c->retry.max_attempts = o->max_attempts;
+    c->adaptive = mode ? strcmp(mode, "adaptive") == 0 : o->scan;
+    if (o->scan && !mode && !attempts && o->max_attempts <= 0) retry_policy_for_scan(&c->retry, o->retry_budget_s);
+    free(mode);
+    free(attempts);
 }
 
 aws_client *client_new(const client_options *o, char *err, size_t errlen)
@@ -112,7 +127,7 @@ aws_client *client_new(const client_options *o, char *err, size_t errlen)
     c->keys = sigv4_key_cache_new();
     retry_policy_init(&c->retry, 0);
     if (o->retry_base_ms > 0) c->retry.base_delay_ms = o->retry_base_ms;
-    apply_max_attempts(c, o);
+    apply_retry_settings(c, o);
     return c;
 }
 
@@ -172,6 +187,7 @@ static lane *lane_for(aws_client *c, const aws_model *m, const char *region, cha
     }
     l->service = xstrdup(m->service);
     l->region = xstrdup(region);
+    ratelimit_init(&l->limiter, (double)sched_now_ms() / 1000.0);
     l->next = c->lanes;
     c->lanes = l;
     return l;
@@ -316,7 +332,7 @@ static void request_copy(http_request *dst, const http_request *src)
 
 static void on_response(void *ud, http_response *resp, http_error_kind kind, const char *message);
 
-static void send_attempt(call *k)
+static void transmit(call *k)
 {
     http_request r;
     request_copy(&r, &k->req);
@@ -333,6 +349,30 @@ static void send_attempt(call *k)
     request_free(&r);
 }
 
+static void transmit_later(void *ud)
+{
+    transmit(ud);
+}
+
+/* Every attempt passes the lane's rate limiter (adaptive mode): it may have
+ * to wait for its token. */
+static void send_attempt(call *k)
+{
+    if (!k->started_ms) k->started_ms = sched_now_ms();
+    double wait = k->c->adaptive ? ratelimit_acquire(&k->lane->limiter, (double)sched_now_ms() / 1000.0) : 0;
+    if (wait > 0) {
+        k->c->stats.rate_limited++;
+        sched_after(k->s, (long)(wait * 1000.0 + 0.5), transmit_later, k);
+        return;
+    }
+    transmit(k);
+}
+
+static void limiter_update(call *k, int throttled)
+{
+    if (k->c->adaptive) ratelimit_update(&k->lane->limiter, (double)sched_now_ms() / 1000.0, throttled);
+}
+
 /* Decides what a failed attempt leads to: another attempt, or the end. */
 static void handle_failure(call *k, http_response *resp, http_error_kind kind, const char *message)
 {
@@ -345,6 +385,7 @@ static void handle_failure(call *k, http_response *resp, http_error_kind kind, c
     }
     int flags = retry_classify(resp ? resp->status : 0, e.code[0] ? e.code : NULL, kind);
     if (flags & RETRY_THROTTLE) k->c->stats.throttles++;
+    limiter_update(k, (flags & RETRY_THROTTLE) != 0);
     if ((flags & RETRY_REFRESH_CREDS) && !k->refreshed_creds) {
         k->refreshed_creds = 1;
         creds_invalidate(k->c->creds);
@@ -353,7 +394,8 @@ static void handle_failure(call *k, http_response *resp, http_error_kind kind, c
         return;
     }
     const char *retry_after = resp ? headers_get(&resp->headers, "Retry-After") : NULL;
-    long delay = retry_next_delay_ms(&k->c->retry, k->attempt, flags, retry_after, &k->retry_cost);
+    long delay = retry_next_delay_at(&k->c->retry, k->attempt, flags, retry_after, &k->retry_cost,
+                                     (long)(sched_now_ms() - k->started_ms));
     if (delay >= 0) {
         k->c->stats.retries++;
         sched_after(k->s, delay, resend, k);
@@ -375,6 +417,7 @@ static void on_response(void *ud, http_response *resp, http_error_kind kind, con
         handle_failure(k, resp, kind, message);
         return;
     }
+    limiter_update(k, 0);
     retry_on_success(&k->c->retry, k->retry_cost);
     k->resp.status = resp->status;
     k->resp.headers = resp->headers;           /* move, the engine frees the rest */
@@ -393,6 +436,52 @@ static void call_free(call *k)
     free(k);
 }
 
+static void requeue(void *ud)
+{
+    call *k = ud;
+    lane_enqueue(k->lane, k);
+    lane_pump(k->c, k->lane);
+}
+
+/* A 2xx whose body does not parse (cut short with no Content-Length to
+ * tell, garbled on the way) is transient, as a truncated body is: 1 when
+ * it is sent again (the task stays parked), 0 when the retries are used up. */
+static int retry_unparsed(call *k)
+{
+    long delay = retry_next_delay_at(&k->c->retry, k->attempt, RETRY_TRANSIENT, NULL, &k->retry_cost,
+                                     (long)(sched_now_ms() - k->started_ms));
+    if (delay < 0) return 0;
+    response_free(&k->resp);
+    memset(&k->resp, 0, sizeof k->resp);
+    k->c->stats.retries++;
+    sched_after(k->s, delay, requeue, k);
+    return 1;
+}
+
+static int call_done(lua_State *L, int status, lua_KContext ctx);
+
+/* The response of the last attempt, parsed onto L: 1 result, or a raised
+ * MalformedResponse once parsing failed past the retries. */
+static int parse_result(lua_State *L, call *k)
+{
+    char err[512];
+    int top = lua_gettop(L);
+    if (protocol_parse(L, k->m, k->op, &k->resp, err, sizeof err) >= 0) {
+        call_free(k);
+        return 1;
+    }
+    lua_settop(L, top);
+    if (retry_unparsed(k)) return sched_park(L, (lua_KContext)k, call_done);
+    k->c->stats.failures++;
+    aws_error_fields e = { .service = k->m->service, .operation = k->op->name, .region = k->lane->region,
+                           .code = "MalformedResponse", .message = err,
+                           .request_id = headers_get(&k->resp.headers, "x-amzn-RequestId"),
+                           .status = k->resp.status, .attempts = k->attempt, .transient = 1 };
+    client_push_error(L, &e);
+    call_free(k);
+    return lua_error(L);
+}
+
 /* Continuation: runs in the task once the call has ended. */
 static int call_done(lua_State *L, int status, lua_KContext ctx)
 {
@@ -409,19 +498,7 @@ static int call_done(lua_State *L, int status, lua_KContext ctx)
         call_free(k);
         return lua_error(L);
     }
-    char err[512];
-    int rc = protocol_parse(L, k->m, k->op, &k->resp, err, sizeof err);
-    if (rc < 0) {
-        aws_error_fields e = { .service = service, .operation = opname, .region = k->lane->region,
-                               .code = "MalformedResponse", .message = err,
-                               .request_id = headers_get(&k->resp.headers, "x-amzn-RequestId"),
-                               .status = k->resp.status, .attempts = k->attempt, .transient = 1 };
-        client_push_error(L, &e);
-        call_free(k);
-        return lua_error(L);
-    }
-    call_free(k);
-    return 1;
+    return parse_result(L, k);
 }
 
 static int raise(lua_State *L, const char *service, const char *opname, const char *region,

@@ -35,6 +35,10 @@ typedef struct client_options {
     const char *endpoint_url;      /* --endpoint-url, or NULL */
     creds_options creds;           /* profile, role, session name, external id */
     int max_attempts;              /* 0 = AWS_MAX_ATTEMPTS / profile max_attempts / 3 */
+    int scan;                      /* retries for a scan (retry.h's scan mode, adaptive
+                                      rate limiting) unless AWS_RETRY_MODE / AWS_MAX_ATTEMPTS
+                                      or the profile's retry_mode / max_attempts are set */
+    double retry_budget_s;         /* scan mode's time budget per call; 0 = 300 */
     long retry_base_ms;            /* 0 = 1000 (standard mode) */
     int max_inflight;              /* per (service, region); 0 = DEFAULT_LANE_WIDTH */
     http_options http;
@@ -44,6 +48,7 @@ typedef struct client_stats {
     size_t calls;                  /* calls started */
     size_t attempts;               /* HTTP requests sent */
     size_t retries;
+    size_t rate_limited;           /* attempts the adaptive rate limiter held back */
     size_t throttles;              /* attempts answered with a throttling error */
     size_t failures;               /* calls that failed for good */
     size_t bytes_received;

@@ -417,6 +417,7 @@ static void merge_flags(awstopo_config *cfg, const scan_options *o)
 static common_options account_options(const scan_options *o, const account_config *ac)
 {
     common_options co = o->co;
+    co.scan = 1;
     if (ac) {
         if (!co.profile) co.profile = ac->profile;
         if (!co.role_arn) co.role_arn = ac->role_arn;

@@ -45,7 +45,9 @@ static const char usage[] =
     "  -v, --verbose            log what the mappings log\n"
     "\n"
     "environment: AWS_CLI_READ_TIMEOUT (seconds, default 30), AWS_MAX_ATTEMPTS (default 3),\n"
-    "HTTP_PROXY / HTTPS_PROXY / NO_PROXY, AWS_CA_BUNDLE.\n"
+    "AWS_RETRY_MODE (standard, adaptive), HTTP_PROXY / HTTPS_PROXY / NO_PROXY, AWS_CA_BUNDLE.\n"
+    "A scan with neither retry variable rate-limits adaptively and retries throttling for up\n"
+    "to AWSTOPO_RETRY_BUDGET seconds per call (default 300; docs/cli.md, Retries).\n"
     "\n"
     "'awstopo COMMAND --help' explains a command. Documentation: docs/ in the source tree.\n";
 

@@ -111,10 +111,42 @@ static long parse_retry_after(const char *s)
     return (long)(secs * 1000.0 + 0.5);
 }
 
+void retry_policy_for_scan(retry_policy *p, double budget_s)
+{
+    p->budget_ms = budget_s > 0 ? (long)(budget_s * 1000.0) : SCAN_BUDGET_MS;
+    p->max_attempts = SCAN_MAX_ATTEMPTS;
+}
+
 long retry_next_delay_ms(retry_policy *p, int attempt, int flags, const char *retry_after, int *cost)
+{
+    return retry_next_delay_at(p, attempt, flags, retry_after, cost, 0);
+}
+
+/* Scan mode (see retry.h): throttling bounded by time alone and free of
+ * quota; an empty quota slows retries down rather than ending them. */
+static long scan_delay(retry_policy *p, int attempt, int flags, const char *retry_after, int *cost,
+                       long elapsed_ms)
+{
+    int throttled = (flags & RETRY_THROTTLE) != 0;
+    if (!throttled && attempt >= p->max_attempts) return -1;
+    long delay = retry_backoff_ms(p, attempt, retry_after);
+    int price = throttled ? 0 : (flags & RETRY_TIMEOUT) ? RETRY_COST_TIMEOUT : RETRY_COST;
+    if (price > p->quota) {
+        delay = p->max_backoff_ms;
+        price = 0;
+    }
+    if (elapsed_ms + delay > p->budget_ms) return -1;
+    p->quota -= price;
+    if (cost) *cost = price;
+    return delay;
+}
+
+long retry_next_delay_at(retry_policy *p, int attempt, int flags, const char *retry_after, int *cost,
+                         long elapsed_ms)
 {
     if (!(flags & (RETRY_TRANSIENT | RETRY_THROTTLE))) return -1;
     if (attempt < 1) attempt = 1;
+    if (p->budget_ms > 0) return scan_delay(p, attempt, flags, retry_after, cost, elapsed_ms);
     if (attempt >= p->max_attempts) return -1;
     int price = (flags & RETRY_TIMEOUT) ? RETRY_COST_TIMEOUT : RETRY_COST;
     if (price > p->quota) return -1;

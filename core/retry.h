@@ -41,6 +41,7 @@ int retry_classify(long status, const char *error_code, http_error_kind kind);
  * retry_policy_init() (e.g. max_attempts from ~/.aws/config). */
 typedef struct retry_policy {
     int max_attempts;       /* attempts in all, first one included; >= 1 */
+    long budget_ms;         /* > 0: scan mode (retry_policy_for_scan) */
     long base_delay_ms;     /* 1000 in standard mode; tests use less */
     long max_backoff_ms;    /* 20000 */
     int quota;              /* retry tokens left */
@@ -56,6 +57,30 @@ typedef struct retry_policy {
 /* Defaults, then AWS_MAX_ATTEMPTS from the environment when it is a positive
  * integer. seed 0 seeds the PRNG from the time and pid; tests pass their own. */
 void retry_policy_init(retry_policy *p, uint64_t seed);
+
+/* A scan's policy (retry_policy_for_scan sets it on an initialized one).
+ * A scan's output deletes what it lacks, and nobody waits on it, so it
+ * persists where the interactive standard mode gives up:
+ *   - throttling is retried for as long as the call's time budget allows
+ *     (budget_ms since its first attempt, default 5 min), whatever the
+ *     attempt count: the lane's rate limiter (ratelimit.h) slows the calls
+ *     down meanwhile, and those retries take nothing from the quota;
+ *   - other transient errors get up to SCAN_MAX_ATTEMPTS attempts within
+ *     the budget;
+ *   - an empty quota (an endpoint failing a lot) makes retries wait the
+ *     longest backoff instead of ending them, so a scan never gives up on an
+ *     endpoint that still answers, and an outage is not hammered.
+ * budget_s <= 0 takes the default. The client uses it only when neither
+ * AWS_RETRY_MODE nor AWS_MAX_ATTEMPTS (nor the profile's retry_mode or
+ * max_attempts) says otherwise. */
+#define SCAN_MAX_ATTEMPTS 10
+#define SCAN_BUDGET_MS 300000L
+void retry_policy_for_scan(retry_policy *p, double budget_s);
+
+/* retry_next_delay_ms() for a call that started elapsed_ms ago: what scan
+ * mode's budget is measured against (standard mode ignores it). */
+long retry_next_delay_at(retry_policy *p, int attempt, int flags, const char *retry_after, int *cost,
+                         long elapsed_ms);
 
 /* After attempt number `attempt` (1 = the first attempt) failed with
  * `flags` from retry_classify(): the delay in ms before the next attempt, or

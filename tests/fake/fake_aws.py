@@ -4,7 +4,7 @@
 It checks every request's SigV4 signature with botocore (sigcheck.py), finds
 the service and operation (awsproto.py), replays a recorded response
 (recorded.py) or a generated EC2 account (synthetic.py), and injects faults:
-throttling, 5xx, connection resets, stalls, truncated bodies and latency, at
+throttling, 5xx, connection resets, stalls, truncated or cut bodies and latency, at
 random rates or as "fail the first N calls to X" rules.
 
     /usr/bin/python3 tests/fake/fake_aws.py --fixtures DIR --creds AKID:SECRET
@@ -41,8 +41,8 @@ import cloudwatch    # noqa: E402
 import install_account    # noqa: E402
 import wire          # noqa: E402
 
-FAULT_KINDS = ("reset", "stall", "truncate", "throttle", "error", "unavailable", "status")
-RATE_KEYS = ("reset_rate", "stall_rate", "truncate_rate", "throttle_rate", "error_rate")
+FAULT_KINDS = ("reset", "stall", "truncate", "throttle", "error", "unavailable", "status", "cut")
+RATE_KEYS = ("reset_rate", "stall_rate", "truncate_rate", "throttle_rate", "error_rate", "cut_rate")
 SECRET_PARAM = re.compile(r"WebIdentityToken|SAMLAssertion|SecretAccessKey|SessionToken"
                           r"|Password|^Value$", re.I)     # Value: ssm PutParameter's (the API key)
 SCOPE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
@@ -573,6 +573,9 @@ def respond(fake, call, fault):
     answer = fault_response(call, fault) if kind in ERROR_FAULTS else recorded_answer(fake, call)
     if kind == "truncate":
         return call.send_truncated(*answer)
+    if kind == "cut":          # half the body, with a Content-Length that says so
+        status, headers, body = answer
+        return call.send(status, headers, body[: len(body) // 2])
     call.send(*answer)
 
 

@@ -10,6 +10,11 @@ and the recording receiver:
   b  ctx.aws.try swallows refusals only: AccessDenied on a per-resource call
      is a warning and a complete snapshot; a transient failure that outlasts
      the retries fails the run (no stop_snapshot)
+  c  the defaults pass, with no retry setting at all: 20% throttling + 5% 5xx
+     + 2% resets; 10% truncated bodies (and 2xx bodies cut short with a
+     matching Content-Length, which only the parser notices); 1% stalls past
+     the read timeout (a 1 s read timeout keeps it quick): each gives the
+     fault-free topology, components, data and relations, with stop_snapshot
 
 Run with /usr/bin/python3 from the repository root (tests/run does). The
 last line is "N passed, N failed".
@@ -154,6 +159,36 @@ def test_try(aws, rx, clean):
           r.rc == 1 and "error: mapping sqs" in r.err and not stop_sent(rx, n0), (r, flags(rx, n0)))
 
 
+# --- c: the defaults pass ---------------------------------------------------------------
+
+PROFILES = [
+    ("20% throttling + 5% 5xx + 2% resets", dict(throttle_rate=0.2, error_rate=0.05, reset_rate=0.02), {}),
+    ("10% truncated bodies, 3% cut bodies", dict(truncate_rate=0.1, cut_rate=0.03,
+                                                  fail=["sqs.GetQueueAttributes:2:cut"]), {}),
+    ("1% stalls past the read timeout", dict(stall_rate=0.01, stall_seconds=2.5,
+                                             fail=["ec2.DescribeInstances:1:stall"]),
+     {"AWS_CLI_READ_TIMEOUT": "1"}),
+]
+
+
+def test_defaults_pass(aws, rx, clean):
+    for i, (name, faults, env) in enumerate(PROFILES):
+        aws.control(clear_rules=True, reset_stats=True, seed=100 + i, **faults)
+        n0 = len(rx.payloads())
+        r = scan(aws, "profile%d" % i, rx, **env)
+        st = aws.stats()
+        aws.control(clear_rules=True, throttle_rate=0, error_rate=0, reset_rate=0, truncate_rate=0,
+                    cut_rate=0, stall_rate=0)
+        got = r.topology()
+        print("     %s: %s, %.1fs" % (name, st["faults"], r.seconds))
+        check("c: %s: faults were injected" % name, sum(st["faults"].values()) > 0, st["faults"])
+        check("c: %s: exit 0" % name, r.rc == 0, r)
+        check("c: %s: the fault-free topology, data and relations included" % name, got == clean,
+              "%s vs %s components" % (len((got or {}).get("components", [])), len(clean["components"])))
+        check("c: %s: one complete snapshot sent" % name,
+              flags(rx, n0) == [(True, True, len(clean["components"]))], flags(rx, n0))
+
+
 def main():
     aws = rx = None
     try:
@@ -164,6 +199,7 @@ def main():
         if check("fault-free scan of the synthetic account: exit 0", r.rc == 0 and clean, r):
             test_no_mapping(aws, rx)
             test_try(aws, rx, clean)
+            test_defaults_pass(aws, rx, clean)
     except Exception:
         traceback.print_exc()
         check("no exception", False)

@@ -1,6 +1,7 @@
 /* test_retry.c -- standard retry mode: classification, jitter, quota, Retry-After. */
 #include <stdlib.h>
 
+#include "ratelimit.h"
 #include "retry.h"
 #include "testlib.h"
 
@@ -203,8 +204,79 @@ static void test_quota(void)
     CHECK(p.quota == 500, "still capped: %d", p.quota);
 }
 
+/* Scan mode: throttling bounded by the time budget only, and free; other
+ * transient errors by SCAN_MAX_ATTEMPTS; an empty quota slows, never stops. */
+static void test_scan_mode(void)
+{
+    retry_policy p;
+    retry_policy_init(&p, 9);
+    retry_policy_for_scan(&p, 0);
+    CHECK(p.budget_ms == 300000 && p.max_attempts == SCAN_MAX_ATTEMPTS, "defaults %ld %d", p.budget_ms,
+          p.max_attempts);
+    int cost = -1;
+    CHECK(retry_next_delay_at(&p, 50, RETRY_THROTTLE, NULL, &cost, 1000) >= 0, "50th throttle retried");
+    CHECK(cost == 0 && p.quota == 500, "throttle retries are free: cost %d quota %d", cost, p.quota);
+    long late = retry_next_delay_at(&p, 2, RETRY_THROTTLE, NULL, &cost, 299990);
+    CHECK(late == -1 || late <= 10, "a delay past the budget is refused: %ld", late);
+    CHECK(retry_next_delay_at(&p, 2, RETRY_THROTTLE, NULL, &cost, 300001) == -1, "budget spent: give up");
+    CHECK(retry_next_delay_at(&p, 9, RETRY_TRANSIENT, NULL, &cost, 0) >= 0 && cost == 5, "9th 5xx retried");
+    CHECK(retry_next_delay_at(&p, 10, RETRY_TRANSIENT, NULL, &cost, 0) == -1, "10 attempts of a 5xx: give up");
+    CHECK(retry_next_delay_at(&p, 1, RETRY_NO, NULL, &cost, 0) == -1, "not retryable");
+
+    p.quota = 3;
+    long d = retry_next_delay_at(&p, 1, RETRY_TRANSIENT, NULL, &cost, 0);
+    CHECK(d == p.max_backoff_ms && cost == 0 && p.quota == 3, "empty quota: the longest wait, %ld", d);
+    p.budget_ms = 10000;
+    CHECK(retry_next_delay_at(&p, 1, RETRY_TRANSIENT, NULL, &cost, 0) == -1,
+          "... unless that wait outlasts the budget");
+
+    retry_policy_init(&p, 9);
+    p.base_delay_ms = 1;
+    retry_policy_for_scan(&p, 0.5);
+    CHECK(p.budget_ms == 500, "budget %ld", p.budget_ms);
+    retry_policy_init(&p, 9);
+    CHECK(p.budget_ms == 0, "standard mode has no budget");
+    CHECK(retry_next_delay_at(&p, 3, RETRY_THROTTLE, NULL, &cost, 0) == -1, "standard: 3 attempts");
+}
+
+/* The adaptive limiter: idle until throttled, then 70% of the measured rate,
+ * spaced sends, CUBIC recovery back past the old rate. */
+static void test_ratelimit(void)
+{
+    rate_limiter r;
+    ratelimit_init(&r, 100.0);
+    double t = 100.0;
+    for (int i = 0; i < 200; i++, t += 0.01) {       /* 100 sends/s, all fine */
+        CHECK(ratelimit_acquire(&r, t) == 0, "not enabled: no wait");
+        ratelimit_update(&r, t, 0);
+    }
+    CHECK(!r.enabled && r.measured_rate > 50, "measured %.1f/s", r.measured_rate);
+    double before = r.measured_rate;
+    ratelimit_update(&r, t, 1);
+    CHECK(r.enabled, "a throttle enables it");
+    CHECK(r.fill_rate > 0.69 * before && r.fill_rate < 0.71 * before, "rate %.1f = 0.7 x %.1f", r.fill_rate,
+          before);
+    double waited = 0;
+    for (int i = 0; i < 100; i++) waited = ratelimit_acquire(&r, t);
+    CHECK(waited > 100 / r.fill_rate - 2 && waited < 100 / r.fill_rate + 2,
+          "100 sends at once are spaced at the rate: the last waits %.2fs", waited);
+
+    double low = r.fill_rate;
+    for (int i = 0; i < 2000; i++, t += 0.01) ratelimit_update(&r, t, 0);   /* 20 s of successes */
+    CHECK(r.fill_rate > low, "recovers: %.1f -> %.1f/s", low, r.fill_rate);
+
+    rate_limiter z;
+    ratelimit_init(&z, 0);
+    ratelimit_update(&z, 0.1, 1);                     /* throttled before any rate was measured */
+    CHECK(z.fill_rate == RATELIMIT_MIN_RATE, "floor %.2f", z.fill_rate);
+    ratelimit_acquire(&z, 0.1);
+    CHECK(ratelimit_acquire(&z, 0.1) > 0, "then sends wait");
+}
+
 int main(void)
 {
+    test_scan_mode();
+    test_ratelimit();
     test_classify();
     test_defaults();
     test_attempts();
