@@ -3,6 +3,8 @@
 #   make              build ./awstopo
 #   make test         every test (unit, conformance, integration, mappings)
 #   make test-asan    the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz         every libFuzzer harness FUZZ_SECONDS (default 60) each (docs/fuzzing.md)
+#   make fuzz-build   only builds them (clang, into build-fuzz/)
 #   make lint         luacheck on mappings/ and core/*.lua
 #   make bench        benchmarks (figures, not pass/fail)
 #   make demo         scan the bundled demo account into out/
@@ -34,8 +36,18 @@ TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BIN       := $(if $(filter build,$(BUILD)),awstopo,$(BUILD)/awstopo)
+# The fuzz harnesses (tests/fuzz/fuzz_*.c): replay programs built with $(CC)
+# for make test, libFuzzer programs built with clang for make fuzz.
+FUZZ_NAMES  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_COMMON := tests/fuzz/lib.c tests/fuzz/aws_input.c
+FUZZ_DEPS   := $(FUZZ_COMMON) $(wildcard tests/fuzz/*.h tests/fuzz/*.inc) $(BUILD)/libawstopo.a
+REPLAY_BIN  := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
+FUZZ_BIN    := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+FUZZ_SEEDS  := $(BUILD)/fuzz-seeds/.done
+FUZZ_SECONDS ?= 60
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test test-asan lint bench install clean models policies templates demo lambda FORCE
+.PHONY: all test test-asan fuzz fuzz-build fuzz-bins lint bench install clean models policies templates demo lambda FORCE
 all: $(BIN)
 
 $(BUILD)/core/%.o: core/%.c $(wildcard core/*.h)
@@ -79,12 +91,35 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libawstopo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libawstopo.a $(LDFLAGS) $(LDLIBS)
 
-test: $(BIN) $(TEST_BIN)
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_COMMON) $(BUILD)/libawstopo.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(FUZZ_COMMON) $(BUILD)/libawstopo.a $(LDFLAGS) -fsanitize=fuzzer $(LDLIBS)
+
+# The seed corpus, from the conformance suites, demo/ and the fixtures.
+$(FUZZ_SEEDS): tests/fuzz/seeds.py tests/fake/wire.py tests/fake/awsproto.py $(wildcard demo/*/*.json)
+	/usr/bin/python3 tests/fuzz/seeds.py $(BUILD)/fuzz-seeds
+	@touch $@
+
+test: $(BIN) $(TEST_BIN) $(REPLAY_BIN) $(FUZZ_SEEDS)
 	AWSTOPO_BIN=$(abspath $(BIN)) AWSTOPO_BUILD=$(abspath $(BUILD)) tests/run
 
 test-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+# libFuzzer needs clang; the whole library is instrumented for coverage.
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN) $(FUZZ_SEEDS)
+
+fuzz: fuzz-build
+	tests/fuzz/run build-fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 lint:
 	luacheck --codes mappings/ core/
@@ -123,4 +158,4 @@ install: $(BIN)
 	    [ -d $$d ] && cp -R $$d $(DESTDIR)$(DATADIR)/ ; done; true
 
 clean:
-	rm -rf build build-asan awstopo
+	rm -rf build build-asan build-fuzz awstopo

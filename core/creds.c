@@ -294,7 +294,10 @@ char *creds_config_value(const char *profile, const char *key)
     const char *name = creds_profile_name(profile, &is_explicit);
     aws_config cfg;
     char err[256];
-    if (aws_config_load(&cfg, err, sizeof err) != 0) return NULL;
+    if (aws_config_load(&cfg, err, sizeof err) != 0) {
+        aws_config_free(&cfg);   /* a failed load keeps what it had read */
+        return NULL;
+    }
     const char *v = aws_config_get(&cfg, name, key);
     char *copy = dup_or_null(v);
     aws_config_free(&cfg);

@@ -59,7 +59,9 @@ typedef struct aws_config {
 } aws_config;
 
 /* Reads both files (a missing file is an empty one). Returns 0, or -1 with a
- * message (file and line, never a value) when a file cannot be read or parsed. */
+ * message (file and line, never a value) when a file cannot be read or parsed.
+ * Either way the caller frees cfg with aws_config_free (a failed load keeps
+ * what it read before the failure). */
 int aws_config_load(aws_config *cfg, char *err, size_t errlen);
 void aws_config_free(aws_config *cfg);   /* wipes every value */
 /* Parses INI text into f (for tests and aws_config_load). is_config selects
