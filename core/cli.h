@@ -66,5 +66,6 @@ int cmd_record(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_lambda(int argc, char **argv);
+int cmd_stackpack(int argc, char **argv);
 
 #endif

@@ -16,5 +16,7 @@ extern const char metrics_lua[];    /* CloudWatch metrics of a topology (metrics
 extern const size_t metrics_lua_len;
 extern const char alarms_lua[];     /* alarms -> health, loaded by metrics.lua's job (metrics.c) */
 extern const size_t alarms_lua_len;
+extern const char stackpack_lua[];  /* the StackState configuration of an instance (cmd_stackpack.c) */
+extern const size_t stackpack_lua_len;
 
 #endif

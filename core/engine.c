@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <lauxlib.h>
+#include <cjson/cJSON.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -646,4 +647,39 @@ char *run_describe(mapping_run *r)
     if (luajson_encode(L, -1, &out, 2, err, sizeof err) < 0) buf_printf(&out, "{\"error\": \"%s\"}", err);
     lua_pop(L, 2);
     return buf_steal(&out);
+}
+
+char *engine_describe_all(engine *e, char *err, size_t errlen)
+{
+    strlist names = {0};
+    engine_list(e, &names);
+    cJSON *all = cJSON_CreateObject();
+    int failed = 0;
+    for (size_t i = 0; i < names.len && !failed; i++) {
+        run_info info = { .region = DEFAULT_REGION, .partition = "aws" };
+        mapping_run *r = run_new(e, names.items[i], &info, NULL, err, errlen);
+        if (!r) {
+            failed = 1;
+            break;
+        }
+        char *desc = run_describe(r);
+        run_free(r);
+        cJSON *doc = cJSON_Parse(desc);
+        free(desc);
+        if (!doc) {
+            set_err(err, errlen, "mapping %s: its declaration does not encode as JSON", names.items[i]);
+            failed = 1;
+            break;
+        }
+        cJSON_AddItemToObject(all, names.items[i], doc);
+    }
+    strlist_free(&names);
+    char *out = NULL;
+    if (!failed) {
+        char *text = cJSON_PrintUnformatted(all);
+        out = xstrdup(text);
+        cJSON_free(text);
+    }
+    cJSON_Delete(all);
+    return out;
 }

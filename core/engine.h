@@ -108,5 +108,8 @@ size_t run_calls(const mapping_run *r);          /* API calls made */
 double run_seconds(const mapping_run *r);        /* from start to end */
 /* The mapping's declaration (types, calls, ...) as JSON; caller frees. */
 char *run_describe(mapping_run *r);
+/* Every mapping's declaration on the path: a JSON object { "<name>": <run_describe> }
+ * (caller frees with free()), or NULL with err naming the mapping that does not load. */
+char *engine_describe_all(engine *e, char *err, size_t errlen);
 
 #endif

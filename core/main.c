@@ -31,6 +31,8 @@ static const char usage[] =
     "                           send, write or publish (--kinesis-stream) the topology update\n"
     "  events consume --kinesis-stream NAME  send a Kinesis stream's updates to StackState\n"
     "  lambda                   the AWS Lambda custom runtime (_HANDLER cron|cwevents|publisher)\n"
+    "  stackpack export --instance NAME  the StackState configuration of an instance (views,\n"
+    "                           console actions, component types, layers, domains) to import\n"
     "  version                  print the version\n"
     "\n"
     "options shared by the commands that talk to AWS:\n"
@@ -66,6 +68,7 @@ static const command commands[] = {
     { "mappings", cmd_mappings },
     { "events", cmd_events },
     { "lambda", cmd_lambda },
+    { "stackpack", cmd_stackpack },
 };
 
 int main(int argc, char **argv)

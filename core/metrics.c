@@ -334,34 +334,27 @@ fail:
 
 metrics_catalog *metrics_catalog_new(engine *e, char *err, size_t errlen)
 {
-    strlist names = {0};
-    engine_list(e, &names);
+    char *decls = engine_describe_all(e, err, errlen);
+    if (!decls) return NULL;
+    cJSON *docs = cJSON_Parse(decls);
+    free(decls);
     cJSON *all = cJSON_CreateObject();
     int failed = 0;
-    for (size_t i = 0; i < names.len && !failed; i++) {
-        run_info info = { .region = DEFAULT_REGION, .partition = "aws" };
-        mapping_run *r = run_new(e, names.items[i], &info, NULL, err, errlen);
-        if (!r) {
-            failed = 1;
-            break;
-        }
-        char *desc = run_describe(r);
-        run_free(r);
-        cJSON *doc = cJSON_Parse(desc);
-        free(desc);
+    cJSON *doc;
+    cJSON_ArrayForEach(doc, docs) {
         cJSON *t;
         cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(doc, "types")) {
             cJSON *cw = cJSON_GetObjectItemCaseSensitive(t, "cloudwatch");
             if (!cw) continue;
-            if (check_decl(names.items[i], t->string, cw, err, errlen) < 0) {
+            if (check_decl(doc->string, t->string, cw, err, errlen) < 0) {
                 failed = 1;
                 break;
             }
             cJSON_AddItemToObject(all, t->string, cJSON_Duplicate(cw, 1));
         }
-        cJSON_Delete(doc);
+        if (failed) break;
     }
-    strlist_free(&names);
+    cJSON_Delete(docs);
     metrics_catalog *c = NULL;
     if (!failed) {
         c = xcalloc(1, sizeof *c);

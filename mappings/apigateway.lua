@@ -46,7 +46,7 @@ local M = {
   types = {
     ["aws.apigateway.rest-api"] = {
       layer = "Services",
-      views = { "all", "serverless" },
+      views = { "all" },
       action = {
         name = "Go to API Gateway console",
         url = "{console}/apigateway/main/apis/{restApiId|url}/resources?api={restApiId|url}&region={region}",
@@ -60,7 +60,7 @@ local M = {
     },
     ["aws.apigateway.stage"] = {
       layer = "Services",
-      views = { "all", "serverless" },
+      views = { "all" },
       action = {
         name = "Go to API Gateway console",
         url = "{console}/apigateway/main/apis/{restApiId|url}/stages?api={restApiId|url}&region={region}",
@@ -74,7 +74,7 @@ local M = {
     },
     ["aws.apigateway.resource"] = {
       layer = "Services",
-      views = { "all", "serverless" },
+      views = { "all" },
       action = {
         name = "Go to API Gateway console",
         url = "{console}/apigateway/main/apis/{restApiId|url}/resources?api={restApiId|url}&region={region}",
@@ -82,7 +82,7 @@ local M = {
     },
     ["aws.apigateway.method"] = {
       layer = "Services",
-      views = { "all", "serverless" },
+      views = { "all" },
       action = {
         name = "Go to API Gateway console",
         url = "{console}/apigateway/main/apis/{restApiId|url}/resources?api={restApiId|url}&region={region}",

@@ -27,7 +27,7 @@ local M = {
   types = {
     ["aws.dynamodb.table"] = {
       layer = "Databases",
-      views = { "all", "infrastructure" },
+      views = { "all" },
       action = {
         name = "Go to DynamoDB console",
         url = "{console}/dynamodbv2/home?region={region}#table?name={name|url}",

@@ -41,7 +41,7 @@ local M = {
   types = {
     ["aws.rds.instance"] = {
       layer = "Databases",
-      views = { "all", "infrastructure" },
+      views = { "all" },
       action = {
         name = "Go to RDS console",
         url = "{console}/rds/home?region={region}#database:id={DBInstanceIdentifier};is-cluster=false",
@@ -64,7 +64,7 @@ local M = {
     },
     ["aws.rds.cluster"] = {
       layer = "Databases",
-      views = { "all", "infrastructure" },
+      views = { "all" },
       action = {
         name = "Go to RDS console",
         url = "{console}/rds/home?region={region}#database:id={DBClusterIdentifier};is-cluster=true",

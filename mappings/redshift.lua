@@ -22,7 +22,7 @@ local M = {
   types = {
     ["aws.redshift.cluster"] = {
       layer = "Databases",
-      views = { "all", "infrastructure" },
+      views = { "all" },
       action = {
         name = "Go to Redshift console",
         url = "{console}/redshiftv2/home?region={region}#cluster-details?cluster={ClusterIdentifier}",

@@ -26,7 +26,7 @@ local M = {
   types = {
     ["aws.sns.topic"] = {
       layer = "Messaging",
-      views = { "all", "serverless" },
+      views = { "all" },
       action = {
         name = "Go to SNS console",
         url = "{console}/sns/v3/home?region={region}#/topic/{id}",

@@ -21,7 +21,7 @@ local M = {
   types = {
     ["aws.sqs.queue"] = {
       layer = "Messaging",
-      views = { "all", "serverless" },
+      views = { "all" },
       action = {
         name = "Go to SQS console",
         url = "{console}/sqs/v2/home?region={region}#/queues/{QueueUrl|url}",
