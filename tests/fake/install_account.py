@@ -31,7 +31,11 @@ version) fails with BucketNotEmpty, so a stack with a non-empty bucket ends
 DELETE_FAILED; deleting a stack that does not exist succeeds.
 
 inventory() lists what exists (buckets, objects, parameters, stacks not deleted,
-resources by type) -- what a test checks is empty after an uninstall.
+resources by type; stack sets and their instances when there are any) -- what
+a test checks is empty after an uninstall.
+
+The organization and service-managed StackSets (settings organization,
+trusted_access, fail_instances) are in stacksets.py, mixed in here.
 """
 import datetime
 import hashlib
@@ -40,6 +44,8 @@ import json
 import re
 import threading
 import uuid
+
+import stacksets
 
 HANDLES = {
     "cloudformation": {"CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet", "DeleteChangeSet",
@@ -100,7 +106,7 @@ class Stack:
         self.change_sets = {}
 
 
-class InstallAccount:
+class InstallAccount(stacksets.StackSetsMixin):
     def __init__(self, cfg):
         cfg = cfg if isinstance(cfg, dict) else {}
         self.account = str(cfg.get("account", "123456789012"))
@@ -116,9 +122,10 @@ class InstallAccount:
             self.buckets[b] = {"versioning": False, "objects": [], "user": True}
         self.ids = itertools.count(1)
         self.lock = threading.Lock()
+        self.init_stacksets(cfg, Error, validation, plist)
 
     def handles(self, service, operation):
-        return operation in HANDLES.get(service, ())
+        return operation in HANDLES.get(service, ()) or operation in stacksets.HANDLES.get(service, ())
 
     def respond(self, service, operation, params, region, body):
         """(result dict in the CLI's shape, extra headers); raises Error."""
@@ -131,7 +138,8 @@ class InstallAccount:
                     "buckets": {b: len(v["objects"]) for b, v in self.buckets.items() if not v.get("user")},
                     "user_buckets": {b: len(v["objects"]) for b, v in self.buckets.items() if v.get("user")},
                     "parameters": sorted(self.parameters),
-                    "resources": sorted("%s %s" % k for k in self.inventory_res)}
+                    "resources": sorted("%s %s" % k for k in self.inventory_res),
+                    **self.stacksets_inventory()}
 
     # --- CloudFormation ---------------------------------------------------------
     def _stack(self, name):
