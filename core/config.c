@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "metrics.h"
 #include "model.h"
+#include "org_accounts.h"
 #include "util.h"
 
 void config_set(char **field, const char *value)
@@ -72,7 +73,7 @@ static void problem(awstopo_config *c, const char *path, int line, const char *f
     buf_free(&b);
 }
 
-typedef enum { SEC_NONE, SEC_STACKSTATE, SEC_SCAN, SEC_ACCOUNT, SEC_METRICS } section;
+typedef enum { SEC_NONE, SEC_STACKSTATE, SEC_SCAN, SEC_ACCOUNT, SEC_METRICS, SEC_ORGANIZATION } section;
 
 static int set_stackstate(awstopo_config *c, const char *key, const char *value)
 {
@@ -98,13 +99,14 @@ static int set_scan(awstopo_config *c, const char *key, const char *value)
     return 0;
 }
 
-/* [metrics] keys are kept as "key=value" and read by metrics.c
- * (metrics_options_from_config), which knows what they mean. */
-static int set_metrics(awstopo_config *c, const char *key, const char *value)
+/* [metrics] and [organization] keys are kept as "key=value" and read by
+ * metrics.c (metrics_options_from_config) and org_accounts.c
+ * (org_options_from_config), which know what they mean. */
+static int set_item(strlist *items, const char *key, const char *value)
 {
     buf b = {0};
     buf_printf(&b, "%s=%s", key, value);
-    strlist_add(&c->metrics, b.data);
+    strlist_add(items, b.data);
     buf_free(&b);
     return 0;
 }
@@ -142,12 +144,13 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
         if (strcmp(name, "stackstate") == 0) *sec = SEC_STACKSTATE;
         else if (strcmp(name, "scan") == 0) *sec = SEC_SCAN;
         else if (strcmp(name, "metrics") == 0) *sec = SEC_METRICS;
+        else if (strcmp(name, "organization") == 0) *sec = SEC_ORGANIZATION;
         else if (strncmp(name, "account", 7) == 0 && (name[7] == ' ' || !name[7])) {
             *sec = SEC_ACCOUNT;
             add_account(c, name[7] ? trim(name + 8) : "default");
         } else {
             *sec = SEC_NONE;
-            problem(c, path, n, "unknown section [%s] (stackstate, scan, metrics, account NAME)", name);
+            problem(c, path, n, "unknown section [%s] (stackstate, scan, metrics, organization, account NAME)", name);
         }
         return;
     }
@@ -161,7 +164,8 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
     int rc = -1;
     if (*sec == SEC_STACKSTATE) rc = set_stackstate(c, key, value);
     else if (*sec == SEC_SCAN) rc = set_scan(c, key, value);
-    else if (*sec == SEC_METRICS) rc = set_metrics(c, key, value);
+    else if (*sec == SEC_METRICS) rc = set_item(&c->metrics, key, value);
+    else if (*sec == SEC_ORGANIZATION) rc = set_item(&c->organization, key, value);
     else if (*sec == SEC_ACCOUNT) rc = set_account(&c->accounts[c->naccounts - 1], key, value);
     else return free_secret(value), problem(c, path, n, "'%s' outside a section", key);
     if (rc == -2) problem(c, path, n, "'%s' needs a positive whole number", key);
@@ -214,6 +218,7 @@ void config_free(awstopo_config *c)
     free(c->instance);
     free(c->spool_dir);
     strlist_free(&c->metrics);
+    strlist_free(&c->organization);
     strlist_free(&c->regions);
     strlist_free(&c->services);
     for (size_t i = 0; i < c->naccounts; i++) {
@@ -261,13 +266,20 @@ static void check_semantics(awstopo_config *c, const char *path)
     for (size_t i = 0; i < mp.len; i++) problem(c, path, 0, "%s", mp.items[i]);
     strlist_free(&mp);
     metrics_options_free(&mo);
+    org_options oo;
+    org_options_from_config(&oo, &c->organization, &mp);
+    for (size_t i = 0; i < mp.len; i++) problem(c, path, 0, "%s", mp.items[i]);
+    strlist_free(&mp);
+    org_options_free(&oo);
 }
 
 int cmd_config(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "accounts") == 0) return cmd_config_accounts(argc - 1, argv + 1);
     if (argc < 3 || strcmp(argv[1], "check") != 0) {
         fputs("usage: awstopo config check FILE\n"
-              "Reads the configuration file, applies the AWSTOPO_* environment variables and\n"
+              "       awstopo config accounts [FILE] [--organization] ...  (see config accounts --help)\n"
+              "check reads the configuration file, applies the AWSTOPO_* environment variables and\n"
               "explains every problem found. Exit code 0 when it is valid, 2 otherwise.\n",
               argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
         return argc >= 2 && strcmp(argv[1], "--help") == 0 ? EXIT_OK : EXIT_USAGE;

@@ -17,6 +17,10 @@
  *   max_metrics_per_hour = 100000
  *   aws.ec2.instance = CPUUtilization, StatusCheckFailed
  *
+ *   [organization]                     ; the accounts of an AWS Organization (org_accounts.h)
+ *   role_name = StackStateTopoRole
+ *   ous = ou-a1b2-prod0001
+ *
  *   [account production]               ; one per account; none = the default credentials
  *   profile = prod
  *   role_arn = arn:aws:iam::111122223333:role/StackStateAwsIntegration
@@ -54,6 +58,7 @@ typedef struct awstopo_config {
     strlist regions;      /* "all" = every region of the partition */
     strlist services;
     strlist metrics;      /* [metrics] items, "key=value" (metrics.h reads them) */
+    strlist organization; /* [organization] items, "key=value" (org_accounts.h reads them) */
     account_config *accounts;
     size_t naccounts;
     strlist problems;     /* "file:line: what is wrong" */
@@ -71,5 +76,7 @@ void split_list(const char *s, strlist *l);
 void config_set(char **field, const char *value);
 
 int cmd_config(int argc, char **argv);
+/* awstopo config accounts (cmd_config_accounts.c) */
+int cmd_config_accounts(int argc, char **argv);
 
 #endif

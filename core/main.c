@@ -27,6 +27,7 @@ static const char usage[] =
     "  record [--out DIR]       scan and write what AWS answered as fixture cases (secrets scrubbed)\n"
     "  mappings [list|describe NAME]  show the mappings on the mapping path\n"
     "  config check FILE        validate a configuration file and explain each problem\n"
+    "  config accounts [FILE]   the accounts it scans; --organization: those of the AWS Organization\n"
     "  events process [FILE|-]...  run AWS events (EventBridge, CloudTrail) through the mappings;\n"
     "                           send, write or publish (--kinesis-stream) the topology update\n"
     "  events consume --kinesis-stream NAME  send a Kinesis stream's updates to StackState\n"

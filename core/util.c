@@ -31,13 +31,32 @@ int set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- strings ---- */
 
-void strlist_add(strlist *l, const char *s)
+/* Appends s itself (the list owns it from now on). */
+static void strlist_push(strlist *l, char *s)
 {
     if (l->len == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 8;
         l->items = xrealloc(l->items, l->cap * sizeof *l->items);
     }
-    l->items[l->len++] = xstrdup(s);
+    l->items[l->len++] = s;
+}
+
+void strlist_add(strlist *l, const char *s)
+{
+    strlist_push(l, xstrdup(s));
+}
+
+void strlist_addf(strlist *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    strlist_push(l, s);
 }
 
 void strlist_free(strlist *l)

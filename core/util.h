@@ -27,6 +27,7 @@ typedef struct strlist {
 } strlist;
 
 void strlist_add(strlist *l, const char *s);     /* appends a copy of s */
+void strlist_addf(strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));  /* a formatted one */
 void strlist_free(strlist *l);                   /* frees the items; l becomes {0} */
 
 int has_suffix(const char *s, const char *suffix);
