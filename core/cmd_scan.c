@@ -30,6 +30,7 @@
 #include "scheduler.h"
 #include "sink.h"
 #include "scan.h"
+#include "shrink.h"
 #include "util.h"
 
 static const char help[] =
@@ -58,6 +59,10 @@ static const char help[] =
     "                           topology goes to stdout in that format. Default: from the\n"
     "                           file name (.dot -> dot, else intake)\n"
     "  --max-payload-items N    components+relations per payload (default 2500)\n"
+    "  --allow-shrink           send a complete snapshot even when it has fewer than\n"
+    "                           shrink_fraction (default 0.5) of the components of the last\n"
+    "                           one sent for the instance; without it, such a snapshot goes\n"
+    "                           without stop_snapshot (StackState deletes nothing), exit 1\n"
     "\n"
     "Exit codes: 0 complete, 1 partial (some service/region failed, or payloads are\n"
     "still spooled), 2 failure (nothing scanned or delivered), 64 usage (also: no\n"
@@ -92,6 +97,8 @@ static int parse_args(scan_options *o, int argc, char **argv)
             exit(EXIT_OK);
         } else if (strcmp(argv[i], "--all-regions") == 0) {
             o->all_regions = 1;
+        } else if (strcmp(argv[i], "--allow-shrink") == 0) {
+            o->allow_shrink = 1;
         } else if (strcmp(argv[i], "--demo") == 0) {
             o->demo = 1;
         } else if (o->record && strcmp(argv[i], "--anonymize") == 0) {
@@ -338,10 +345,15 @@ static int deliver(const scan_options *o, const awstopo_config *cfg, topology *a
                             complete ? INTAKE_SNAPSHOT_COMPLETE : INTAKE_SNAPSHOT_INCOMPLETE);
 }
 
-stackstate_sink *open_stackstate_sink(const awstopo_config *cfg, buf *spool, char *err, size_t errlen)
+static void spool_path(const awstopo_config *cfg, buf *spool)
 {
     if (cfg->spool_dir) buf_puts(spool, cfg->spool_dir);
     else buf_printf(spool, "%s/.cache/awstopo/spool", getenv("HOME") ? getenv("HOME") : "/tmp");
+}
+
+stackstate_sink *open_stackstate_sink(const awstopo_config *cfg, buf *spool, char *err, size_t errlen)
+{
+    spool_path(cfg, spool);
     const char *base_ms = getenv("AWSTOPO_RETRY_BASE_MS");   /* delivery backs off like AWS calls */
     stackstate_options so = { .base_url = cfg->stackstate_url, .api_key = cfg->api_key,
                               .spool_dir = spool->data, .spool_max_bytes = cfg->spool_max_mb << 20,
@@ -377,6 +389,7 @@ int deliver_topology(const output_spec *outputs, int noutputs, size_t max_items,
                     st->spooled, st->retries);
             if (st->splits) fprintf(stderr, ", %zu cut in two (HTTP 413)", st->splits);
             if (st->rejected) fprintf(stderr, ", %zu refused and moved to %s/rejected", st->rejected, spool.data);
+            if (st->corrupt) fprintf(stderr, ", %zu unreadable and moved to %s/corrupt", st->corrupt, spool.data);
             fputc('\n', stderr);
             if (sent != SINK_DELIVERED) cli_error("%s", err);   /* refused, or why payloads stay spooled */
             if (sent != SINK_DELIVERED && rc == 0) rc = sent == SINK_REFUSED ? 2 : 1;
@@ -385,6 +398,41 @@ int deliver_topology(const output_spec *outputs, int noutputs, size_t max_items,
         buf_free(&spool);
     }
     return rc;
+}
+
+/* ---- the shrink guard (shrink.h) ---- */
+
+static const char *instance_of(const awstopo_config *cfg)
+{
+    return cfg->instance ? cfg->instance : "aws";
+}
+
+/* 1 when a complete snapshot of `components` must go without stop_snapshot:
+ * fewer than the configured fraction of the last one sent for the instance. */
+static int shrink_guard(const scan_options *o, const awstopo_config *cfg, size_t components)
+{
+    if (!cfg->stackstate_url || o->allow_shrink || cfg->allow_shrink) return 0;
+    double fraction = cfg->shrink_set ? cfg->shrink_fraction : SHRINK_DEFAULT_FRACTION;
+    buf spool = {0};
+    spool_path(cfg, &spool);
+    long last = shrink_last(spool.data, instance_of(cfg));
+    buf_free(&spool);
+    if (!shrink_too_small(components, last, fraction)) return 0;
+    cli_error("warning: the snapshot has %zu components, fewer than %.0f%% of the %ld of the last one sent "
+              "for instance %s: sent without stop_snapshot, so StackState deletes nothing. If the account "
+              "really shrank, scan again with --allow-shrink (or allow_shrink = true in [scan])",
+              components, fraction * 100, last, instance_of(cfg));
+    return 1;
+}
+
+static void remember_size(const awstopo_config *cfg, size_t components)
+{
+    char err[1024];
+    buf spool = {0};
+    spool_path(cfg, &spool);
+    if (shrink_remember(spool.data, instance_of(cfg), components, err, sizeof err) < 0)
+        cli_error("warning: the shrink guard cannot remember this snapshot: %s", err);
+    buf_free(&spool);
 }
 
 /* ---- the command ---- */
@@ -540,8 +588,10 @@ int scan_or_record(int argc, char **argv, int record)
      * complete, empty snapshot would delete the instance's whole topology. */
     int none_ran = prog.total == 0 && failed_accounts < naccounts;
     if (none_ran) no_mapping_ran(&cfg);
+    if (complete && !none_ran && shrink_guard(&o, &cfg, all.components.len)) complete = 0;
     /* No account scanned: nothing to say, not even an empty snapshot start. */
     int delivered = failed_accounts == naccounts || none_ran ? 2 : deliver(&o, &cfg, &all, complete);
+    if (complete && delivered != 2 && cfg.stackstate_url && !o.record) remember_size(&cfg, all.components.len);
 
     fprintf(stderr,
             "scan: %zu components, %zu relations; %zu runs, %zu failed; %zu API calls, %zu retries, "

@@ -95,7 +95,17 @@ static int set_scan(awstopo_config *c, const char *key, const char *value)
     /* a repeated key replaces the earlier value, as for every other key */
     if (strcmp(key, "regions") == 0) strlist_free(&c->regions), split_list(value, &c->regions);
     else if (strcmp(key, "services") == 0) strlist_free(&c->services), split_list(value, &c->services);
-    else return -1;
+    else if (strcmp(key, "shrink_fraction") == 0) {
+        char *end;
+        double f = strtod(value, &end);
+        if (end == value || *end || !(f >= 0 && f <= 1)) return -3;
+        c->shrink_fraction = f;
+        c->shrink_set = 1;
+    } else if (strcmp(key, "allow_shrink") == 0) {
+        if (strcmp(value, "true") == 0) c->allow_shrink = 1;
+        else if (strcmp(value, "false") == 0) c->allow_shrink = 0;
+        else return -4;
+    } else return -1;
     return 0;
 }
 
@@ -169,6 +179,8 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
     else if (*sec == SEC_ACCOUNT) rc = set_account(&c->accounts[c->naccounts - 1], key, value);
     else return free_secret(value), problem(c, path, n, "'%s' outside a section", key);
     if (rc == -2) problem(c, path, n, "'%s' needs a positive whole number", key);
+    else if (rc == -3) problem(c, path, n, "'%s' needs a number from 0 to 1", key);
+    else if (rc == -4) problem(c, path, n, "'%s' needs true or false", key);
     else if (rc < 0) problem(c, path, n, "unknown key '%s' in this section", key);
     free_secret(value);
 }

@@ -12,6 +12,8 @@
  *   [scan]
  *   regions = eu-west-1, us-east-1     ; or: all
  *   services = ec2, vpc, s3            ; mapping names; default: every mapping
+ *   shrink_fraction = 0.5              ; shrink guard (docs/cli.md); 0 = off
+ *   allow_shrink = false               ; true: send a shrunken snapshot as complete
  *
  *   [metrics]                          ; awstopo metrics (docs/metrics.md)
  *   max_metrics_per_hour = 100000
@@ -57,6 +59,9 @@ typedef struct awstopo_config {
     size_t spool_max_mb;
     strlist regions;      /* "all" = every region of the partition */
     strlist services;
+    double shrink_fraction;   /* shrink guard; meaningful when shrink_set */
+    int shrink_set;
+    int allow_shrink;
     strlist metrics;      /* [metrics] items, "key=value" (metrics.h reads them) */
     strlist organization; /* [organization] items, "key=value" (org_accounts.h reads them) */
     account_config *accounts;

@@ -60,6 +60,7 @@ typedef struct transfer {
     curl_off_t last_dl, last_ul;    /* progress counters seen last time */
     int connected;                  /* the pre-request callback ran: read timeout applies */
     int read_timed_out;             /* the progress callback aborted the transfer */
+    int too_large;                  /* the body callback stopped a body past max_body */
     char errbuf[CURL_ERROR_SIZE];
 } transfer;
 
@@ -73,6 +74,7 @@ struct http_engine {
     int running;                    /* transfers whose callback has not run yet */
     long connect_timeout_ms;
     long read_timeout_ms;           /* 0 = no read timeout (AWS_CLI_READ_TIMEOUT=0) */
+    size_t max_body;                /* bytes of a response body at most */
     char *ca_bundle;                /* NULL = libcurl's default */
     char *http_proxy_upper;         /* HTTP_PROXY when http_proxy is unset (libcurl ignores it) */
     int verbose;
@@ -103,9 +105,22 @@ const char *http_error_name(http_error_kind kind)
     case HTTP_ERR_RESET: return "reset";
     case HTTP_ERR_TRUNCATED: return "truncated";
     case HTTP_ERR_TLS: return "tls";
+    case HTTP_ERR_TOO_LARGE: return "too-large";
     case HTTP_ERR_OTHER: break;
     }
     return "other";
+}
+
+#define DEFAULT_MAX_BODY_MB 64
+
+/* AWSTOPO_MAX_RESPONSE_MB, a positive whole number, else the default; in bytes. */
+static size_t env_max_body(void)
+{
+    const char *s = getenv("AWSTOPO_MAX_RESPONSE_MB");
+    char *end;
+    long mb = s && *s ? strtol(s, &end, 10) : 0;
+    if (mb <= 0 || mb > 1L << 20 || *end) mb = DEFAULT_MAX_BODY_MB;
+    return (size_t)mb << 20;
 }
 
 /* AWS_CLI_READ_TIMEOUT in seconds (fractions allowed) -> ms. Unset or invalid
@@ -175,6 +190,7 @@ http_engine *http_engine_new(const http_options *opts)
     if (!e->multi) abort(); /* only fails on OOM */
     e->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
     e->read_timeout_ms = opts->read_timeout_ms > 0 ? opts->read_timeout_ms : env_read_timeout_ms();
+    e->max_body = opts->max_body_bytes > 0 ? opts->max_body_bytes : env_max_body();
     const char *ca = opts->ca_bundle ? opts->ca_bundle : getenv("AWS_CA_BUNDLE");
     if (ca && *ca) e->ca_bundle = xstrdup(ca);
     const char *up = getenv("HTTP_PROXY"), *low = getenv("http_proxy");
@@ -286,6 +302,10 @@ void http_url_free(http_url *u)
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     transfer *t = ud;
+    if (size * n > t->engine->max_body - t->resp.body.len) {   /* len <= max_body always */
+        t->too_large = 1;
+        return 0;   /* CURLE_WRITE_ERROR: the transfer ends here */
+    }
     buf_append(&t->resp.body, data, size * n);
     t->last_activity_ms = now_ms();
     return size * n;
@@ -517,6 +537,7 @@ static http_error_kind classify(CURLcode rc, const transfer *t)
     case CURLE_COULDNT_RESOLVE_PROXY: return HTTP_ERR_CONNECT;
     case CURLE_OPERATION_TIMEDOUT: return HTTP_ERR_TIMEOUT;
     case CURLE_ABORTED_BY_CALLBACK: return t->read_timed_out ? HTTP_ERR_TIMEOUT : HTTP_ERR_OTHER;
+    case CURLE_WRITE_ERROR: return t->too_large ? HTTP_ERR_TOO_LARGE : HTTP_ERR_OTHER;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
@@ -547,6 +568,11 @@ static void describe(const transfer *t, CURLcode rc, buf *out)
 {
     if (t->read_timed_out) {
         buf_printf(out, "%s: no data received for %ld ms (read timeout)", t->what, t->engine->read_timeout_ms);
+        return;
+    }
+    if (t->too_large) {
+        buf_printf(out, "%s: the response body is larger than %zu MiB (AWSTOPO_MAX_RESPONSE_MB): not read further",
+                   t->what, t->engine->max_body >> 20);
         return;
     }
     const char *reason = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);

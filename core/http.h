@@ -23,6 +23,7 @@ typedef enum http_error_kind {
     HTTP_ERR_RESET,      /* connection reset or closed mid-response */
     HTTP_ERR_TRUNCATED,  /* body shorter than Content-Length */
     HTTP_ERR_TLS,        /* TLS handshake or verification */
+    HTTP_ERR_TOO_LARGE,  /* body past http_options.max_body_bytes: stopped there */
     HTTP_ERR_OTHER
 } http_error_kind;
 
@@ -31,6 +32,9 @@ typedef struct http_options {
     long read_timeout_ms;      /* no byte for this long = timeout; 0 = 30000 */
     const char *ca_bundle;     /* NULL = system default (or AWS_CA_BUNDLE) */
     int max_connections;       /* total open connections; 0 = 64 */
+    size_t max_body_bytes;     /* a response body larger than this is cut off with
+                                  HTTP_ERR_TOO_LARGE; 0 = AWSTOPO_MAX_RESPONSE_MB, else 64 MiB
+                                  (no AWS page comes near it) */
     int verbose;               /* libcurl verbose to stderr (debug) */
 } http_options;
 

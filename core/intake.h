@@ -79,6 +79,10 @@ void intake_build(const topology *t, const intake_options *o, intake_mode mode, 
  * intake payload with exactly one topology. */
 int intake_split(const char *json, size_t len, buf *first, buf *second, size_t *n_first, size_t *n_second,
                  char *err, size_t errlen);
+/* The payload's snapshot flags into *start and *stop; when stop_snapshot is
+ * set, the same payload with it false is appended to out (byte for byte
+ * otherwise). 0, or -1 with a message when json is not an intake payload. */
+int intake_without_stop(const char *json, size_t len, buf *out, int *start, int *stop, char *err, size_t errlen);
 void payload_list_free(payload_list *l);
 /* Appends an empty buf to l and returns it (for callers assembling payloads). */
 buf *payload_list_add(payload_list *l);

@@ -283,6 +283,13 @@ static int parse_payload(const char *json, size_t len, parsed *p, char *err, siz
     return 0;
 }
 
+static void free_parsed(parsed *p)
+{
+    free(p->top);
+    free(p->topo);
+    for (int k = 0; k < 3; k++) free(p->items[k]);
+}
+
 int intake_split(const char *json, size_t len, buf *first, buf *second, size_t *n_first, size_t *n_second,
                  char *err, size_t errlen)
 {
@@ -300,8 +307,22 @@ int intake_split(const char *json, size_t len, buf *first, buf *second, size_t *
         if (n_first) *n_first = half;
         if (n_second) *n_second = n - half;
     }
-    free(p.top);
-    free(p.topo);
-    for (int k = 0; k < 3; k++) free(p.items[k]);
+    free_parsed(&p);
+    return rc;
+}
+
+/* ---- snapshot flags ---- */
+
+int intake_without_stop(const char *json, size_t len, buf *out, int *start, int *stop, char *err, size_t errlen)
+{
+    parsed p;
+    memset(&p, 0, sizeof p);
+    int rc = parse_payload(json, len, &p, err, errlen);
+    if (rc == 0) {
+        *start = is_true(find_member(p.topo, p.ntopo, "start_snapshot"));
+        *stop = is_true(find_member(p.topo, p.ntopo, "stop_snapshot"));
+        if (*stop) write_part(out, &p, 0, p.count[0] + p.count[1] + p.count[2], *start, 0);
+    }
+    free_parsed(&p);
     return rc;
 }

@@ -113,10 +113,43 @@ static int read_unicode_escape(jparser *j, buf *out)
     return 0;
 }
 
+/* Is s[0..n) well-formed UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF)? AWS answers in UTF-8; anything else is damage, and
+ * would make StackState refuse the payload that carried it. */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (!len || i + len > n) return 0;
+        unsigned cp = len == 1 ? c : c & (0x7f >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        static const unsigned min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+        if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) return 0;
+        i += len;
+    }
+    return 1;
+}
+
+static int read_string_raw(jparser *j, const char **s, size_t *n);
+
+/* Reads the string at j->p (which is at its '"'): read_string_raw, checked
+ * to be UTF-8. */
+static int read_string(jparser *j, const char **s, size_t *n)
+{
+    if (read_string_raw(j, s, n) < 0) return -1;
+    if (!utf8_valid((const unsigned char *)*s, *n)) return jfail(j, "invalid UTF-8 in a string");
+    return 0;
+}
+
 /* Reads the string at j->p (which is at its '"'). *s points into the body
  * when the string has no escapes, else into the scratch buffer (valid until
  * the next string is read). */
-static int read_string(jparser *j, const char **s, size_t *n)
+static int read_string_raw(jparser *j, const char **s, size_t *n)
 {
     const char *q = ++j->p;
     while (q < j->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
@@ -386,6 +419,14 @@ static int push_string_as(lua_State *L, const shape *s, const char *str, size_t 
     return parse_push_scalar(L, s, str, n);   /* "NaN", "2014-04-29T18:30:38Z", "12" */
 }
 
+/* A number no double holds (1e999): dropping it would leave the field out
+ * without a word, so it is an error. (A long past 64 bits becomes a double,
+ * as botocore's float would.) */
+static int out_of_range(const number *num)
+{
+    return !isfinite(strtod(num->text, NULL));
+}
+
 static int push_number_as(lua_State *L, const shape *s, const number *num)
 {
     if (!s || s->document) return push_number(L, num, 0);
@@ -445,6 +486,7 @@ static int parse_value(jparser *j, const shape *s)
         return jfail(j, "unexpected end of body");
     default:
         if (read_number(j, &num) < 0) return -1;
+        if (out_of_range(&num)) return jfail(j, "number out of range");
         return push_number_as(L, generic ? NULL : s, &num);
     }
 }

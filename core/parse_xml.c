@@ -27,6 +27,7 @@
  * Element names are matched without their namespace prefix; namespaces are
  * otherwise ignored, as are unknown elements (skipped with their children).
  */
+#include <ctype.h>
 #include <expat.h>
 #include <lauxlib.h>
 #include <limits.h>
@@ -91,6 +92,17 @@ static const char *local_name_len(const char *name, size_t *len)
         if (*p == ':') start = p + 1;
     *len = (size_t)(p - start);
     return start;
+}
+
+/* A numeric member whose text parse_push_scalar could not use (99999999999999999999
+ * for an integer, 1e999): left out, the field would be missing without a word. */
+static int unusable_number(const shape *sh, const buf *text)
+{
+    if (sh->type != SHAPE_INTEGER && sh->type != SHAPE_LONG && sh->type != SHAPE_FLOAT && sh->type != SHAPE_DOUBLE)
+        return 0;
+    for (size_t i = 0; i < text->len; i++)
+        if (!isspace((unsigned char)text->data[i])) return 1;
+    return 0;
 }
 
 static void fail(xml_parser *x, const char *msg)
@@ -351,10 +363,12 @@ static void XMLCALL on_end(void *ud, const XML_Char *qname)
     switch (f->kind) {
     case F_SCALAR:     /* (an empty root scalar is absent: <LocationConstraint/> is us-east-1) */
         if (!(f->dest == D_ROOT_FIELD && x->c->text.len == 0) &&
-            parse_push_scalar(L, f->shape, buf_cstr(&x->c->text), x->c->text.len))
+            parse_push_scalar(L, f->shape, buf_cstr(&x->c->text), x->c->text.len)) {
             deliver(x, f, parent);
-        else
+        } else {
             lua_settop(L, f->base);
+            if (unusable_number(f->shape, &x->c->text)) fail(x, "a number out of range, or not a number");
+        }
         break;
     case F_STRUCT:
         if (f->n > f->idx->size_hint) f->idx->size_hint = (int)f->n;

@@ -39,7 +39,7 @@ static int in_list(const char *const *list, const char *code)
 int retry_classify(long status, const char *error_code, http_error_kind kind)
 {
     if (kind != HTTP_OK) {
-        if (kind == HTTP_ERR_TLS) return RETRY_NO;
+        if (kind == HTTP_ERR_TLS || kind == HTTP_ERR_TOO_LARGE) return RETRY_NO;   /* would fail again */
         return RETRY_TRANSIENT | (kind == HTTP_ERR_TIMEOUT ? RETRY_TIMEOUT : 0);
     }
     if (status >= 200 && status < 400) return RETRY_NO;

@@ -34,7 +34,8 @@ enum {
 
 /* status: the HTTP status (0 when none arrived); error_code: the parsed AWS
  * error code or NULL; kind: the transport outcome. A 2xx/3xx with HTTP_OK is
- * RETRY_NO. Transport errors are transient, except TLS failures. */
+ * RETRY_NO. Transport errors are transient, except TLS failures and a
+ * body past the size limit. */
 int retry_classify(long status, const char *error_code, http_error_kind kind);
 
 /* The retry policy of one client. Fields may be changed after

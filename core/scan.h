@@ -27,6 +27,7 @@ typedef struct scan_options {
     output_spec outputs[8];
     int noutputs;
     size_t max_items;
+    int allow_shrink;             /* --allow-shrink: no shrink guard (shrink.h) */
     /* awstopo record */
     int record;
     const char *record_dir;

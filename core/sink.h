@@ -43,6 +43,7 @@ typedef struct sink_stats {
     size_t bytes_sent;             /* body bytes of the attempts that got an HTTP answer */
     size_t splits;                 /* payloads cut in two after an HTTP 413 */
     size_t rejected;               /* payloads (or parts) refused for good, moved to <spool>/rejected/ */
+    size_t corrupt;                /* spool entries found unreadable, moved to <spool>/corrupt/ */
 } sink_stats;
 
 /* What a send did (and, inside sink_stackstate.c, one payload). */

@@ -82,6 +82,11 @@ struct stackstate_sink {
      * the message for the first (the call's result names it). */
     size_t rejected_now;
     char rejection[600];
+    /* Spool entries found unreadable during the current send, and the
+     * message for the first. */
+    size_t corrupt_now;
+    char corruption[600];
+    int broken_snapshot;           /* an entry was unreadable: no stop_snapshot until the next start */
 };
 
 /* Replaces every occurrence of the key in msg by "<api-key>" (defence in
@@ -449,6 +454,52 @@ static sink_result deliver_entry(stackstate_sink *s, uint64_t seq, buf *gz, char
 
 /* ---- delivering the spool ---- */
 
+/* An entry that does not gunzip whole (empty, cut short by a full disk or
+ * a crash outside the spool's own care, a flipped bit: the gzip CRC tells)
+ * cannot be sent: it goes to corrupt/, so the entries after it can. 1 when
+ * it was moved, 0 when it is readable, -1 when it could not be moved. */
+static int set_aside_unreadable(stackstate_sink *s, uint64_t seq, const buf *gz, char *err, size_t errlen)
+{
+    buf plain = {0};
+    char why[128];
+    int ok = gz->len > 0 && gzip_decompress(&plain, gz->data, gz->len, why, sizeof why) == 0;
+    buf_free(&plain);
+    if (ok) return 0;
+    if (!gz->len) snprintf(why, sizeof why, "empty file");
+    buf path = {0};
+    if (spool_quarantine(s->spool, seq, &path, err, errlen) < 0) {
+        buf_free(&path);
+        return -1;
+    }
+    s->stats.corrupt++;
+    if (s->corrupt_now++ == 0)
+        snprintf(s->corruption, sizeof s->corruption,
+                 "a spooled payload was unreadable (%s) and is moved to %s; the payloads after it were "
+                 "delivered, the rest of its snapshot without stop_snapshot", why, path.data);
+    buf_free(&path);
+    return 1;
+}
+
+/* After an unreadable entry, the snapshot it was part of is not whole: its
+ * later payloads go without stop_snapshot (StackState must not delete what
+ * the lost payload held), until a payload starts the next snapshot. */
+static void keep_snapshot_open(stackstate_sink *s, buf *gz)
+{
+    buf plain = {0}, unstopped = {0};
+    int start = 0, stop = 0;
+    if (gzip_decompress(&plain, gz->data, gz->len, NULL, 0) == 0 &&
+        intake_without_stop(plain.data, plain.len, &unstopped, &start, &stop, NULL, 0) == 0) {
+        if (start) s->broken_snapshot = 0;
+        else if (stop) {
+            gz->len = 0;
+            gzip_compress(gz, unstopped.data, unstopped.len);
+            s->broken_snapshot = 0;
+        }
+    }
+    buf_free(&plain);
+    buf_free(&unstopped);
+}
+
 /* One round under the delivery lock: oldest first, until the spool is empty
  * (as the directory shows it) or a payload cannot go. */
 static sink_result deliver_locked(stackstate_sink *s, char *err, size_t errlen)
@@ -462,6 +513,16 @@ static sink_result deliver_locked(stackstate_sink *s, char *err, size_t errlen)
             if (found < 0) rc = SINK_REFUSED;
             break;
         }
+        int unreadable = set_aside_unreadable(s, seq, &gz, err, errlen);
+        if (unreadable < 0) {
+            rc = SINK_REFUSED;
+            break;
+        }
+        if (unreadable) {
+            s->broken_snapshot = 1;
+            continue;
+        }
+        if (s->broken_snapshot) keep_snapshot_open(s, &gz);
         rc = deliver_entry(s, seq, &gz, err, errlen);
         if (rc != SINK_DELIVERED) break;
     }
@@ -499,6 +560,8 @@ static void begin_call(stackstate_sink *s, char *err, size_t errlen)
     if (err && errlen) err[0] = '\0';
     s->rejected_now = 0;
     s->rejection[0] = '\0';
+    s->corrupt_now = 0;
+    s->corruption[0] = '\0';
 }
 
 /* The result of a send: a payload moved aside makes it -1, and
@@ -517,7 +580,15 @@ static sink_result finish_call(stackstate_sink *s, sink_result rc, char *err, si
                      s->rejected_now, spool_dir(s->spool));
         }
     }
-    if (s->rejected_now) rc = SINK_REFUSED;
+    if (s->corrupt_now && err && errlen) {
+        size_t n = rc == SINK_DELIVERED && !s->rejected_now ? 0 : strlen(err);
+        snprintf(err + n, errlen - n, "%s%s", n ? "; " : "", s->corruption);
+        if (s->corrupt_now > 1) {
+            n = strlen(err);
+            snprintf(err + n, errlen - n, " (and %zu more to %s/corrupt)", s->corrupt_now - 1, spool_dir(s->spool));
+        }
+    }
+    if (s->rejected_now || s->corrupt_now) rc = SINK_REFUSED;
     scrub_key(err, errlen, s->api_key);
     return rc;
 }

@@ -38,6 +38,7 @@ typedef struct staged {
 } staged;
 
 #define REJECTED_DIR "rejected"
+#define CORRUPT_DIR "corrupt"
 
 struct spool {
     char *dir;
@@ -445,26 +446,32 @@ size_t spool_staged(const spool *s) { return s->nstaged; }
 
 /* ---- setting aside ---- */
 
-/* Opens <dir>/rejected, creating it. The descriptor, or -1 with a message. */
-static int open_rejected(spool *s, char *err, size_t errlen)
+/* Opens <dir>/<sub>, creating it. The descriptor, or -1 with a message. */
+static int open_subdir(spool *s, const char *sub, char *err, size_t errlen)
 {
-    if (mkdirat(s->dirfd, REJECTED_DIR, 0700) != 0 && errno != EEXIST) {
-        set_err(err, errlen, "cannot create %s/" REJECTED_DIR ": %s", s->dir, strerror(errno));
+    if (mkdirat(s->dirfd, sub, 0700) != 0 && errno != EEXIST) {
+        set_err(err, errlen, "cannot create %s/%s: %s", s->dir, sub, strerror(errno));
         return -1;
     }
-    int fd = openat(s->dirfd, REJECTED_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) set_err(err, errlen, "cannot open %s/" REJECTED_DIR ": %s", s->dir, strerror(errno));
+    int fd = openat(s->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) set_err(err, errlen, "cannot open %s/%s: %s", s->dir, sub, strerror(errno));
     return fd;
 }
 
-int spool_reject(spool *s, uint64_t seq, buf *path, char *err, size_t errlen)
+static int open_rejected(spool *s, char *err, size_t errlen)
+{
+    return open_subdir(s, REJECTED_DIR, err, errlen);
+}
+
+/* Moves entry seq into <dir>/<sub>/ and drops it from the index. */
+static int move_aside(spool *s, uint64_t seq, const char *sub, buf *path, char *err, size_t errlen)
 {
     char name[SEQ_DIGITS + sizeof ENTRY_SUFFIX];
     entry_name(name, seq);
-    int rfd = open_rejected(s, err, errlen);
+    int rfd = open_subdir(s, sub, err, errlen);
     if (rfd < 0) return -1;
     if (renameat(s->dirfd, name, rfd, name) != 0) {
-        set_err(err, errlen, "cannot move %s/%s to %s/" REJECTED_DIR ": %s", s->dir, name, s->dir, strerror(errno));
+        set_err(err, errlen, "cannot move %s/%s to %s/%s: %s", s->dir, name, s->dir, sub, strerror(errno));
         close(rfd);
         return -1;
     }
@@ -479,9 +486,20 @@ int spool_reject(spool *s, uint64_t seq, buf *path, char *err, size_t errlen)
             break;
         }
     }
-    buf_printf(path, "%s/" REJECTED_DIR "/%s", s->dir, name);
+    buf_printf(path, "%s/%s/%s", s->dir, sub, name);
     return 0;
 }
+
+int spool_reject(spool *s, uint64_t seq, buf *path, char *err, size_t errlen)
+{
+    return move_aside(s, seq, REJECTED_DIR, path, err, errlen);
+}
+
+int spool_quarantine(spool *s, uint64_t seq, buf *path, char *err, size_t errlen)
+{
+    return move_aside(s, seq, CORRUPT_DIR, path, err, errlen);
+}
+
 
 int spool_reject_data(spool *s, const char *name, const void *data, size_t len, buf *path, char *err,
                       size_t errlen)

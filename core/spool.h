@@ -16,6 +16,7 @@
  *   <dir>/rejected/                      payloads the receiver refused for
  *                                        good, kept for inspection (see
  *                                        spool_reject); not entries
+ *   <dir>/corrupt/                       entries found unreadable (spool_quarantine)
  *
  * The name is a 20-digit sequence number; the oldest entry is the smallest.
  * An entry is written to a .tmp file, fsync'ed, linked to its final name
@@ -77,6 +78,10 @@ size_t spool_staged(const spool *s);       /* payloads staged and not yet commit
  * fsync, rename over any earlier file of that name). Both append the file's
  * path to path and return 0, or -1 with a message. */
 int spool_reject(spool *s, uint64_t seq, buf *path, char *err, size_t errlen);
+/* spool_quarantine() moves entry seq, unreadable (empty, truncated, damaged:
+ * its gzip does not check out), to corrupt/<20 digits>.json.gz the same way,
+ * so the entries after it can go; nothing deletes it either. */
+int spool_quarantine(spool *s, uint64_t seq, buf *path, char *err, size_t errlen);
 int spool_reject_data(spool *s, const char *name, const void *data, size_t len, buf *path, char *err,
                       size_t errlen);
 

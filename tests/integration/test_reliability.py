@@ -15,6 +15,21 @@ and the recording receiver:
      matching Content-Length, which only the parser notices); 1% stalls past
      the read timeout (a 1 s read timeout keeps it quick): each gives the
      fault-free topology, components, data and relations, with stop_snapshot
+  d  the shrink guard: a complete snapshot with fewer than half the
+     components of the last one sent for the instance goes without
+     stop_snapshot (exit 1, a warning), unless --allow-shrink or
+     allow_shrink = true; shrink_fraction sets the fraction (0 = off); the
+     remembered size lives beside the spool (dir 0700, file 0600)
+  e  spool faults: a truncated, an empty and a bit-flipped entry are moved to
+     <spool>/corrupt/ with a message naming the file, the other entries are
+     delivered in order and the damaged snapshot goes without stop_snapshot;
+     a full disk (a 64 KiB tmpfs) while spooling: a clear error, no entry
+     committed, and the next run delivers everything; spool dir 0700, files
+     0600
+  f  hostile responses (10k-deep nesting in JSON and XML, XML entity
+     expansion, numbers out of range, invalid UTF-8, a 100 MB string, a body
+     past AWSTOPO_MAX_RESPONSE_MB): a clear error for that call within a
+     bounded RSS; in a scan, only that mapping's run fails (no stop_snapshot)
 
 Run with /usr/bin/python3 from the repository root (tests/run does). The
 last line is "N passed, N failed".
@@ -79,7 +94,7 @@ def env_for(aws, **extra):
     return env
 
 
-def scan(aws, name, rx=None, args=(), timeout=120, **extra):
+def scan(aws, name, rx=None, args=(), timeout=120, spool=None, **extra):
     """awstopo scan of the fake's account, the topology also as json to a file."""
     out = os.path.join(WORK, name + ".json")
     if os.path.exists(out):
@@ -87,7 +102,7 @@ def scan(aws, name, rx=None, args=(), timeout=120, **extra):
     argv = [BIN, "scan", "--account-id", ACCOUNT, "--format", "json", "--output", out] + list(args)
     if rx:
         argv += ["--stackstate-url", rx.url, "--instance", "reliability",
-                 "--spool", os.path.join(WORK, "spool")]
+                 "--spool", spool or os.path.join(WORK, "spool")]
         extra.setdefault("AWSTOPO_API_KEY", API_KEY)
     t0 = time.monotonic()
     p = subprocess.run(argv, env=env_for(aws, **extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -189,6 +204,232 @@ def test_defaults_pass(aws, rx, clean):
               flags(rx, n0) == [(True, True, len(clean["components"]))], flags(rx, n0))
 
 
+# --- d: the shrink guard ----------------------------------------------------------
+
+def write_config(name, text):
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_shrink(aws, rx, clean):
+    full = len(clean["components"])
+    n0 = len(rx.payloads())
+    r = scan(aws, "full", rx)
+    check("d: a full scan is sent complete", r.rc == 0 and stop_sent(rx, n0), (r, flags(rx, n0)))
+    state = os.path.join(WORK, "spool", ".snapshots", "reliability")
+    mode = lambda p: oct(os.stat(p).st_mode & 0o777) if os.path.exists(p) else None  # noqa: E731
+    check("d: its size is remembered beside the spool, 0600 in a 0700 directory",
+          open(state).read() == "components %d\n" % full and mode(state) == "0o600" and
+          mode(os.path.dirname(state)) == "0o700", (mode(state), mode(os.path.dirname(state))))
+
+    n0 = len(rx.payloads())
+    r = scan(aws, "shrunk", rx, ["--services", "sqs"])
+    sent = flags(rx, n0)
+    check("d: a scan of sqs alone (< 50%): exit 1, a warning naming --allow-shrink",
+          r.rc == 1 and "--allow-shrink" in r.err and "fewer than 50%" in r.err, r)
+    check("d: ... its components are sent, without stop_snapshot",
+          sent and not stop_sent(rx, n0) and sum(c for _, _, c in sent) > 0, sent)
+    check("d: ... the remembered size stays", open(state).read() == "components %d\n" % full)
+
+    cfg = write_config("fraction.conf", "[scan]\nshrink_fraction = 0\n")
+    n0 = len(rx.payloads())
+    r = scan(aws, "fraction0", rx, ["--services", "sqs", "--config", cfg])
+    check("d: shrink_fraction = 0 turns the guard off", r.rc == 0 and stop_sent(rx, n0), (r, flags(rx, n0)))
+    r = scan(aws, "full2", rx)
+    cfg = write_config("allow.conf", "[scan]\nallow_shrink = true\n")
+    n0 = len(rx.payloads())
+    r = scan(aws, "allowed-conf", rx, ["--services", "sqs", "--config", cfg])
+    check("d: allow_shrink = true: sent complete", r.rc == 0 and stop_sent(rx, n0), (r, flags(rx, n0)))
+    r = scan(aws, "full3", rx)
+    n0 = len(rx.payloads())
+    r = scan(aws, "allowed", rx, ["--services", "sqs", "--allow-shrink"])
+    small = int(open(state).read().split()[1])
+    check("d: --allow-shrink: sent complete, and the new size remembered",
+          r.rc == 0 and stop_sent(rx, n0) and 0 < small < full / 2, (r, flags(rx, n0), small))
+    n0 = len(rx.payloads())
+    r = scan(aws, "grown", rx)
+    check("d: growing back is never held", r.rc == 0 and stop_sent(rx, n0), (r, flags(rx, n0)))
+    bad = write_config("bad.conf", "[scan]\nshrink_fraction = 2\nallow_shrink = maybe\n")
+    p = subprocess.run([BIN, "config", "check", bad], env=env_for(None), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    out = p.stdout.decode()
+    check("d: config check explains a bad shrink_fraction and allow_shrink",
+          "number from 0 to 1" in out and "true or false" in out, out)
+
+
+# --- e: spool faults ------------------------------------------------------------------
+
+def entries(spool):
+    return sorted(n for n in os.listdir(spool) if n.endswith(".json.gz"))
+
+
+def damage(path, how):
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    if how == "truncated":
+        data = data[: len(data) // 2]
+    elif how == "empty":
+        data = bytearray()
+    else:
+        data[len(data) // 2] ^= 0x10
+    with open(path, "wb") as f:
+        f.write(bytes(data))
+
+
+def test_spool_faults(aws, rx, clean):
+    spool = os.path.join(WORK, "spool-faults")
+    rx.stop()
+    r = scan(aws, "spooled", rx, ["--max-payload-items", "40"], spool=spool, AWSTOPO_RETRY_BASE_MS=1)
+    names = entries(spool)
+    check("e: receiver down: exit 1, the snapshot spooled in several entries", r.rc == 1 and len(names) >= 6,
+          (r, names))
+    modes = {oct(os.stat(os.path.join(spool, n)).st_mode & 0o777) for n in names}
+    check("e: spool dir 0700, entries 0600",
+          oct(os.stat(spool).st_mode & 0o777) == "0o700" and modes == {"0o600"}, modes)
+    bad = {names[1]: "truncated", names[3]: "empty", names[4]: "bit-flipped"}
+    for n, how in bad.items():
+        damage(os.path.join(spool, n), how)
+    rx.start(rx.port)
+    n0 = len(rx.payloads())
+    r = scan(aws, "after-damage", rx, ["--max-payload-items", "40"], spool=spool)
+    got = flags(rx, n0)
+    corrupt = os.path.join(spool, "corrupt")
+    check("e: the three damaged entries are in corrupt/",
+          os.path.isdir(corrupt) and sorted(os.listdir(corrupt)) == sorted(bad), os.listdir(spool))
+    check("e: a clear message names the file, exit 2",
+          r.rc == 2 and "unreadable" in r.err and os.path.join(corrupt, names[1]) in r.err and
+          "3 unreadable and moved to" in r.err, r)
+    old = len(names) - len(bad)
+    check("e: every other entry delivered, the spool empty", len(got) > old and entries(spool) == [],
+          (len(got), old, entries(spool)))
+    check("e: the damaged snapshot is sent without stop_snapshot; the new one complete",
+          [f[1] for f in got[:old]] == [False] * old and got[old][0] and got[-1][1], got)
+
+
+def test_enospc(aws, rx):
+    mnt = os.path.join(WORK, "tiny")
+    os.makedirs(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", mnt]).returncode != 0:
+        check("e: a 64 KiB tmpfs for the ENOSPC test (needs root)", False)
+        return
+    try:
+        spool = os.path.join(mnt, "spool")
+        filler = os.path.join(mnt, "filler")
+        with open(filler, "wb") as f:
+            f.write(b"x" * (56 * 1024))
+        n0 = len(rx.payloads())
+        r = scan(aws, "enospc", rx, ["--max-payload-items", "40"], spool=spool)
+        left = os.listdir(spool) if os.path.isdir(spool) else []
+        check("e: disk full while spooling: exit 2, a clear error",
+              r.rc == 2 and "No space left on device" in r.err, r)
+        check("e: ... nothing committed, nothing sent, no temporary file left",
+              not [n for n in left if not n.startswith(".")] and len(rx.payloads()) == n0, left)
+        os.remove(filler)
+        r = scan(aws, "after-enospc", rx, ["--max-payload-items", "40"], spool=spool)
+        got = flags(rx, n0)
+        check("e: room again: the next run delivers the whole snapshot",
+              r.rc == 0 and got and got[0][0] and got[-1][1] and entries(spool) == [], (r, got))
+    finally:
+        subprocess.run(["umount", mnt])
+
+
+# --- f: hostile responses ---------------------------------------------------------------
+
+EC2_NS = 'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"'
+LOLS = "".join('<!ENTITY lol%d "%s">' % (i, ("&lol%d;" % (i - 1)) * 10) for i in range(1, 10))
+HOSTILE = [
+    # name, service, operation, params, body, what the error says
+    ("10k-deep JSON", "dynamodb", "ListTables", None,
+     '{"TableNames":' + "[" * 10000 + "]" * 10000 + "}", "nested too deep"),
+    ("10k-deep XML", "ec2", "DescribeRegions", None,
+     "<DescribeRegionsResponse %s><regionInfo>%s%s</regionInfo></DescribeRegionsResponse>"
+     % (EC2_NS, "<item>" * 10000, "</item>" * 10000), "nested too deep"),
+    ("XML entity expansion", "ec2", "DescribeVpcs", None,
+     '<?xml version="1.0"?><!DOCTYPE v [<!ENTITY lol0 "lol">%s]><DescribeVpcsResponse %s><vpcSet><item>'
+     "<vpcId>&lol9;</vpcId></item></vpcSet></DescribeVpcsResponse>" % (LOLS, EC2_NS), "amplification"),
+    ("JSON number out of range", "dynamodb", "DescribeTable", {"TableName": "t"},
+     '{"Table":{"TableName":"t","ItemCount":1e999}}', "number out of range"),
+    ("XML number out of range", "ec2", "DescribeInstances", None,
+     "<DescribeInstancesResponse %s><reservationSet><item><instancesSet><item><instanceId>i</instanceId>"
+     "<cpuOptions><coreCount>1e999</coreCount></cpuOptions></item></instancesSet></item>"
+     "</reservationSet></DescribeInstancesResponse>" % EC2_NS, "number out of range"),
+    ("invalid UTF-8 in JSON", "sqs", "ListQueues", None, b'{"QueueUrls":["a\xff\xfe\xc0\x80b"]}',
+     "invalid UTF-8"),
+    ("invalid UTF-8 in XML", "ec2", "DescribeSubnets", None,
+     b"<DescribeSubnetsResponse " + EC2_NS.encode() + b"><subnetSet><item><subnetId>a\xff\xfeb</subnetId>"
+     b"</item></subnetSet></DescribeSubnetsResponse>", "not well-formed"),
+    ("a 100 MB string", "sqs", "GetQueueAttributes", {"QueueUrl": "q"},
+     ('{"Attributes":{"Policy":"',) + ("x" * (1 << 20),) * 100 + ('"}}',), "larger than 64 MiB"),
+]
+
+
+def write_fixture(directory, service, operation, body):
+    os.makedirs(os.path.join(directory, service), exist_ok=True)
+    with open(os.path.join(directory, service, operation + ".body"), "wb") as f:
+        for part in body if isinstance(body, tuple) else (body,):
+            f.write(part if isinstance(part, bytes) else part.encode())
+    with open(os.path.join(directory, service, operation + ".json"), "w") as f:
+        json.dump([{"body_file": operation + ".body"}], f)
+
+
+# Peak RSS a hostile response may cost: the 64 MiB body limit and the
+# process's own ~15 MiB, with room; AddressSanitizer's shadow memory and
+# quarantine multiply what a build under `make test-asan` uses.
+RSS_BOUND_MIB = 400 if "build-asan" in BIN else 160
+
+
+def call_rss(argv, env):
+    """Runs argv; (exit code, stderr, peak RSS in MiB)."""
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = p.stderr.read().decode("utf-8", "replace")
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, err, usage.ru_maxrss / 1024.0
+
+
+def test_hostile():
+    fx = os.path.join(WORK, "hostile")
+    for _, service, op, _, body, _ in HOSTILE:
+        write_fixture(fx, service, op, body)
+    write_fixture(fx, "sqs", "ListQueueTags", '{"Tags":{"k":"' + "y" * (2 << 20) + '"}}')
+    aws = fakes.start_fake_aws(fx, log=os.path.join(WORK, "fake-hostile.log"))
+    try:
+        env = env_for(aws, AWSTOPO_RETRY_BASE_MS=1)
+        for name, service, op, params, _, says in HOSTILE:
+            argv = [BIN, "call", service, op] + (["--params", json.dumps(params)] if params else [])
+            rc, err, rss = call_rss(argv, env)
+            check("f: %s: a clear error (%s), peak RSS %.0f MiB < %d" % (name, says, rss, RSS_BOUND_MIB),
+                  rc != 0 and says in err and rss < RSS_BOUND_MIB, (rc, err[-400:], rss))
+        rc, err, rss = call_rss([BIN, "call", "sqs", "ListQueueTags", "--params", '{"QueueUrl": "q"}'],
+                                env_for(aws, AWSTOPO_RETRY_BASE_MS=1, AWSTOPO_MAX_RESPONSE_MB=1))
+        check("f: a 2 MB body past AWSTOPO_MAX_RESPONSE_MB=1: a clear error", rc != 0 and
+              "larger than 1 MiB" in err, err[-400:])
+    finally:
+        aws.stop()
+
+    # In a scan: the sqs run fails, ec2 and vpc are whole, and no stop_snapshot.
+    scan_fx = os.path.join(WORK, "hostile-scan")
+    shutil.copytree(os.path.join(ROOT, "tests", "integration", "fixtures-scan"), scan_fx)
+    os.remove(os.path.join(scan_fx, "sqs", "ListQueues.json"))
+    write_fixture(scan_fx, "sqs", "ListQueues", HOSTILE[0][4])
+    aws = fakes.start_fake_aws(scan_fx, log=os.path.join(WORK, "fake-hostile-scan.log"))
+    rx = fakes.start_receiver(api_key=API_KEY, log=os.path.join(WORK, "receiver-hostile.log"))
+    try:
+        r = scan(aws, "hostile-scan", rx, ["--services", "ec2,vpc,sqs"], spool=os.path.join(WORK, "spool-h"),
+                 AWSTOPO_RETRY_BASE_MS=1)
+        comps = [c["externalId"] for c in (r.topology() or {}).get("components", [])]
+        check("f: scan: exit 1, the sqs run failed naming the response's fault",
+              r.rc == 1 and "error: mapping sqs" in r.err and "nested too deep" in r.err, r)
+        check("f: scan: ec2 and vpc components sent, without stop_snapshot",
+              any(":instance/" in c for c in comps) and any(":vpc/" in c for c in comps) and
+              not any(":sqs:" in c for c in comps) and flags(rx) and not stop_sent(rx), (comps, flags(rx)))
+    finally:
+        aws.stop()
+        rx.stop()
+
+
 def main():
     aws = rx = None
     try:
@@ -200,6 +441,10 @@ def main():
             test_no_mapping(aws, rx)
             test_try(aws, rx, clean)
             test_defaults_pass(aws, rx, clean)
+            test_shrink(aws, rx, clean)
+            test_spool_faults(aws, rx, clean)
+            test_enospc(aws, rx)
+        test_hostile()
     except Exception:
         traceback.print_exc()
         check("no exception", False)
