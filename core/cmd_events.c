@@ -28,6 +28,7 @@
 #include "intake.h"
 #include "kinesis.h"
 #include "scan.h"
+#include "daemon.h"
 #include "scheduler.h"
 
 static const char help[] =
@@ -639,7 +640,7 @@ static int process(events_options *o)
 /* ---- events consume ---- */
 
 typedef struct consumer {
-    const events_options *o;
+    const events_consume_run *r;
     const awstopo_config *cfg;
     stackstate_sink *sink;      /* NULL without a StackState URL */
     buf spool;
@@ -655,8 +656,8 @@ static int consumer_deliver(void *ud, topology *t)
                           .collection_timestamp = (double)time(NULL) };
     topology_sort(t);
     char err[1024];
-    for (int i = 0; i < c->o->noutputs; i++) {
-        if (sink_file_write_topology("-", c->o->outputs[i].format, t, &io, INTAKE_INCREMENTAL, err, sizeof err) < 0) {
+    for (int i = 0; i < c->r->noutputs; i++) {
+        if (sink_file_write_topology("-", c->r->outputs[i].format, t, &io, INTAKE_INCREMENTAL, err, sizeof err) < 0) {
             cli_error("%s", err);
             return -1;
         }
@@ -677,57 +678,51 @@ static void on_stop(int sig)
     stop_requested = 1;
 }
 
-static int consume(events_options *o)
+void events_checkpoint_dir(const char *given, const char *stream, buf *out)
 {
-    awstopo_config cfg;
-    char err[1024];
-    if (load_config(o, &cfg) < 0) return EXIT_FAILURE_;
-    if (!cfg.stackstate_url && !o->noutputs) {
-        o->outputs[0] = (output_spec){ "-", FORMAT_JSON, 1 };
-        o->noutputs = 1;
+    if (given) {
+        buf_puts(out, given);
+        return;
     }
-    char *mpath = model_search_path(&o->co);
+    buf_printf(out, "%s/.cache/awstopo/kinesis", getenv("HOME") ? getenv("HOME") : "/tmp");
+    make_dirs(out->data);   /* the parents of the default; kinesis_consume makes the last one */
+    buf_printf(out, "/%s", stream);
+}
+
+int events_consume(const events_consume_run *r, const awstopo_config *cfg)
+{
+    char err[1024];
+    char *mpath = model_search_path(r->co);
     model_registry *models = model_registry_new(mpath);
-    consumer c = { .o = o, .cfg = &cfg };
-    aws_client *client = make_client(&o->co, models, err, sizeof err);
+    consumer c = { .r = r, .cfg = cfg };
+    aws_client *client = make_client(r->co, models, err, sizeof err);
     int rc = EXIT_OK;
     if (!client) {
         cli_error("kinesis: %s", err);
         rc = EXIT_FAILURE_;
     }
-    if (rc == EXIT_OK && cfg.stackstate_url && !(c.sink = open_stackstate_sink(&cfg, &c.spool, err, sizeof err))) {
+    if (rc == EXIT_OK && cfg->stackstate_url && !(c.sink = open_stackstate_sink(cfg, &c.spool, err, sizeof err))) {
         cli_error("%s", err);
         rc = EXIT_FAILURE_;
     }
     if (rc == EXIT_OK) {
         buf dir = {0};
-        if (o->checkpoint_dir) buf_puts(&dir, o->checkpoint_dir);
-        else buf_printf(&dir, "%s/.cache/awstopo/kinesis", getenv("HOME") ? getenv("HOME") : "/tmp");
-        if (!o->checkpoint_dir) {   /* create the parents of the default */
-            buf parent = {0};
-            buf_printf(&parent, "%s/.cache", getenv("HOME") ? getenv("HOME") : "/tmp");
-            mkdir(parent.data, 0700);
-            mkdir(dir.data, 0700);
-            buf_free(&parent);
-            buf_printf(&dir, "/%s", o->kinesis_stream);
-        }
-        struct sigaction sa = { .sa_handler = on_stop };
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        consume_options co = { .stream = { client, models, o->kinesis_stream, o->kinesis_region },
-                               .checkpoint_dir = dir.data, .once = o->once,
-                               .poll_ms = o->poll_ms ? atol(o->poll_ms) : 0, .deliver = consumer_deliver,
+        events_checkpoint_dir(r->checkpoint_dir, r->stream, &dir);
+        consume_options co = { .stream = { client, models, r->stream, r->region },
+                               .checkpoint_dir = dir.data, .once = r->once, .poll_ms = r->poll_ms,
+                               .deliver = consumer_deliver,
                                .limit = getenv("AWSTOPO_KINESIS_LIMIT") ? atoi(getenv("AWSTOPO_KINESIS_LIMIT")) : 0,
-                               .ud = &c, .stop = &stop_requested, .verbose = o->co.verbose };
+                               .ud = &c, .stop = r->stop, .verbose = r->co->verbose, .on_round = r->on_round,
+                               .round_ud = r->round_ud };
         consume_stats st = {0};
-        int r = kinesis_consume(&co, &st, err, sizeof err);
+        int res = kinesis_consume(&co, &st, err, sizeof err);
         fprintf(stderr,
                 "kinesis: %zu records read from %s, %zu updates delivered, %zu refused, %zu bad records, "
                 "%zu shards finished, %zu iterators renewed\n",
-                st.records, o->kinesis_stream, st.delivered, st.refused, st.bad_records, st.shards_finished,
+                st.records, r->stream, st.delivered, st.refused, st.bad_records, st.shards_finished,
                 st.expired_iterators);
-        if (r < 0) cli_error("%s", err);
-        rc = r < 0 ? EXIT_FAILURE_ : r > 0 || st.bad_records ? EXIT_PARTIAL : EXIT_OK;
+        if (res < 0) cli_error("%s", err);
+        rc = res < 0 ? EXIT_FAILURE_ : res > 0 || st.bad_records ? EXIT_PARTIAL : EXIT_OK;
         buf_free(&dir);
     }
     stackstate_sink_free(c.sink);
@@ -735,6 +730,25 @@ static int consume(events_options *o)
     client_free(client);
     model_registry_free(models);
     free(mpath);
+    return rc;
+}
+
+static int consume(events_options *o)
+{
+    awstopo_config cfg;
+    if (load_config(o, &cfg) < 0) return EXIT_FAILURE_;
+    if (!cfg.stackstate_url && !o->noutputs) {
+        o->outputs[0] = (output_spec){ "-", FORMAT_JSON, 1 };
+        o->noutputs = 1;
+    }
+    struct sigaction sa = { .sa_handler = on_stop };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    events_consume_run r = { .co = &o->co, .stream = o->kinesis_stream, .region = o->kinesis_region,
+                             .checkpoint_dir = o->checkpoint_dir, .poll_ms = o->poll_ms ? atol(o->poll_ms) : 0,
+                             .once = o->once, .stop = &stop_requested, .outputs = o->outputs,
+                             .noutputs = o->noutputs };
+    int rc = events_consume(&r, &cfg);
     config_free(&cfg);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "scan.h"
+#include "daemon.h"
 #include "sink.h"
 #include "timestamp.h"
 #include "util.h"
@@ -69,25 +70,6 @@ static const char help[] =
     "\n"
     "Exit codes: 0 complete, 1 partial (some calls failed, or payloads are still\n"
     "spooled), 2 failure, 64 usage.\n";
-
-typedef enum metrics_format { MFORMAT_JSON, MFORMAT_OPENMETRICS, MFORMAT_INTAKE } metrics_format;
-
-typedef struct metrics_output {
-    const char *path;
-    metrics_format format;
-    int format_given;
-} metrics_output;
-
-typedef struct metrics_cli {
-    scan_options scan;              /* which components, credentials, StackState */
-    const char *topology_file;
-    metrics_options mo;
-    strlist flag_choose, flag_tags;
-    int only_named;
-    const char *interval, *delay, *end, *budget, *price, *insufficient, *from, *to;
-    metrics_output outputs[8];
-    int noutputs;
-} metrics_cli;
 
 /* ---- arguments ---- */
 
@@ -228,7 +210,7 @@ static int build_options(metrics_cli *m, const awstopo_config *cfg)
 
 /* ---- components from a file ---- */
 
-static int load_topology(const char *path, topology *t)
+int metrics_load_topology(const char *path, topology *t)
 {
     size_t len;
     char *text = read_file_maybe_gz(path, &len);
@@ -447,7 +429,19 @@ int cmd_metrics(int argc, char **argv)
     }
     for (size_t i = 0; i < cfg.problems.len; i++) cli_error("config: %s", cfg.problems.items[i]);
     config_apply_env(&cfg);
+    metrics_report rep;
+    int rc = metrics_execute(&m, &cfg, &rep);
+    config_free(&cfg);
+    return rc;
+}
+
+int metrics_execute(metrics_cli *mp, awstopo_config *cfgp, metrics_report *report)
+{
+    metrics_cli m = *mp;
+    awstopo_config cfg = *cfgp;
+    char err[1024];
     int rc = EXIT_OK;
+    memset(report, 0, sizeof *report);
     if (build_options(&m, &cfg) < 0) {
         rc = EXIT_USAGE;
         goto out_cfg;
@@ -475,7 +469,7 @@ int cmd_metrics(int argc, char **argv)
         goto out;
     }
     if (m.topology_file) {
-        if (load_topology(m.topology_file, &file) < 0) {
+        if (metrics_load_topology(m.topology_file, &file) < 0) {
             rc = EXIT_FAILURE_;
             goto out;
         }
@@ -500,6 +494,9 @@ int cmd_metrics(int argc, char **argv)
         int s = send_to_stackstate(&cfg, &st.all, &io);
         if (s > out_rc) out_rc = s;
     }
+    *report = st.all.report;
+    report->warnings = (strlist){0};   /* the report's lists stay with the result */
+    report->skipped = (strlist){0};
     if (st.failed_accounts == naccounts || out_rc == 2) rc = EXIT_FAILURE_;
     else if (st.failed_accounts || st.all.report.failed || out_rc == 1 ||
              (m.mo.alarms && !m.mo.estimate && st.all.health_incomplete))
@@ -516,6 +513,6 @@ out_cfg:
     metrics_options_free(&m.mo);
     strlist_free(&m.flag_choose);
     strlist_free(&m.flag_tags);
-    config_free(&cfg);
+    *cfgp = cfg;   /* the flags merged into it */
     return rc;
 }

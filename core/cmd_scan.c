@@ -345,15 +345,15 @@ static int deliver(const scan_options *o, const awstopo_config *cfg, topology *a
                             complete ? INTAKE_SNAPSHOT_COMPLETE : INTAKE_SNAPSHOT_INCOMPLETE);
 }
 
-static void spool_path(const awstopo_config *cfg, buf *spool)
+void stackstate_spool_dir(const awstopo_config *cfg, buf *out)
 {
-    if (cfg->spool_dir) buf_puts(spool, cfg->spool_dir);
-    else buf_printf(spool, "%s/.cache/awstopo/spool", getenv("HOME") ? getenv("HOME") : "/tmp");
+    if (cfg->spool_dir) buf_puts(out, cfg->spool_dir);
+    else buf_printf(out, "%s/.cache/awstopo/spool", getenv("HOME") ? getenv("HOME") : "/tmp");
 }
 
 stackstate_sink *open_stackstate_sink(const awstopo_config *cfg, buf *spool, char *err, size_t errlen)
 {
-    spool_path(cfg, spool);
+    stackstate_spool_dir(cfg, spool);
     const char *base_ms = getenv("AWSTOPO_RETRY_BASE_MS");   /* delivery backs off like AWS calls */
     stackstate_options so = { .base_url = cfg->stackstate_url, .api_key = cfg->api_key,
                               .spool_dir = spool->data, .spool_max_bytes = cfg->spool_max_mb << 20,
@@ -414,7 +414,7 @@ static int shrink_guard(const scan_options *o, const awstopo_config *cfg, size_t
     if (!cfg->stackstate_url || o->allow_shrink || cfg->allow_shrink) return 0;
     double fraction = cfg->shrink_set ? cfg->shrink_fraction : SHRINK_DEFAULT_FRACTION;
     buf spool = {0};
-    spool_path(cfg, &spool);
+    stackstate_spool_dir(cfg, &spool);
     long last = shrink_last(spool.data, instance_of(cfg));
     buf_free(&spool);
     if (!shrink_too_small(components, last, fraction)) return 0;
@@ -429,7 +429,7 @@ static void remember_size(const awstopo_config *cfg, size_t components)
 {
     char err[1024];
     buf spool = {0};
-    spool_path(cfg, &spool);
+    stackstate_spool_dir(cfg, &spool);
     if (shrink_remember(spool.data, instance_of(cfg), components, err, sizeof err) < 0)
         cli_error("warning: the shrink guard cannot remember this snapshot: %s", err);
     buf_free(&spool);
@@ -464,8 +464,14 @@ static void merge_flags(awstopo_config *cfg, const scan_options *o)
 /* Credentials of one account: the flags win over the file. */
 static common_options account_options(const scan_options *o, const account_config *ac)
 {
-    common_options co = o->co;
+    common_options co = account_credentials(&o->co, ac);
     co.scan = 1;
+    return co;
+}
+
+common_options account_credentials(const common_options *flags, const account_config *ac)
+{
+    common_options co = *flags;
     if (ac) {
         if (!co.profile) co.profile = ac->profile;
         if (!co.role_arn) co.role_arn = ac->role_arn;
@@ -547,22 +553,30 @@ int scan_or_record(int argc, char **argv, int record)
     }
     for (size_t i = 0; i < cfg.problems.len; i++) cli_error("config: %s", cfg.problems.items[i]);
     config_apply_env(&cfg);
-    merge_flags(&cfg, &o);
-    if (o.record) config_set(&cfg.stackstate_url, NULL);   /* recording sends nothing */
-    if (!cfg.stackstate_url && o.noutputs == 0 && !o.record) {   /* nowhere to go: print it */
-        o.outputs[0] = (output_spec){ "-", FORMAT_JSON, 1 };
-        o.noutputs = 1;
+    scan_summary sum;
+    int rc = scan_execute(&o, &cfg, &sum);
+    config_free(&cfg);
+    return rc;
+}
+
+int scan_execute(scan_options *o, awstopo_config *cfg, scan_summary *sum)
+{
+    merge_flags(cfg, o);
+    if (o->record) config_set(&cfg->stackstate_url, NULL);   /* recording sends nothing */
+    if (!cfg->stackstate_url && o->noutputs == 0 && !o->record) {   /* nowhere to go: print it */
+        o->outputs[0] = (output_spec){ "-", FORMAT_JSON, 1 };
+        o->noutputs = 1;
     }
 
     long long t0 = sched_now_ms();
-    char *mpath = model_search_path(&o.co), *mappath = mapping_search_path(&o.co);
+    char *mpath = model_search_path(&o->co), *mappath = mapping_search_path(&o->co);
     model_registry *models = model_registry_new(mpath);
     progress prog = { isatty(2), 0, 0, 0 };
-    engine_options eo = { .mapping_path = mappath, .verbose = o.co.verbose, .on_finish = on_run_finished,
+    engine_options eo = { .mapping_path = mappath, .verbose = o->co.verbose, .on_finish = on_run_finished,
                           .on_finish_ud = &prog };
     engine *e = engine_new(&eo, models);
 
-    size_t naccounts = cfg.naccounts ? cfg.naccounts : 1;
+    size_t naccounts = cfg->naccounts ? cfg->naccounts : 1;
     account_scan *accounts = xcalloc(naccounts, sizeof *accounts);
     topology all;
     topology_init(&all);
@@ -571,10 +585,10 @@ int scan_or_record(int argc, char **argv, int record)
     size_t failed_accounts = 0;
     client_stats cs = {0};
     for (size_t i = 0; i < naccounts; i++) {
-        const account_config *ac = cfg.naccounts ? &cfg.accounts[i] : NULL;
-        if (scan_account(&o, &cfg, ac, e, models, &accounts[i], &prog) < 0) failed_accounts++;
-        if (o.record && write_recordings(&o, &accounts[i])) failed_accounts++;
-        collect(&accounts[i], &all, &t, o.co.verbose);
+        const account_config *ac = cfg->naccounts ? &cfg->accounts[i] : NULL;
+        if (scan_account(o, cfg, ac, e, models, &accounts[i], &prog) < 0) failed_accounts++;
+        if (o->record && write_recordings(o, &accounts[i])) failed_accounts++;
+        collect(&accounts[i], &all, &t, o->co.verbose);
         if (accounts[i].client) {
             const client_stats *s = client_get_stats(accounts[i].client);
             cs.calls += s->calls;
@@ -587,18 +601,21 @@ int scan_or_record(int argc, char **argv, int record)
     /* No mapping ran (a typo in --services, regions without recordings): a
      * complete, empty snapshot would delete the instance's whole topology. */
     int none_ran = prog.total == 0 && failed_accounts < naccounts;
-    if (none_ran) no_mapping_ran(&cfg);
-    if (complete && !none_ran && shrink_guard(&o, &cfg, all.components.len)) complete = 0;
+    if (none_ran) no_mapping_ran(cfg);
+    if (complete && !none_ran && shrink_guard(o, cfg, all.components.len)) complete = 0;
     /* No account scanned: nothing to say, not even an empty snapshot start. */
-    int delivered = failed_accounts == naccounts || none_ran ? 2 : deliver(&o, &cfg, &all, complete);
-    if (complete && delivered != 2 && cfg.stackstate_url && !o.record) remember_size(&cfg, all.components.len);
+    int delivered = failed_accounts == naccounts || none_ran ? 2 : deliver(o, cfg, &all, complete);
+    if (complete && delivered != 2 && cfg->stackstate_url && !o->record) remember_size(cfg, all.components.len);
 
+    *sum = (scan_summary){ .components = all.components.len, .relations = all.relations.len, .runs = prog.total,
+                           .failed_runs = prog.failed, .calls = o->demo ? t.calls : cs.calls,
+                           .retries = cs.retries, .throttles = cs.throttles, .warnings = t.warnings,
+                           .complete = complete, .seconds = (double)(sched_now_ms() - t0) / 1000.0 };
     fprintf(stderr,
             "scan: %zu components, %zu relations; %zu runs, %zu failed; %zu API calls, %zu retries, "
             "%zu throttled; %zu warnings; %.2fs%s\n",
-            all.components.len, all.relations.len, prog.total, prog.failed,
-            o.demo ? t.calls : cs.calls, cs.retries, cs.throttles, t.warnings,
-            (double)(sched_now_ms() - t0) / 1000.0, complete ? "" : " (incomplete: no stop_snapshot sent)");
+            sum->components, sum->relations, sum->runs, sum->failed_runs, sum->calls, sum->retries, sum->throttles,
+            sum->warnings, sum->seconds, complete ? "" : " (incomplete: no stop_snapshot sent)");
 
     int rc = EXIT_OK;
     if (none_ran) rc = EXIT_USAGE;
@@ -611,6 +628,5 @@ int scan_or_record(int argc, char **argv, int record)
     model_registry_free(models);
     free(mpath);
     free(mappath);
-    config_free(&cfg);
     return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "daemon.h"
 #include "metrics.h"
 #include "model.h"
 #include "org_accounts.h"
@@ -73,7 +74,7 @@ static void problem(awstopo_config *c, const char *path, int line, const char *f
     buf_free(&b);
 }
 
-typedef enum { SEC_NONE, SEC_STACKSTATE, SEC_SCAN, SEC_ACCOUNT, SEC_METRICS, SEC_ORGANIZATION } section;
+typedef enum { SEC_NONE, SEC_STACKSTATE, SEC_SCAN, SEC_ACCOUNT, SEC_METRICS, SEC_ORGANIZATION, SEC_DAEMON } section;
 
 static int set_stackstate(awstopo_config *c, const char *key, const char *value)
 {
@@ -109,9 +110,10 @@ static int set_scan(awstopo_config *c, const char *key, const char *value)
     return 0;
 }
 
-/* [metrics] and [organization] keys are kept as "key=value" and read by
- * metrics.c (metrics_options_from_config) and org_accounts.c
- * (org_options_from_config), which know what they mean. */
+/* [metrics], [organization] and [daemon] keys are kept as "key=value" and
+ * read by metrics.c (metrics_options_from_config), org_accounts.c
+ * (org_options_from_config) and daemon_config.c (daemon_options_from_config),
+ * which know what they mean. */
 static int set_item(strlist *items, const char *key, const char *value)
 {
     buf b = {0};
@@ -155,12 +157,13 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
         else if (strcmp(name, "scan") == 0) *sec = SEC_SCAN;
         else if (strcmp(name, "metrics") == 0) *sec = SEC_METRICS;
         else if (strcmp(name, "organization") == 0) *sec = SEC_ORGANIZATION;
+        else if (strcmp(name, "daemon") == 0) *sec = SEC_DAEMON;
         else if (strncmp(name, "account", 7) == 0 && (name[7] == ' ' || !name[7])) {
             *sec = SEC_ACCOUNT;
             add_account(c, name[7] ? trim(name + 8) : "default");
         } else {
             *sec = SEC_NONE;
-            problem(c, path, n, "unknown section [%s] (stackstate, scan, metrics, organization, account NAME)", name);
+            problem(c, path, n, "unknown section [%s] (stackstate, scan, metrics, organization, daemon, account NAME)", name);
         }
         return;
     }
@@ -176,6 +179,7 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
     else if (*sec == SEC_SCAN) rc = set_scan(c, key, value);
     else if (*sec == SEC_METRICS) rc = set_item(&c->metrics, key, value);
     else if (*sec == SEC_ORGANIZATION) rc = set_item(&c->organization, key, value);
+    else if (*sec == SEC_DAEMON) rc = set_item(&c->daemon, key, value);
     else if (*sec == SEC_ACCOUNT) rc = set_account(&c->accounts[c->naccounts - 1], key, value);
     else return free_secret(value), problem(c, path, n, "'%s' outside a section", key);
     if (rc == -2) problem(c, path, n, "'%s' needs a positive whole number", key);
@@ -231,6 +235,7 @@ void config_free(awstopo_config *c)
     free(c->spool_dir);
     strlist_free(&c->metrics);
     strlist_free(&c->organization);
+    strlist_free(&c->daemon);
     strlist_free(&c->regions);
     strlist_free(&c->services);
     for (size_t i = 0; i < c->naccounts; i++) {
@@ -283,6 +288,11 @@ static void check_semantics(awstopo_config *c, const char *path)
     for (size_t i = 0; i < mp.len; i++) problem(c, path, 0, "%s", mp.items[i]);
     strlist_free(&mp);
     org_options_free(&oo);
+    daemon_options d;
+    daemon_options_from_config(&d, &c->daemon, &mp);
+    for (size_t i = 0; i < mp.len; i++) problem(c, path, 0, "%s", mp.items[i]);
+    strlist_free(&mp);
+    daemon_options_free(&d);
 }
 
 int cmd_config(int argc, char **argv)

@@ -22,6 +22,10 @@
  *   [organization]                     ; the accounts of an AWS Organization (org_accounts.h)
  *   role_name = StackStateTopoRole
  *   ous = ou-a1b2-prod0001
+ *   [daemon]                           ; awstopo run (docs/daemon.md)
+ *   listen = 127.0.0.1:9377
+ *   scan_interval = 1h
+ *   kinesis_stream = stackstate-topo
  *
  *   [account production]               ; one per account; none = the default credentials
  *   profile = prod
@@ -64,6 +68,7 @@ typedef struct awstopo_config {
     int allow_shrink;
     strlist metrics;      /* [metrics] items, "key=value" (metrics.h reads them) */
     strlist organization; /* [organization] items, "key=value" (org_accounts.h reads them) */
+    strlist daemon;       /* [daemon] items, "key=value" (daemon.h reads them) */
     account_config *accounts;
     size_t naccounts;
     strlist problems;     /* "file:line: what is wrong" */

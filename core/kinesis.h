@@ -75,6 +75,8 @@ char *kinesis_base64_decode(const char *s, size_t *len);
  * else when not (nothing moves; the records are read again later). */
 typedef int (*kinesis_deliver_fn)(void *ud, topology *t);
 
+struct consume_stats;
+
 typedef struct consume_options {
     kinesis_stream stream;
     const char *checkpoint_dir;   /* one file per shard; created */
@@ -85,6 +87,10 @@ typedef struct consume_options {
     void *ud;
     volatile sig_atomic_t *stop;  /* set (by a signal handler) to stop after the current batch; may be NULL */
     int verbose;
+    /* Called after every round over the shards (may be NULL): the daemon's
+     * health and lag figures. */
+    void (*on_round)(void *ud, const struct consume_stats *st);
+    void *round_ud;
 } consume_options;
 
 typedef struct consume_stats {
@@ -94,6 +100,8 @@ typedef struct consume_stats {
     size_t refused;               /* deliveries not accepted */
     size_t shards_finished;       /* closed shards read to their end */
     size_t expired_iterators;     /* iterators renewed */
+    size_t rounds;                /* rounds over the shards finished */
+    long long millis_behind;      /* the largest MillisBehindLatest of the last round */
 } consume_stats;
 
 /* Reads the stream: ListShards; for each shard whose parents are finished

@@ -303,6 +303,8 @@ static int read_shard(const consume_options *o, shard *sh, consume_stats *st, in
             if (checkpoint_save(o->checkpoint_dir, sh->id, SHARD_END, err, errlen) < 0) rc = READ_ERROR;
         }
         *caught_up = n == 0 && (!cJSON_IsNumber(behind) || behind->valuedouble == 0);
+        if (cJSON_IsNumber(behind) && (long long)behind->valuedouble > st->millis_behind)
+            st->millis_behind = (long long)behind->valuedouble;
     } else {
         free(sh->iterator);   /* read again from the checkpoint */
         sh->iterator = NULL;
@@ -330,6 +332,7 @@ int kinesis_consume(const consume_options *o, consume_stats *st, char *err, size
             break;
         }
         int all_caught_up = 1, refused = 0, progress = 0;
+        st->millis_behind = 0;
         for (size_t i = 0; i < shards.len && !(o->stop && *o->stop); i++) {
             shard *sh = &shards.items[i];
             if (!sh->listed || finished(sh) || !parent_done(&shards, sh->parent) ||
@@ -348,6 +351,8 @@ int kinesis_consume(const consume_options *o, consume_stats *st, char *err, size
             if (!caught_up) all_caught_up = 0;
         }
         if (rc < 0) break;
+        st->rounds++;
+        if (o->on_round) o->on_round(o->round_ud, st);
         if (refused) {   /* StackState did not take it: the checkpoint stays, try again later */
             if (o->once) {
                 rc = 1;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "daemon.h"
 
 static const char usage[] =
     "awstopo " AWSTOPO_VERSION " -- AWS topology for StackState\n"
@@ -31,6 +32,8 @@ static const char usage[] =
     "  events process [FILE|-]...  run AWS events (EventBridge, CloudTrail) through the mappings;\n"
     "                           send, write or publish (--kinesis-stream) the topology update\n"
     "  events consume --kinesis-stream NAME  send a Kinesis stream's updates to StackState\n"
+    "  run --config FILE        the daemon: scans at an interval, consumes the Kinesis stream, fetches\n"
+    "                           metrics; /healthz, /metrics and /v1/metrics on a local port\n"
     "  lambda                   the AWS Lambda custom runtime (_HANDLER cron|cwevents|publisher)\n"
     "  stackpack export --instance NAME  the StackState configuration of an instance (views,\n"
     "                           console actions, component types, layers, domains) to import\n"
@@ -70,6 +73,7 @@ static const command commands[] = {
     { "events", cmd_events },
     { "lambda", cmd_lambda },
     { "stackpack", cmd_stackpack },
+    { "run", cmd_run },
 };
 
 int main(int argc, char **argv)

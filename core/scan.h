@@ -73,10 +73,29 @@ void free_account(account_scan *a);
 /* The StackState sink of cfg (url, api key, spool: ~/.cache/awstopo/spool
  * by default; its path is appended to spool). NULL with err. Caller frees. */
 stackstate_sink *open_stackstate_sink(const awstopo_config *cfg, buf *spool, char *err, size_t errlen);
+/* The credentials options of account ac (NULL: the default): the flags
+ * win over its [account] section. Strings point into both. */
+common_options account_credentials(const common_options *flags, const account_config *ac);
+/* cfg's spool directory (the default above), appended to out. */
+void stackstate_spool_dir(const awstopo_config *cfg, buf *out);
 
 /* The account id of the client's credentials (sts GetCallerIdentity);
  * caller frees. NULL with the reason in err. */
 char *lookup_account_id(aws_client *c, model_registry *models, char *err, size_t errlen);
+
+/* What a scan did (scan_execute). */
+typedef struct scan_summary {
+    size_t components, relations, runs, failed_runs, calls, retries, throttles, warnings;
+    int complete;           /* every account and run answered: the snapshot was closed */
+    double seconds;
+} scan_summary;
+
+/* The scan itself, on a configuration already read (the file and the
+ * environment): o's flags are merged over cfg (which keeps them), the
+ * accounts scanned, the topology delivered, a summary line printed and
+ * *sum filled. Returns the exit code (docs/cli.md). Shared by scan, record
+ * and the daemon (`awstopo run`). */
+int scan_execute(scan_options *o, awstopo_config *cfg, scan_summary *sum);
 
 /* Runs `awstopo scan` (record 0) or `awstopo record` (record 1). */
 int scan_or_record(int argc, char **argv, int record);

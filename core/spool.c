@@ -162,24 +162,6 @@ int spool_rescan(spool *s, char *err, size_t errlen)
 
 /* ---- open / close ---- */
 
-/* mkdir -p, the last component with mode 0700. */
-static int make_dirs(const char *path)
-{
-    char *p = xstrdup(path);
-    for (char *q = p + 1; *q; q++) {
-        if (*q != '/') continue;
-        *q = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *q = '/';
-    }
-    int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
-}
-
 spool *spool_open(const char *dir, size_t max_bytes, char *err, size_t errlen)
 {
     if (!dir || !dir[0]) {

@@ -3,6 +3,7 @@
  *
  *   set_err            the "char *err, size_t errlen" convention's formatter
  *   strlist            a growable list of owned strings
+ *   make_dirs          mkdir -p
  *   has_suffix         does a string end with another
  *   compare_strings    qsort comparator for an array of char *
  *   read_file          a whole file into a buf (also relative to a directory
@@ -30,6 +31,8 @@ void strlist_add(strlist *l, const char *s);     /* appends a copy of s */
 void strlist_addf(strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));  /* a formatted one */
 void strlist_free(strlist *l);                   /* frees the items; l becomes {0} */
 
+/* mkdir -p: path and its missing parents, mode 0700. 0, or -1 with errno. */
+int make_dirs(const char *path);
 int has_suffix(const char *s, const char *suffix);
 
 /* For qsort over char *[]: strcmp order. */
