@@ -13,12 +13,17 @@ reference measured in the same run. Never passes or fails.
      API, `awstopo lambda` next to a Python runtime that imports botocore
      (boto3 is not installed on this machine; boto3 imports botocore and
      adds little) and then asks for /next the same way
+  4  the daemon `awstopo run` (scans every BENCH_DAEMON_SCAN_INTERVAL s,
+     default 3, against the fake AWS endpoint; its consumer with 50 ms poll):
+     the latency of 2 with the daemon's consumer, and the RSS of the loop
+     process idle and after some cycles (reference: 2's bare consumer)
 
 The machine is shared: prefer the CPU figures to wall time.
 """
 
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
@@ -36,6 +42,7 @@ import fakes                                              # noqa: E402
 
 BIN = os.path.abspath(os.environ.get("AWSTOPO_BIN") or os.path.join(ROOT, "awstopo"))
 N = int(os.environ.get("BENCH_EVENTS", "5000"))
+CYCLE = int(os.environ.get("BENCH_DAEMON_SCAN_INTERVAL", "3"))
 WORK = tempfile.mkdtemp(prefix="awstopo-bench-events-")
 API_KEY = "bench-api-key"
 
@@ -82,6 +89,32 @@ def throughput(kinesis, kc, rx):
           % ("end to end", t2 - t0, cpu2 - cpu0, N / max(cpu2 - cpu0, 1e-6), N / max(t2 - t0, 1e-6)))
 
 
+def put_and_wait(kc, stream, rx, n):
+    """PutRecords of one delete record at a time, n times: the ms until the
+    receiver has it, sorted."""
+    lat = []
+    for i in range(n):
+        since = rx.payloads()[-1]["seq"] if rx.payloads() else 0
+        rid = "urn:bench:%s%d" % (stream, i)
+        rec = {"awstopo": 1, "instance": "aws", "kind": "delete", "id": rid, "time": 0}
+        t0 = time.time()
+        kc.put_records(StreamName=stream, Records=[{"Data": json.dumps(rec).encode(), "PartitionKey": rid}])
+        deadline = t0 + 10
+        while time.time() < deadline:
+            got = rx.payloads(since)
+            if any(rid in t.get("delete_ids", []) for e in got for t in e["payload"]["topologies"]):
+                lat.append((time.time() - t0) * 1000)
+                break
+            time.sleep(0.005)
+        time.sleep(0.02)
+    return sorted(lat)
+
+
+def percentiles(lat):
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else float("nan")
+    return (statistics.median(lat) if lat else float("nan")), p99, (lat[0] if lat else float("nan"))
+
+
 def latency(kinesis, kc, rx):
     kc.create_stream(StreamName="lat", ShardCount=1)
     time.sleep(0.3)
@@ -89,31 +122,84 @@ def latency(kinesis, kc, rx):
                              "--checkpoint-dir", os.path.join(WORK, "cp-lat"), "--stackstate-url", rx.url,
                              "--spool", os.path.join(WORK, "spool-lat")],
                             env=env_for(kinesis), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    lat = []
     try:
         time.sleep(0.5)
-        for i in range(60):
-            since = rx.payloads()[-1]["seq"] if rx.payloads() else 0
-            rid = "urn:bench:lat%d" % i
-            rec = {"awstopo": 1, "instance": "aws", "kind": "delete", "id": rid, "time": 0}
-            t0 = time.time()
-            kc.put_records(StreamName="lat", Records=[{"Data": json.dumps(rec).encode(), "PartitionKey": rid}])
-            deadline = t0 + 10
-            while time.time() < deadline:
-                got = rx.payloads(since)
-                if any(rid in e["payload"]["topologies"][0].get("delete_ids", []) for e in got):
-                    lat.append((time.time() - t0) * 1000)
-                    break
-                time.sleep(0.005)
-            time.sleep(0.02)
+        lat = put_and_wait(kc, "lat", rx, 60)
     finally:
         proc.terminate()
         proc.wait(10)
-    lat.sort()
-    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else float("nan")
     print("2  PutRecords -> receiver ack, running consumer, 50 ms poll, %d samples" % len(lat))
     print("   p50 %.0f ms, p99 %.0f ms, min %.0f ms (reference: the poll interval alone averages 25 ms)"
-          % (statistics.median(lat) if lat else float("nan"), p99, lat[0] if lat else float("nan")))
+          % percentiles(lat))
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def daemon_children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def daemon(kinesis, kc):
+    """4: `awstopo run` against the fake AWS endpoint (the scan's fixtures and
+    its CloudWatch), kinesalite and the receiver: latency with the daemon's
+    consumer, RSS idle and after cycles of scans, events and /v1/metrics."""
+    kc.create_stream(StreamName="dmn", ShardCount=1)
+    time.sleep(0.3)
+    aws = fakes.start_fake_aws(os.path.join(ROOT, "tests", "integration", "fixtures-scan"), cloudwatch=True)
+    rx = fakes.start_receiver(api_key=API_KEY)
+    conf = os.path.join(WORK, "daemon.conf")
+    with open(conf, "w") as f:
+        f.write("[stackstate]\nurl = %s\nspool = %s/spool-dmn\n[scan]\nregions = us-east-1\nservices = ec2,vpc,sqs\n"
+                "[daemon]\nlisten = 127.0.0.1:0\nscan_interval = %d\nkinesis_stream = dmn\npoll_ms = 50\n"
+                "state_dir = %s/state\ncheckpoint_dir = %s/cp-dmn\n"
+                % (rx.url, WORK, CYCLE, WORK, WORK))
+    env = dict(env_for(kinesis), **aws.env())
+    env["AWS_ENDPOINT_URL_KINESIS"] = kinesis.url
+    log = os.path.join(WORK, "daemon.log")
+    proc = subprocess.Popen([BIN, "run", "--config", conf], env=env, stdout=subprocess.DEVNULL,
+                            stderr=open(log, "w"))
+    try:
+        def scans():
+            return len(re.findall(r"scan \(pid \d+\) ended with exit code 0", open(log).read()))
+        deadline = time.time() + 60
+        while scans() < 1 and time.time() < deadline:
+            time.sleep(0.1)
+        port = int(re.search(r"\(port (\d+)\)", open(log).read()).group(1))
+        time.sleep(1)
+        idle = rss_kb(proc.pid)
+        kids = daemon_children(proc.pid)
+        consumer = rss_kb(kids[0]) if kids else 0
+        lat = put_and_wait(kc, "dmn", rx, 60)
+        queue = urllib.request.quote("arn:aws:sqs:us-east-1:123456789012:orders", safe="")
+        for i in range(20):
+            urllib.request.urlopen("http://127.0.0.1:%d/v1/metrics?component=%s" % (port, queue), timeout=30).read()
+            urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=30).read()
+        while scans() < 6 and time.time() < deadline + 120:
+            time.sleep(0.2)
+        cycled = rss_kb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        rx.stop()
+        aws.stop()
+    print("4  `awstopo run`: scans every %d s, consumer with 50 ms poll, %d samples" % (CYCLE, len(lat)))
+    print("   PutRecords -> receiver ack: p50 %.0f ms, p99 %.0f ms, min %.0f ms" % percentiles(lat))
+    print("   RSS of the loop process: %.1f MiB idle after the first scan, %.1f MiB after %d scans, %d events "
+          "and 20 /v1/metrics + /metrics requests (its consumer child: %.1f MiB)"
+          % (idle / 1024, cycled / 1024, scans(), len(lat), consumer / 1024))
 
 
 PY_RUNTIME = r"""
@@ -161,6 +247,7 @@ def main():
             throughput(kinesis, kc, rx)
             latency(kinesis, kc, rx)
         cold_start()
+        daemon(kinesis, kc)
     finally:
         kinesis.stop()
         shutil.rmtree(WORK, ignore_errors=True)

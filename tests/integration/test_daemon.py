@@ -204,6 +204,8 @@ def run_tests(aws, rx, kinesis, kc):
         log = d.text()
         check("i the API key is in no log", API_KEY not in log and API_KEY not in open(
             os.path.join(WORK, "receiver.log"), errors="replace").read())
+        check("no sanitizer report and no job killed in the daemon's log",
+              not re.search(r"Sanitizer|runtime error|killed by signal", log), log[-3000:])
 
 
 def one_daemon(d, conf, aws, rx, kinesis, kc):
