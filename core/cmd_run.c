@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +124,7 @@ static void on_child_stop(int sig)
 
 /* In a new child: the loop's descriptors closed (never epoll_ctl: the
  * epoll set is shared with the parent), signals back to normal. */
-static void child_setup(job *j, int wfd)
+static void child_setup(const job *j)
 {
     daemon_state *s = g_state;
     close(s->epfd);
@@ -140,7 +141,6 @@ static void child_setup(job *j, int wfd)
     sa.sa_handler = SIG_DFL;
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGCHLD, &sa, NULL);
-    (void)wfd;
 }
 
 static void on_job_output(loop_source *src, uint32_t events);
@@ -162,7 +162,7 @@ static int job_start(daemon_state *s, job *j, int (*body)(daemon_state *, int wf
     }
     if (pid == 0) {
         close(p[0]);
-        child_setup(j, p[1]);
+        child_setup(j);
         int rc = body(s, p[1]);
         fflush(NULL);
         _exit(rc);
@@ -184,6 +184,7 @@ static int job_start(daemon_state *s, job *j, int (*body)(daemon_state *, int wf
 static void on_job_output(loop_source *src, uint32_t events)
 {
     job *j = (job *)src;
+    if (j->fd < 0) return;   /* closed earlier in this round of events */
     char chunk[4096];
     for (;;) {
         ssize_t n = read(j->fd, chunk, sizeof chunk);
