@@ -17,25 +17,41 @@
 #include "buf.h"
 #include "cli.h"
 #include "engine.h"
+#include "fixture_diff.h"
 #include "luajson.h"
 #include "model.h"
 #include "scheduler.h"
 #include "util.h"
 
 static const char help[] =
-    "usage: awstopo test [PATH...] [--update] [--mappings DIR] [-v]\n"
+    "usage: awstopo test [PATH...] [--update [--accept-errors]] [--diff struct|lines]\n"
+    "                    [--mappings DIR] [--models DIR] [-v]\n"
     "\n"
     "Replays fixture cases (files named *.case.json, found recursively under each\n"
     "PATH; default: the bundled mappings directory) through their mapping and\n"
     "compares the topology with the golden file beside each case (*.golden.json).\n"
-    "A differing case prints the lines that differ.\n"
+    "A case whose run asked for a call the case has no response for\n"
+    "(FixtureMissing) fails, even when the mapping caught the error.\n"
     "\n"
-    "  --update        write the golden files from what the mappings produce now\n"
-    "  --mappings DIR  mapping directory searched before the bundled one; a case\n"
-    "                  under DIR/fixtures/ finds DIR's mappings by itself\n"
+    "  --update         write the golden files from what the mappings produce now;\n"
+    "                   refuses a run that failed or met a FixtureMissing\n"
+    "  --accept-errors  with --update: also write the golden of a run that failed\n"
+    "                   (a case that shows an error on purpose, e.g. AccessDenied);\n"
+    "                   a FixtureMissing is never written: add the response instead\n"
+    "  --diff struct    (default) a differing case prints, error and warnings first,\n"
+    "                   each added, removed or changed item, changed fields as\n"
+    "                   `path: golden -> now`\n"
+    "  --diff lines     the differing lines of the two golden texts instead\n"
+    "  --mappings DIR   mapping directory searched before the bundled one; a case\n"
+    "                   under DIR/fixtures/ finds DIR's mappings by itself\n"
+    "  --models DIR     service models searched before the bundled ones (botocore's\n"
+    "                   data/ layout; also AWSTOPO_MODEL_PATH, see docs/models.md)\n"
+    "  -v               the mappings' ctx.log lines on stderr\n"
     "\n"
-    "Ends with 'N passed, N failed'. Exit code 0 when every case passed, 1 otherwise.\n"
-    "The fixture format is described in docs/fixtures.md.\n";
+    "An error in a golden file names the mapping, not the file and line (they are\n"
+    "printed with a differing case), so goldens survive moving and editing.\n"
+    "Ends with 'N passed, N failed'. Exit code 0 when every case passed, 1 when one\n"
+    "failed, 64 for a wrong command line. The fixture format: docs/fixtures.md.\n";
 
 /* ---- finding cases ---- */
 
@@ -142,6 +158,33 @@ static void free_case(test_case *tc)
     free(tc->path);
 }
 
+/* msg without the "<file>.lua:<line>: " prefixes Lua puts on errors: a golden
+ * must not change when the mapping moves or gains a line. Caller frees. */
+static char *strip_locations(const char *msg)
+{
+    buf out = {0};
+    const char *p = msg;
+    for (;;) {
+        const char *lua = strstr(p, ".lua:");
+        if (!lua) {
+            buf_puts(&out, p);
+            break;
+        }
+        const char *d = lua + 5;
+        while (*d >= '0' && *d <= '9') d++;
+        if (d == lua + 5 || d[0] != ':' || d[1] != ' ') {   /* not a location */
+            buf_append(&out, p, (size_t)(lua + 5 - p));
+            p = lua + 5;
+            continue;
+        }
+        const char *start = lua;   /* back to the start of the file name */
+        while (start > p && start[-1] != ' ' && start[-1] != '(' && start[-1] != '"') start--;
+        buf_append(&out, p, (size_t)(start - p));
+        p = d + 2;
+    }
+    return buf_steal(&out);
+}
+
 /* Pretty-prints the outcome of a run: the golden file's text. */
 static char *render_outcome(mapping_run *r, const char *error)
 {
@@ -176,8 +219,10 @@ static char *render_outcome(mapping_run *r, const char *error)
     }
     lua_setfield(L, -2, "warnings");
     if (error) {
-        lua_pushstring(L, error);
+        char *stable = strip_locations(error);
+        lua_pushstring(L, stable);
         lua_setfield(L, -2, "error");
+        free(stable);
     }
     buf out = {0};
     luajson_encode(L, -1, &out, 2, err, sizeof err);
@@ -187,9 +232,46 @@ static char *render_outcome(mapping_run *r, const char *error)
     return buf_steal(&out);
 }
 
-/* Runs the case; returns the rendered outcome (caller frees) or NULL with err. */
-static char *run_case(test_case *tc, const char *user_mappings, model_registry *models, int verbose,
-                      char *err, size_t errlen)
+/* What a case's run gave. */
+typedef struct case_result {
+    char *outcome;    /* the golden text (error without locations), NULL: not run */
+    char *error;      /* the run's error as it was, with file and line, or NULL */
+    char *missing;    /* run_fixture_missing, or NULL */
+} case_result;
+
+static void free_result(case_result *cr)
+{
+    free(cr->outcome);
+    free(cr->error);
+    free(cr->missing);
+}
+
+static void replay(mapping_run *r, test_case *tc, case_result *cr, char *err, size_t errlen)
+{
+    cJSON *responses = cJSON_GetObjectItemCaseSensitive(tc->root, "responses");
+    char *rtext = responses ? cJSON_PrintUnformatted(responses) : xstrdup("{}");
+    if (run_set_replay(r, rtext, strlen(rtext), err, errlen) == 0) {
+        sched *s = sched_new(NULL);
+        const cJSON *event = cJSON_GetObjectItemCaseSensitive(tc->root, "event");
+        if (event) {
+            char *etext = cJSON_PrintUnformatted(event);
+            run_start_event(r, s, etext, strlen(etext));
+            free(etext);
+        } else {
+            run_start_scan(r, s);
+        }
+        sched_run(s);
+        sched_free(s);
+        cr->outcome = render_outcome(r, run_error(r));
+        cr->error = run_error(r) ? xstrdup(run_error(r)) : NULL;
+        cr->missing = run_fixture_missing(r);
+    }
+    free(rtext);
+}
+
+/* Runs the case into cr; cr->outcome stays NULL (with err) when it could not run. */
+static void run_case(test_case *tc, const char *user_mappings, model_registry *models, int verbose,
+                     case_result *cr, char *err, size_t errlen)
 {
     char *mapping = mapping_of(tc->path, tc->root);
     char *own_dir = mapping_dir_of(tc->path);
@@ -201,36 +283,23 @@ static char *run_case(test_case *tc, const char *user_mappings, model_registry *
     char *mpath = mapping_search_path(&co);
     engine_options eo = { .mapping_path = mpath, .verbose = verbose };
     engine *e = engine_new(&eo, models);
-    char *outcome = NULL;
     mapping_run *r = run_new(e, mapping, &tc->info, NULL, err, errlen);
     if (r) {
-        cJSON *responses = cJSON_GetObjectItemCaseSensitive(tc->root, "responses");
-        char *rtext = responses ? cJSON_PrintUnformatted(responses) : xstrdup("{}");
-        if (run_set_replay(r, rtext, strlen(rtext), err, errlen) == 0) {
-            sched *s = sched_new(NULL);
-            const cJSON *event = cJSON_GetObjectItemCaseSensitive(tc->root, "event");
-            if (event) {
-                char *etext = cJSON_PrintUnformatted(event);
-                run_start_event(r, s, etext, strlen(etext));
-                free(etext);
-            } else {
-                run_start_scan(r, s);
-            }
-            sched_run(s);
-            sched_free(s);
-            outcome = render_outcome(r, run_error(r));
-        }
-        free(rtext);
+        replay(r, tc, cr, err, errlen);
         run_free(r);
     } else if (!strstr(err, "no mapping named")) {
-        outcome = render_outcome(NULL, err);   /* a mapping that does not load: that is the outcome */
+        /* a mapping that does not load: that is the outcome, named */
+        buf named = {0};
+        if (strncmp(err, "mapping ", 8) != 0) buf_printf(&named, "mapping %s: ", mapping);
+        buf_puts(&named, err);
+        cr->outcome = render_outcome(NULL, named.data);
+        cr->error = buf_steal(&named);
     }
     engine_free(e);
     free(mpath);
     buf_free(&mdirs);
     free(own_dir);
     free(mapping);
-    return outcome;
 }
 
 /* ---- comparing ---- */
@@ -244,40 +313,6 @@ static char *golden_path(const char *case_path)
     return buf_steal(&p);
 }
 
-static size_t split_lines(char *text, char ***lines)
-{
-    size_t n = 0, cap = 64;
-    *lines = xmalloc(cap * sizeof **lines);
-    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        if (n == cap) *lines = xrealloc(*lines, (cap *= 2) * sizeof **lines);
-        (*lines)[n++] = l;
-    }
-    return n;
-}
-
-/* Prints the differing middle of two texts (common head and tail trimmed),
- * with a few lines of context. */
-static void print_diff(const char *want, const char *got)
-{
-    char *a = xstrdup(want), *b = xstrdup(got);
-    char **la, **lb;
-    size_t na = split_lines(a, &la), nb = split_lines(b, &lb);
-    size_t head = 0, tail = 0;
-    while (head < na && head < nb && strcmp(la[head], lb[head]) == 0) head++;
-    while (tail < na - head && tail < nb - head && strcmp(la[na - 1 - tail], lb[nb - 1 - tail]) == 0) tail++;
-    size_t from = head > 3 ? head - 3 : 0;
-    printf("    --- golden (line %zu)\n    +++ now\n", head + 1);
-    for (size_t i = from; i < head; i++) printf("      %s\n", la[i]);
-    size_t shown = 0;
-    for (size_t i = head; i < na - tail && shown < 40; i++, shown++) printf("    - %s\n", la[i]);
-    for (size_t i = head; i < nb - tail && shown < 80; i++, shown++) printf("    + %s\n", lb[i]);
-    if (shown >= 80) printf("    ... (more differences)\n");
-    free(la);
-    free(lb);
-    free(a);
-    free(b);
-}
-
 static int write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -286,43 +321,75 @@ static int write_file(const char *path, const char *text)
     return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
+typedef struct test_options {
+    const char *user_mappings;
+    int update, accept_errors, line_diff, verbose;
+} test_options;
+
+/* --update: writes the golden unless the run cannot be trusted. 1 = done. */
+static int update_golden(const char *path, const char *gpath, const char *golden, const case_result *cr,
+                         const test_options *o)
+{
+    if (cr->missing) {
+        printf("FAIL %s\n    not written: %s\n    (add the response to the case; "
+               "a golden never records a FixtureMissing)\n", path, cr->missing);
+        return 0;
+    }
+    if (cr->error && !o->accept_errors) {
+        printf("FAIL %s\n    not written: the run failed: %s\n    (if this case shows an error on purpose, "
+               "run awstopo test --update --accept-errors)\n", path, cr->error);
+        return 0;
+    }
+    if (write_file(gpath, cr->outcome) != 0) {
+        printf("FAIL %s\n    cannot write %s\n", path, gpath);
+        return 0;
+    }
+    printf("%s %s\n", golden && strcmp(golden, cr->outcome) == 0 ? "ok  " : "updated", path);
+    return 1;
+}
+
+/* Compares with the golden. 1 = passed. */
+static int compare_golden(const char *path, const char *gpath, const char *golden, const case_result *cr,
+                          const test_options *o)
+{
+    if (!golden) {
+        printf("FAIL %s\n    no golden file %s (run awstopo test --update to write it)\n", path, gpath);
+        if (cr->missing) printf("    %s\n", cr->missing);
+        if (cr->error) printf("    the run failed: %s\n", cr->error);
+        return 0;
+    }
+    int same = strcmp(golden, cr->outcome) == 0;
+    if (same && !cr->missing) {
+        printf("ok   %s\n", path);
+        return 1;
+    }
+    printf("FAIL %s\n", path);
+    if (cr->missing) printf("    %s\n", cr->missing);
+    if (!same && (o->line_diff || fixture_diff_structural(stdout, golden, cr->outcome) < 0))
+        fixture_diff_lines(stdout, golden, cr->outcome);
+    if (!same && cr->error) printf("    the run's error, where it was raised: %s\n", cr->error);
+    return 0;
+}
+
 /* 1 passed, 0 failed */
-static int check_case(const char *path, const char *user_mappings, model_registry *models, int update,
-                      int verbose)
+static int check_case(const char *path, model_registry *models, const test_options *o)
 {
     char err[1024];
     test_case tc;
-    int passed = 0;
-    char *outcome = NULL;
+    case_result cr = {0};
     if (load_case(&tc, path, err, sizeof err) == 0)
-        outcome = run_case(&tc, user_mappings, models, verbose, err, sizeof err);
-    if (!outcome) {
+        run_case(&tc, o->user_mappings, models, o->verbose, &cr, err, sizeof err);
+    if (!cr.outcome) {
         printf("FAIL %s\n    %s\n", path, err);
         free_case(&tc);
         return 0;
     }
     char *gpath = golden_path(path);
-    size_t glen;
-    char *golden = read_file_maybe_gz(gpath, &glen);
-    if (update) {
-        if (write_file(gpath, outcome) == 0) {
-            printf("%s %s\n", golden && strcmp(golden, outcome) == 0 ? "ok  " : "updated", path);
-            passed = 1;
-        } else {
-            printf("FAIL %s\n    cannot write %s\n", path, gpath);
-        }
-    } else if (!golden) {
-        printf("FAIL %s\n    no golden file %s (run awstopo test --update to write it)\n", path, gpath);
-    } else if (strcmp(golden, outcome) != 0) {
-        printf("FAIL %s\n", path);
-        print_diff(golden, outcome);
-    } else {
-        printf("ok   %s\n", path);
-        passed = 1;
-    }
+    char *golden = read_file_maybe_gz(gpath, NULL);
+    int passed = o->update ? update_golden(path, gpath, golden, &cr, o) : compare_golden(path, gpath, golden, &cr, o);
     free(golden);
     free(gpath);
-    free(outcome);
+    free_result(&cr);
     free_case(&tc);
     return passed;
 }
@@ -330,15 +397,24 @@ static int check_case(const char *path, const char *user_mappings, model_registr
 int cmd_test(int argc, char **argv)
 {
     common_options co = {0};
-    int update = 0;
+    test_options o = {0};
     strlist paths = {0}, cases = {0};
     for (int i = 1; i < argc; i++) {
         int rc;
+        const char *diff = NULL;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(help, stdout);
             return EXIT_OK;
         } else if (strcmp(argv[i], "--update") == 0) {
-            update = 1;
+            o.update = 1;
+        } else if (strcmp(argv[i], "--accept-errors") == 0) {
+            o.accept_errors = 1;
+        } else if ((rc = take_value(argc, argv, &i, "--diff", &diff)) != 0) {
+            if (rc < 0 || (strcmp(diff, "lines") != 0 && strcmp(diff, "struct") != 0)) {
+                cli_error("test: --diff takes struct or lines");
+                return EXIT_USAGE;
+            }
+            o.line_diff = strcmp(diff, "lines") == 0;
         } else if ((rc = common_option(&co, argc, argv, &i)) != 0) {
             if (rc < 0) return EXIT_USAGE;
         } else if (argv[i][0] == '-') {
@@ -354,6 +430,12 @@ int cmd_test(int argc, char **argv)
         strlist_add(&paths, p.data);
         buf_free(&p);
     }
+    if (o.accept_errors && !o.update) {
+        cli_error("test: --accept-errors goes with --update");
+        return EXIT_USAGE;
+    }
+    o.user_mappings = co.mappings_dir;
+    o.verbose = co.verbose;
     for (size_t i = 0; i < paths.len; i++) find_cases(paths.items[i], &cases);
     qsort(cases.items, cases.len, sizeof *cases.items, compare_strings);
 
@@ -361,7 +443,7 @@ int cmd_test(int argc, char **argv)
     model_registry *models = model_registry_new(mpath);
     int passed = 0, failed = 0;
     for (size_t i = 0; i < cases.len; i++) {
-        if (check_case(cases.items[i], co.mappings_dir, models, update, co.verbose)) passed++;
+        if (check_case(cases.items[i], models, &o)) passed++;
         else failed++;
     }
     printf("%d passed, %d failed\n", passed, failed);

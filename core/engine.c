@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "buf.h"
 #include "embedded.h"
@@ -29,7 +30,13 @@
 #include "util.h"
 
 #define HOOK_EVERY 10000                         /* instructions between limit checks */
-#define DEFAULT_INSTRUCTION_BUDGET 20000000000LL /* per run: minutes of Lua, far beyond any account */
+/* Per run: 1.5-3 s of a tight Lua loop on this 2-core machine (busy or not).
+ * A 100,000-resource account's busiest run (ec2) counts 51 million
+ * (bench_full_scan's synthetic account): 10 times less. The count covers
+ * tasks that reach the hook, so the many short ctx.each children of a scan
+ * weigh little, a runaway loop fully. */
+#define DEFAULT_INSTRUCTION_BUDGET 500000000LL
+#define DEFAULT_CPU_LIMIT 60.0                   /* per run, CPU seconds: for time spent in C functions */
 #define DEFAULT_MEMORY_LIMIT ((size_t)1 << 30)   /* per run's Lua state: 1 GiB */
 #define UNKNOWN_ACCOUNT_ID "000000000000"        /* run.account when none is given (describe) */
 
@@ -37,6 +44,7 @@
 struct engine {
     char *mapping_path;
     long long budget;
+    double cpu_limit;
     size_t memory_limit;
     int verbose;
     model_registry *models;
@@ -59,6 +67,7 @@ struct mapping_run {
     int run_ref;              /* the `run` table */
     int task_ref;             /* the running task's thread */
     long long instructions;
+    double cpu;               /* CPU seconds charged by the hook (see charge_cpu) */
     size_t memory, memory_limit;
     pool pool;                /* the state's small blocks (pool.h) */
     sched *sched;             /* the scheduler of the running task */
@@ -76,6 +85,8 @@ engine *engine_new(const engine_options *o, model_registry *models)
     const char *budget = getenv("AWSTOPO_INSTRUCTION_BUDGET"), *mem = getenv("AWSTOPO_MEMORY_LIMIT_MB");
     e->budget = o->instruction_budget > 0 ? o->instruction_budget
               : budget && atoll(budget) > 0 ? atoll(budget) : DEFAULT_INSTRUCTION_BUDGET;
+    const char *cpu = getenv("AWSTOPO_CPU_LIMIT_SECONDS");
+    e->cpu_limit = o->cpu_limit > 0 ? o->cpu_limit : cpu && atof(cpu) > 0 ? atof(cpu) : DEFAULT_CPU_LIMIT;
     e->memory_limit = o->memory_limit ? o->memory_limit
                     : mem && atoll(mem) > 0 ? (size_t)atoll(mem) << 20 : DEFAULT_MEMORY_LIMIT;
     e->verbose = o->verbose;
@@ -182,6 +193,26 @@ static int limit_error(lua_State *L, const char *msg)
     return lua_error(L);
 }
 
+static double thread_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs share the thread, so a run is charged the CPU time between two of
+ * its hooks only when no other run's hook came between (then the time was
+ * its own, give or take the scheduler's work). */
+static void charge_cpu(mapping_run *r)
+{
+    static const mapping_run *last_run;
+    static double last_cpu;
+    double now = thread_cpu_seconds();
+    if (last_run == r) r->cpu += now - last_cpu;
+    last_run = r;
+    last_cpu = now;
+}
+
 static void limits_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -189,14 +220,22 @@ static void limits_hook(lua_State *L, lua_Debug *ar)
     void *ud;
     lua_getallocf(L, &ud);
     mapping_run *r = ud;
-    char msg[96];
+    char msg[200];
     r->instructions += HOOK_EVERY;
+    charge_cpu(r);
     if (r->instructions > r->e->budget) {
-        snprintf(msg, sizeof msg, "instruction budget exceeded (%lld instructions)", r->e->budget);
+        snprintf(msg, sizeof msg, "instruction budget exceeded (%lld instructions; a mapping that needs more: "
+                 "raise AWSTOPO_INSTRUCTION_BUDGET)", r->e->budget);
+        limit_error(L, msg);
+    }
+    if (r->cpu > r->e->cpu_limit) {
+        snprintf(msg, sizeof msg, "CPU time limit exceeded (%.0f s; a mapping that needs more: "
+                 "raise AWSTOPO_CPU_LIMIT_SECONDS)", r->e->cpu_limit);
         limit_error(L, msg);
     }
     if (r->memory > r->memory_limit) {
-        snprintf(msg, sizeof msg, "memory limit exceeded (%d MiB)", (int)(r->memory_limit >> 20));
+        snprintf(msg, sizeof msg, "memory limit exceeded (%d MiB; raise AWSTOPO_MEMORY_LIMIT_MB)",
+                 (int)(r->memory_limit >> 20));
         limit_error(L, msg);
     }
 }
@@ -590,6 +629,22 @@ void run_start_event(mapping_run *r, sched *s, const char *event_json, size_t le
 void run_start_events(mapping_run *r, sched *s, const char *events_json, size_t len)
 {
     start_with_json(r, s, "events", "events are", events_json, len);
+}
+
+char *run_fixture_missing(mapping_run *r)
+{
+    lua_State *L = r->L;
+    char *out = NULL;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->run_ref);
+    if (lua_getfield(L, -1, "missing") == LUA_TTABLE && lua_rawgeti(L, -1, 1) == LUA_TSTRING) {
+        buf b = {0};
+        lua_Unsigned n = lua_rawlen(L, -2);
+        buf_printf(&b, "FixtureMissing: %llu call%s without a response in the case; the first: %s",
+                   (unsigned long long)n, n == 1 ? "" : "s", lua_tostring(L, -1));
+        out = buf_steal(&b);
+    }
+    lua_settop(L, 0);
+    return out;
 }
 
 int run_handles(mapping_run *r, const char *event_name)

@@ -8,7 +8,8 @@
  * The sandbox: base functions without dofile/loadfile (load takes text only),
  * string, table, math, utf8, os.time/date/clock, json, and require() limited
  * to <mapping dir>/lib/. No io, os.execute, package, debug or coroutine.
- * Every run has an instruction budget and a memory limit.
+ * Every run has an instruction budget, a CPU-time limit and a memory limit;
+ * the error a limit raises names the variable that raises it.
  */
 #ifndef AWSTOPO_ENGINE_H
 #define AWSTOPO_ENGINE_H
@@ -25,7 +26,8 @@ typedef struct mapping_run mapping_run;
 
 typedef struct engine_options {
     const char *mapping_path;      /* ':'-separated directories: user's first, bundled last */
-    long long instruction_budget;  /* per run; 0 = AWSTOPO_INSTRUCTION_BUDGET or 20 billion */
+    long long instruction_budget;  /* per run; 0 = AWSTOPO_INSTRUCTION_BUDGET or 500 million (~2 s) */
+    double cpu_limit;              /* per run, CPU seconds; 0 = AWSTOPO_CPU_LIMIT_SECONDS or 60 */
     size_t memory_limit;           /* per run, bytes; 0 = AWSTOPO_MEMORY_LIMIT_MB or 1 GiB */
     int verbose;                   /* ctx.log to stderr */
     /* Called as each run ends (progress display); may be NULL. */
@@ -100,6 +102,10 @@ char *run_event_outcome(mapping_run *r, size_t i);
 int run_handles(mapping_run *r, const char *event_name);
 
 const char *run_error(const mapping_run *r);     /* NULL when it succeeded */
+/* Replay: the calls the fixture had no response for (FixtureMissing), also
+ * those the mapping caught, as "N call(s) ...: <first one>"; NULL when none.
+ * Caller frees. */
+char *run_fixture_missing(mapping_run *r);
 topology *run_topology(mapping_run *r);
 const strlist *run_warnings(const mapping_run *r);
 const char *run_name(const mapping_run *r);
