@@ -501,7 +501,7 @@ static void test_limits(void)
     /* memory */
     e = new_engine(0, (size_t)16 << 20);
     r = run(e, "hog", NULL, err, sizeof err);
-    CHECK(r && run_error(r) && strstr(run_error(r), "memory limit exceeded (16 MiB)"), "memory limit: %s",
+    CHECK(r && run_error(r) && strstr(run_error(r), "memory limit exceeded (16 MiB;"), "memory limit: %s",
           r ? STR(run_error(r)) : err);
     CHECK(r && run_error(r) && strstr(run_error(r), "hog.lua:4: "), "the allocating line is named: %s",
           r ? STR(run_error(r)) : err);
