@@ -5,12 +5,25 @@
 
 #include "cli.h"
 #include "engine.h"
+#include "mapping_check.h"
 
 static const char help[] =
     "usage: awstopo mappings [list]            the mappings on the mapping path\n"
     "       awstopo mappings describe NAME...  a mapping's declaration (service, scope,\n"
     "                                          calls, component types, events) as JSON\n"
-    "options: --mappings DIR (searched before the bundled mappings)\n";
+    "       awstopo mappings check [DIR|FILE...]\n"
+    "                                          loads each mapping (DIR: its *.lua; default:\n"
+    "                                          the bundled ones) without calling AWS and\n"
+    "                                          reports FILE:LINE: what is wrong: a declared\n"
+    "                                          call no model has, a component type used but\n"
+    "                                          not declared, a relation type neither in\n"
+    "                                          docs/relations.md nor in its `relations`, an\n"
+    "                                          event handler for an event its service never\n"
+    "                                          emits, no scan, luacheck's findings (when\n"
+    "                                          installed). Exit 0 when clean, 1 otherwise.\n"
+    "options: --mappings DIR (searched before the bundled mappings), --models DIR\n"
+    "         (service models searched first; docs/models.md)\n"
+    "Writing a mapping: docs/writing-a-mapping.md.\n";
 
 static int describe(engine *e, const char *name)
 {
@@ -40,11 +53,30 @@ int cmd_mappings(int argc, char **argv)
             return EXIT_OK;
         } else if ((rc = common_option(&co, argc, argv, &i)) != 0) {
             if (rc < 0) return EXIT_USAGE;
-        } else if (strcmp(argv[i], "list") == 0 || strcmp(argv[i], "describe") == 0) {
+        } else if (argv[i][0] == '-') {
+            cli_error("mappings: unknown option '%s' (see awstopo mappings --help)", argv[i]);
+            strlist_free(&names);
+            return EXIT_USAGE;
+        } else if (names.len == 0 && strcmp(verb, "list") == 0 &&
+                   (strcmp(argv[i], "list") == 0 || strcmp(argv[i], "describe") == 0 || strcmp(argv[i], "check") == 0)) {
             verb = argv[i];
         } else {
             strlist_add(&names, argv[i]);
         }
+    }
+    if (strcmp(verb, "check") == 0) {
+        int rc = mapping_check(&co, &names);
+        strlist_free(&names);
+        return rc;
+    }
+    if (strcmp(verb, "describe") == 0 && names.len == 0) {
+        cli_error("mappings describe: which mapping? (see awstopo mappings list)");
+        return EXIT_USAGE;
+    }
+    if (strcmp(verb, "list") == 0 && names.len) {
+        cli_error("mappings: unknown command '%s' (list, describe or check)", names.items[0]);
+        strlist_free(&names);
+        return EXIT_USAGE;
     }
     char *mpath = mapping_search_path(&co);
     engine_options eo = { .mapping_path = mpath };

@@ -18,5 +18,7 @@ extern const char alarms_lua[];     /* alarms -> health, loaded by metrics.lua's
 extern const size_t alarms_lua_len;
 extern const char stackpack_lua[];  /* the StackState configuration of an instance (cmd_stackpack.c) */
 extern const size_t stackpack_lua_len;
+extern const char check_lua[];      /* awstopo mappings check (mapping_check.c) */
+extern const size_t check_lua_len;
 
 #endif

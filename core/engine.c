@@ -669,12 +669,21 @@ char *run_event_outcome(mapping_run *r, size_t i)
     return out;
 }
 
+int run_has_scan(mapping_run *r)
+{
+    lua_State *L = r->L;
+    lua_getfield(L, LUA_REGISTRYINDEX, "awstopo.mapping");
+    int has = lua_getfield(L, -1, "scan") == LUA_TFUNCTION;
+    lua_settop(L, 0);
+    return has;
+}
+
 char *run_describe(mapping_run *r)
 {
     lua_State *L = r->L;
     lua_getfield(L, LUA_REGISTRYINDEX, "awstopo.mapping");
     lua_newtable(L);
-    static const char *fields[] = { "service", "scope", "calls", "types", NULL };
+    static const char *fields[] = { "service", "scope", "calls", "types", "relations", NULL };
     for (int i = 0; fields[i]; i++) {
         lua_getfield(L, -2, fields[i]);
         lua_setfield(L, -2, fields[i]);

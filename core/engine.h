@@ -112,7 +112,10 @@ const char *run_name(const mapping_run *r);
 const char *run_region(const mapping_run *r);
 size_t run_calls(const mapping_run *r);          /* API calls made */
 double run_seconds(const mapping_run *r);        /* from start to end */
-/* The mapping's declaration (types, calls, ...) as JSON; caller frees. */
+/* Does the mapping have a scan function? */
+int run_has_scan(mapping_run *r);
+/* The mapping's declaration (service, scope, calls, types, relations, event
+ * names) as JSON; caller frees. */
 char *run_describe(mapping_run *r);
 /* Every mapping's declaration on the path: a JSON object { "<name>": <run_describe> }
  * (caller frees with free()), or NULL with err naming the mapping that does not load. */

@@ -183,7 +183,9 @@ const aws_model *model_registry_get(model_registry *r, const char *service, char
     }
     aws_model *m = NULL;
     if (svc_path) m = load_model(service, svc_path, pag_path, err, errlen);
-    else snprintf(err, errlen, "no model for service '%s' (searched %s)", service, r->search_path);
+    else snprintf(err, errlen, "no model for service '%s' (searched %s); a full model comes with botocore "
+                  "or the AWS CLI: give its data/ directory (<service>/<version>/service-2.json) with --models DIR "
+                  "or AWSTOPO_MODEL_PATH, see docs/models.md", service, r->search_path);
     free(path);
     free(svc_path);
     free(pag_path);

@@ -1,6 +1,8 @@
 /* util.c -- the helpers the core shares (see util.h). */
 #include "util.h"
 
+#include <ctype.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -216,4 +218,42 @@ int gzip_decompress(buf *out, const void *data, size_t len, char *err, size_t er
     }
     out->data[out->len] = '\0';
     return 0;
+}
+
+size_t edit_distance(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    size_t *row = xmalloc((nb + 1) * sizeof *row);
+    for (size_t j = 0; j <= nb; j++) row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+            size_t best = diag + (same ? 0 : 1);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    size_t d = row[nb];
+    free(row);
+    return d;
+}
+
+const char *closest_name(const char *word, const char *const *candidates, size_t n)
+{
+    size_t limit = strlen(word) / 3, best_d = (size_t)-1;
+    if (limit < 1) limit = 1;
+    const char *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, candidates[i]);
+        if (d > 0 && d <= limit && d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    return best;
 }

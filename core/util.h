@@ -9,6 +9,7 @@
  *   read_file          a whole file into a buf (also relative to a directory
  *                      fd, also for secrets); read_file_maybe_gz unpacks .gz
  *   gzip_compress / gzip_decompress   RFC 1952 gzip with zlib
+ *   closest_name       "did you mean": the nearest of a list by edit distance
  */
 #ifndef AWSTOPO_UTIL_H
 #define AWSTOPO_UTIL_H
@@ -57,5 +58,12 @@ char *read_file_maybe_gz(const char *path, size_t *len);
  * (out unchanged) otherwise. */
 void gzip_compress(buf *out, const void *data, size_t len);
 int gzip_decompress(buf *out, const void *data, size_t len, char *err, size_t errlen);
+
+/* Levenshtein distance between a and b, ASCII case folded. */
+size_t edit_distance(const char *a, const char *b);
+/* The candidate nearest to word (edit distance at most a third of word's
+ * length, at least 1, and not word itself), or NULL: for "did you mean".
+ * Points into candidates. */
+const char *closest_name(const char *word, const char *const *candidates, size_t n);
 
 #endif

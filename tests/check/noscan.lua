@@ -1,0 +1,2 @@
+-- no scan function
+return { service = "sqs", calls = {}, types = {} }

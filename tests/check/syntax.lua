@@ -1,0 +1,5 @@
+-- does not load
+return {
+  service = "sqs",
+  scan = function() if then end,
+}
