@@ -6,6 +6,7 @@
  */
 #include "lua_api.h"
 
+#include <cjson/cJSON.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,6 +350,40 @@ static topo_kind parse_kind(lua_State *L, const char *kind)
     return TOPO_DELETE;
 }
 
+/* "aws.sqs.queue \"orders\"" of an encoded item, into out. */
+static void describe_item(buf *out, const char *json)
+{
+    cJSON *o = cJSON_Parse(json);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "type"), "name");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "data"), "name");
+    buf_printf(out, "%s", cJSON_IsString(type) ? type->valuestring : "?");
+    if (cJSON_IsString(name)) buf_printf(out, " \"%s\"", name->valuestring);
+    cJSON_Delete(o);
+}
+
+/* Two different items with one externalId in a run: the second replaces the
+ * first, which is a mapping's mistake (an id that is not unique) more often
+ * than not, so it is said. The same item twice (one resource reached by two
+ * paths) is not. h->scratch holds the new item's JSON. */
+static void warn_if_duplicate(lua_host *h, topo_kind kind, const char *id)
+{
+    buf old = {0};
+    const char *prev = topology_find_json(h->topo, kind, id, &old);
+    if (prev && strcmp(prev, h->scratch.data) != 0) {
+        buf w = {0};
+        buf_printf(&w, "two different %s with the externalId %s: ", kind == TOPO_COMPONENT ? "components" : "relations",
+                   id);
+        describe_item(&w, prev);
+        buf_puts(&w, ", then ");
+        describe_item(&w, h->scratch.data);
+        buf_puts(&w, " (the second replaces the first)");
+        strlist_add(&h->warnings, w.data);
+        if (h->verbose) fprintf(stderr, "[%s] warning: %s\n", h->name, w.data);
+        buf_free(&w);
+    }
+    buf_free(&old);
+}
+
 /* P.emit(kind, id, table) */
 static int l_emit(lua_State *L)
 {
@@ -365,6 +400,7 @@ static int l_emit(lua_State *L)
     buf_clear(&h->scratch);
     if (luajson_encode(L, 3, &h->scratch, 0, err, sizeof err) < 0)
         return luaL_error(L, "%s %s: %s", luaL_checkstring(L, 1), id, err);
+    warn_if_duplicate(h, kind, id);
     topology_add(h->topo, kind, id, h->scratch.data, h->scratch.len);
     return 0;
 }

@@ -186,6 +186,14 @@ static int list_has(const topo_list *l, const char *id)
     return l->index && *index_slot(l, id, hash_id(id), NULL) != 0;
 }
 
+const char *topology_find_json(const topology *t, topo_kind kind, const char *external_id, buf *scratch)
+{
+    const topo_list *l = kind == TOPO_COMPONENT ? &t->components : kind == TOPO_RELATION ? &t->relations : &t->deletes;
+    if (!l->index) return NULL;
+    size_t *slot = index_slot(l, external_id, hash_id(external_id), NULL);
+    return *slot ? topo_item_json(&l->items[*slot - 1], scratch) : NULL;
+}
+
 int topology_has(const topology *t, const char *external_id)
 {
     return list_has(&t->components, external_id) || list_has(&t->relations, external_id) ||

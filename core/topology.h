@@ -69,6 +69,9 @@ size_t topology_count(const topology *t);
 /* The item's encoded JSON (json_len bytes, NUL-terminated) read into scratch,
  * or NULL for a delete. Valid until scratch is used again. */
 const char *topo_item_json(const topo_item *it, buf *scratch);
+/* The encoded JSON of the component or relation with this externalId, read
+ * into scratch (valid until scratch is used again), or NULL when there is none. */
+const char *topology_find_json(const topology *t, topo_kind kind, const char *external_id, buf *scratch);
 /* Is there an item (component, relation or delete) with this externalId? */
 int topology_has(const topology *t, const char *external_id);
 /* Sorts each list by externalId (stable output for golden files and diffs);

@@ -13,6 +13,8 @@ its fixture cases, run with `awstopo test`:
   - a runaway loop stops in under 5 s with the default budget, naming
     AWSTOPO_INSTRUCTION_BUDGET; a loop spending its time in C functions is
     stopped by the CPU-time limit, naming AWSTOPO_CPU_LIMIT_SECONDS;
+  - two different components with one externalId in a run are a warning naming
+    both (the same one emitted twice is not);
   - `awstopo test --help` lists --models; a wrong --diff is a usage error (64).
 """
 import json
@@ -187,6 +189,31 @@ def test_structural_diff(d):
     os.unlink(case.replace(".case.json", ".golden.json"))
 
 
+DUPS = """-- two queues given the same id by mistake, and one reached twice (the same item: no warning)
+return {
+  service = "sqs", calls = {}, types = { ["aws.sqs.queue"] = { layer = "Queues" } },
+  scan = function(ctx)
+    ctx.component{ type = "aws.sqs.queue", id = "q", name = "orders" }
+    ctx.component{ type = "aws.sqs.queue", id = "q", name = "invoices" }
+    ctx.component{ type = "aws.sqs.queue", id = "same", name = "same" }
+    ctx.component{ type = "aws.sqs.queue", id = "same", name = "same" }
+  end,
+}
+"""
+
+
+def test_duplicates(d):
+    write(os.path.join(d, "dups.lua"), DUPS)
+    case = os.path.join(d, "fixtures", "dups", "dups.case.json")
+    write(case, {"responses": {}})
+    r = run(["test", case, "--update"])
+    g = json.load(open(case.replace(".case.json", ".golden.json")))
+    check(r.returncode == 0 and g["warnings"] == [
+        'two different components with the externalId q: aws.sqs.queue "orders", then aws.sqs.queue "invoices" '
+        '(the second replaces the first)'] and len(g["components"]) == 2,
+        "two different components with one id: a warning naming both", json.dumps(g["warnings"]))
+
+
 def cpu_of(fn):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
@@ -228,6 +255,7 @@ def main():
         test_fixture_missing(d)
         test_failed_runs_and_portable_goldens(d)
         test_structural_diff(d)
+        test_duplicates(d)
         test_limits(d)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
