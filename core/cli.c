@@ -130,6 +130,29 @@ char *mapping_search_path(const common_options *o)
     return search_path(o->mappings_dir, "AWSTOPO_MAPPING_PATH", "mappings");
 }
 
+size_t unknown_services(engine *e, const strlist *names, const char *where, strlist *problems)
+{
+    strlist all = {0};
+    engine_list(e, &all);
+    size_t unknown = 0;
+    for (size_t i = 0; i < names->len; i++) {
+        const char *name = names->items[i];
+        int found = 0;
+        for (size_t k = 0; k < all.len && !found; k++) found = strcmp(all.items[k], name) == 0;
+        if (found) continue;
+        const char *near = closest_name(name, (const char *const *)all.items, all.len);
+        buf b = {0};
+        buf_printf(&b, "unknown service '%s' in %s (", name, where);
+        if (near) buf_printf(&b, "did you mean '%s'? ", near);
+        buf_puts(&b, "see awstopo mappings list)");
+        strlist_add(problems, b.data);
+        buf_free(&b);
+        unknown++;
+    }
+    strlist_free(&all);
+    return unknown;
+}
+
 aws_client *make_client(const common_options *o, model_registry *models, char *err, size_t errlen)
 {
     client_options co = {0};

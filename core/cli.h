@@ -54,6 +54,11 @@ char *mapping_search_path(const common_options *o);
 /* A client for these options. NULL with a message in err. Caller frees. */
 aws_client *make_client(const common_options *o, model_registry *models, char *err, size_t errlen);
 
+/* Adds to problems a message per name that is no mapping on e's path:
+ * "unknown service 'ec3' in WHERE (did you mean 'ec2'? see awstopo mappings
+ * list)". Returns how many were unknown. */
+size_t unknown_services(engine *e, const strlist *names, const char *where, strlist *problems);
+
 /* Prints "awstopo: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

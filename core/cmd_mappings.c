@@ -22,8 +22,7 @@ static const char help[] =
     "                                          emits, no scan, luacheck's findings (when\n"
     "                                          installed). Exit 0 when clean, 1 otherwise.\n"
     "options: --mappings DIR (searched before the bundled mappings), --models DIR\n"
-    "         (service models searched first; docs/models.md)\n"
-    "Writing a mapping: docs/writing-a-mapping.md.\n";
+    "         (service models searched first; docs/models.md)\n";
 
 static int describe(engine *e, const char *name)
 {

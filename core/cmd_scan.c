@@ -40,7 +40,7 @@ static const char help[] =
     "StackState and/or writes it locally.\n"
     "\n"
     "what to scan:\n"
-    "  --config FILE            configuration file (docs/config.md); AWSTOPO_CONFIG\n"
+    "  --config FILE            configuration file (docs/cli.md); AWSTOPO_CONFIG\n"
     "  --regions R1,R2          regions (default: the profile's / AWS_REGION)\n"
     "  --all-regions            every region of the account's partition\n"
     "  --services S1,S2         mapping names (default: all; see awstopo mappings)\n"
@@ -535,6 +535,21 @@ void free_account(account_scan *a)
     client_free(a->client);
 }
 
+/* Services that name no mapping: a typo must not scan less than asked
+ * without a word. 0, or the exit code: 64 for --services, 2 for the
+ * environment or the file. */
+static int bad_service_names(engine *e, const awstopo_config *cfg, const scan_options *o)
+{
+    const char *env = getenv("AWSTOPO_SERVICES");
+    const char *where = o->services ? "--services" : env && *env ? "AWSTOPO_SERVICES" : "[scan] services";
+    strlist unknown = {0};
+    unknown_services(e, &cfg->services, where, &unknown);
+    for (size_t i = 0; i < unknown.len; i++) cli_error("%s", unknown.items[i]);
+    int rc = unknown.len == 0 ? 0 : o->services ? EXIT_USAGE : EXIT_FAILURE_;
+    strlist_free(&unknown);
+    return rc;
+}
+
 int cmd_scan(int argc, char **argv)
 {
     return scan_or_record(argc, argv, 0);
@@ -575,6 +590,15 @@ int scan_execute(scan_options *o, awstopo_config *cfg, scan_summary *sum)
     engine_options eo = { .mapping_path = mappath, .verbose = o->co.verbose, .on_finish = on_run_finished,
                           .on_finish_ud = &prog };
     engine *e = engine_new(&eo, models);
+    int bad = bad_service_names(e, &cfg, &o);
+    if (bad) {
+        engine_free(e);
+        model_registry_free(models);
+        free(mpath);
+        free(mappath);
+        config_free(&cfg);
+        return bad;
+    }
 
     size_t naccounts = cfg->naccounts ? cfg->naccounts : 1;
     account_scan *accounts = xcalloc(naccounts, sizeof *accounts);

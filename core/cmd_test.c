@@ -394,45 +394,50 @@ static int check_case(const char *path, model_registry *models, const test_optio
     return passed;
 }
 
-int cmd_test(int argc, char **argv)
+/* 0: run; 1: --help printed; -1: a usage error (printed). */
+static int parse_args(int argc, char **argv, common_options *co, test_options *o, strlist *paths)
 {
-    common_options co = {0};
-    test_options o = {0};
-    strlist paths = {0}, cases = {0};
     for (int i = 1; i < argc; i++) {
         int rc;
         const char *diff = NULL;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(help, stdout);
-            return EXIT_OK;
+            return 1;
         } else if (strcmp(argv[i], "--update") == 0) {
-            o.update = 1;
+            o->update = 1;
         } else if (strcmp(argv[i], "--accept-errors") == 0) {
-            o.accept_errors = 1;
+            o->accept_errors = 1;
         } else if ((rc = take_value(argc, argv, &i, "--diff", &diff)) != 0) {
-            if (rc < 0 || (strcmp(diff, "lines") != 0 && strcmp(diff, "struct") != 0)) {
-                cli_error("test: --diff takes struct or lines");
-                return EXIT_USAGE;
-            }
-            o.line_diff = strcmp(diff, "lines") == 0;
-        } else if ((rc = common_option(&co, argc, argv, &i)) != 0) {
-            if (rc < 0) return EXIT_USAGE;
+            if (rc < 0 || (strcmp(diff, "lines") != 0 && strcmp(diff, "struct") != 0))
+                return cli_error("test: --diff takes struct or lines"), -1;
+            o->line_diff = strcmp(diff, "lines") == 0;
+        } else if ((rc = common_option(co, argc, argv, &i)) != 0) {
+            if (rc < 0) return -1;
         } else if (argv[i][0] == '-') {
-            cli_error("test: unknown option '%s' (see awstopo test --help)", argv[i]);
-            return EXIT_USAGE;
+            return cli_error("test: unknown option '%s' (see awstopo test --help)", argv[i]), -1;
         } else {
-            strlist_add(&paths, argv[i]);
+            strlist_add(paths, argv[i]);
         }
+    }
+    if (o->accept_errors && !o->update) return cli_error("test: --accept-errors goes with --update"), -1;
+    return 0;
+}
+
+int cmd_test(int argc, char **argv)
+{
+    common_options co = {0};
+    test_options o = {0};
+    strlist paths = {0}, cases = {0};
+    int parsed = parse_args(argc, argv, &co, &o, &paths);
+    if (parsed != 0) {
+        strlist_free(&paths);
+        return parsed > 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (!paths.len) {
         buf p = {0};
         buf_printf(&p, "%s/mappings", data_dir());
         strlist_add(&paths, p.data);
         buf_free(&p);
-    }
-    if (o.accept_errors && !o.update) {
-        cli_error("test: --accept-errors goes with --update");
-        return EXIT_USAGE;
     }
     o.user_mappings = co.mappings_dir;
     o.verbose = co.verbose;

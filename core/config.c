@@ -35,8 +35,11 @@ void split_list(const char *s, strlist *l)
     buf_free(&item);
 }
 
-/* "${VAR}" anywhere in a value reads the environment. */
-static char *expand_env(const char *v)
+static void problem(awstopo_config *c, const char *path, int line, const char *fmt, const char *a);
+
+/* "${VAR}" anywhere in a value reads the environment; an unset one is a
+ * problem naming it (the value then lacks it). */
+static char *expand_env(awstopo_config *c, const char *path, int line, const char *v)
 {
     buf out = {0};
     while (*v) {
@@ -50,6 +53,7 @@ static char *expand_env(const char *v)
         char *name = xstrndup(start + 2, (size_t)(end - start - 2));
         const char *val = getenv(name);
         if (val) buf_puts(&out, val);
+        else problem(c, path, line, "${%s} is not set in the environment", name);
         free(name);
         v = end + 1;
     }
@@ -75,6 +79,32 @@ static void problem(awstopo_config *c, const char *path, int line, const char *f
 }
 
 typedef enum { SEC_NONE, SEC_STACKSTATE, SEC_SCAN, SEC_ACCOUNT, SEC_METRICS, SEC_ORGANIZATION, SEC_DAEMON } section;
+
+/* The keys of each section, for "did you mean" ([metrics] keys are
+ * metrics.c's: it reports its own). */
+static const char *const stackstate_keys[] = { "url", "api_key", "instance", "spool", "spool_max_mb" };
+static const char *const scan_keys[] = { "regions", "services", "shrink_fraction", "allow_shrink" };
+static const char *const account_keys[] = { "profile", "role_arn", "external_id", "session_name", "account_id",
+                                            "regions" };
+static const char *const section_names[] = { "stackstate", "scan", "metrics", "organization", "daemon", "account" };
+
+/* what: "unknown key 'x' in this section"; adds "(did you mean 'y'?)" and the known names. */
+static void unknown_name(awstopo_config *c, const char *path, int n, const char *what, const char *name,
+                         const char *const *known, size_t nknown)
+{
+    const char *near = closest_name(name, known, nknown);
+    buf b = {0};
+    buf_puts(&b, what);
+    buf_puts(&b, " (");
+    if (near) buf_printf(&b, "did you mean '%s'? ", near);
+    buf_puts(&b, "known: ");
+    for (size_t i = 0; i < nknown; i++) buf_printf(&b, "%s%s", i ? ", " : "", known[i]);
+    buf_putc(&b, ')');
+    problem(c, path, n, "%s", b.data);
+    buf_free(&b);
+}
+
+#define COUNT(a) (sizeof (a) / sizeof *(a))
 
 static int set_stackstate(awstopo_config *c, const char *key, const char *value)
 {
@@ -144,6 +174,16 @@ static account_config *add_account(awstopo_config *c, const char *name)
     return a;
 }
 
+static void unknown_key(awstopo_config *c, const char *path, int n, section sec, const char *key)
+{
+    buf what = {0};
+    buf_printf(&what, "unknown key '%s' in this section", key);
+    if (sec == SEC_STACKSTATE) unknown_name(c, path, n, what.data, key, stackstate_keys, COUNT(stackstate_keys));
+    else if (sec == SEC_SCAN) unknown_name(c, path, n, what.data, key, scan_keys, COUNT(scan_keys));
+    else unknown_name(c, path, n, what.data, key, account_keys, COUNT(account_keys));
+    buf_free(&what);
+}
+
 static void parse_line(awstopo_config *c, const char *path, int n, char *line, section *sec)
 {
     char *s = trim(line);
@@ -163,7 +203,10 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
             add_account(c, name[7] ? trim(name + 8) : "default");
         } else {
             *sec = SEC_NONE;
-            problem(c, path, n, "unknown section [%s] (stackstate, scan, metrics, organization, daemon, account NAME)", name);
+            buf what = {0};
+            buf_printf(&what, "unknown section [%s]", name);
+            unknown_name(c, path, n, what.data, name, section_names, COUNT(section_names));
+            buf_free(&what);
         }
         return;
     }
@@ -173,7 +216,7 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
     char *key = trim(s), *raw = eq + 1;
     char *semi = strstr(raw, " ;");   /* trailing comment */
     if (semi) *semi = '\0';
-    char *value = expand_env(trim(raw));
+    char *value = expand_env(c, path, n, trim(raw));
     int rc = -1;
     if (*sec == SEC_STACKSTATE) rc = set_stackstate(c, key, value);
     else if (*sec == SEC_SCAN) rc = set_scan(c, key, value);
@@ -185,7 +228,7 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
     if (rc == -2) problem(c, path, n, "'%s' needs a positive whole number", key);
     else if (rc == -3) problem(c, path, n, "'%s' needs a number from 0 to 1", key);
     else if (rc == -4) problem(c, path, n, "'%s' needs true or false", key);
-    else if (rc < 0) problem(c, path, n, "unknown key '%s' in this section", key);
+    else if (rc < 0) unknown_key(c, path, n, *sec, key);
     free_secret(value);
 }
 
@@ -295,16 +338,39 @@ static void check_semantics(awstopo_config *c, const char *path)
     daemon_options_free(&d);
 }
 
+/* [scan] services name mappings on the default mapping path. */
+static void check_services(awstopo_config *c, const char *path)
+{
+    common_options co = {0};
+    char *mpath = mapping_search_path(&co);
+    engine_options eo = { .mapping_path = mpath };
+    engine *e = engine_new(&eo, NULL);
+    strlist unknown = {0};
+    unknown_services(e, &c->services, "[scan] services", &unknown);
+    for (size_t i = 0; i < unknown.len; i++) problem(c, path, 0, "%s", unknown.items[i]);
+    strlist_free(&unknown);
+    engine_free(e);
+    free(mpath);
+}
+
 int cmd_config(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "accounts") == 0) return cmd_config_accounts(argc - 1, argv + 1);
-    if (argc < 3 || strcmp(argv[1], "check") != 0) {
-        fputs("usage: awstopo config check FILE\n"
-              "       awstopo config accounts [FILE] [--organization] ...  (see config accounts --help)\n"
-              "check reads the configuration file, applies the AWSTOPO_* environment variables and\n"
-              "explains every problem found. Exit code 0 when it is valid, 2 otherwise.\n",
-              argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-        return argc >= 2 && strcmp(argv[1], "--help") == 0 ? EXIT_OK : EXIT_USAGE;
+    static const char usage[] =
+        "usage: awstopo config check FILE\n"
+        "       awstopo config accounts [FILE] [--organization] ...  (see config accounts --help)\n"
+        "Reads the configuration file (docs/cli.md, \"The configuration file\"), applies the\n"
+        "AWSTOPO_* environment variables and explains every problem found: unknown\n"
+        "sections, keys and services (with the nearest known name), unset ${VAR}s, bad\n"
+        "values. Exit code 0 when it is valid, 2 otherwise, 64 for a wrong command line.\n";
+    int help = 0, wrong = argc != 3 || strcmp(argv[1], "check") != 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) help = 1;
+        else if (argv[i][0] == '-') wrong = 1;
+    }
+    if (help || wrong) {
+        fputs(usage, help ? stdout : stderr);
+        return help ? EXIT_OK : EXIT_USAGE;
     }
     awstopo_config c;
     char err[512];
@@ -314,13 +380,17 @@ int cmd_config(int argc, char **argv)
     }
     config_apply_env(&c);
     check_semantics(&c, argv[2]);
+    check_services(&c, argv[2]);
     for (size_t i = 0; i < c.problems.len; i++) printf("%s\n", c.problems.items[i]);
     int ok = c.problems.len == 0;
     if (ok) {
+        buf regions = {0};
+        for (size_t i = 0; i < c.regions.len; i++) buf_printf(&regions, "%s%s", i ? ", " : "", c.regions.items[i]);
         printf("%s: ok: stackstate %s, instance %s, %zu account(s), regions %s\n", argv[2],
                c.stackstate_url ? c.stackstate_url : "(none: local output only)",
                c.instance ? c.instance : "(default)", c.naccounts ? c.naccounts : 1,
-               c.regions.len ? c.regions.items[0] : "(default region)");
+               c.regions.len ? regions.data : "(default region)");
+        buf_free(&regions);
     }
     config_free(&c);
     return ok ? EXIT_OK : EXIT_FAILURE_;

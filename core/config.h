@@ -1,4 +1,4 @@
-/* config.h -- awstopo's configuration file (docs/config.md).
+/* config.h -- awstopo's configuration file (docs/cli.md, "The configuration file").
  *
  * An INI file; later sections and flags refine earlier ones:
  *
