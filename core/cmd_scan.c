@@ -545,6 +545,7 @@ static int bad_service_names(engine *e, const awstopo_config *cfg, const scan_op
     strlist unknown = {0};
     unknown_services(e, &cfg->services, where, &unknown);
     for (size_t i = 0; i < unknown.len; i++) cli_error("%s", unknown.items[i]);
+    if (unknown.len) cli_error("%s: no mapping ran: nothing sent", o->record ? "record" : "scan");
     int rc = unknown.len == 0 ? 0 : o->services ? EXIT_USAGE : EXIT_FAILURE_;
     strlist_free(&unknown);
     return rc;
