@@ -153,6 +153,22 @@ size_t unknown_services(engine *e, const strlist *names, const char *where, strl
     return unknown;
 }
 
+size_t report_unknown_services(const common_options *co, const strlist *names, int from_flag)
+{
+    const char *env = getenv("AWSTOPO_SERVICES");
+    const char *where = from_flag ? "--services" : env && *env ? "AWSTOPO_SERVICES" : "[scan] services";
+    char *mpath = mapping_search_path(co);
+    engine_options eo = { .mapping_path = mpath };
+    engine *e = engine_new(&eo, NULL);
+    strlist unknown = {0};
+    size_t n = unknown_services(e, names, where, &unknown);
+    for (size_t i = 0; i < unknown.len; i++) cli_error("%s", unknown.items[i]);
+    strlist_free(&unknown);
+    engine_free(e);
+    free(mpath);
+    return n;
+}
+
 aws_client *make_client(const common_options *o, model_registry *models, char *err, size_t errlen)
 {
     client_options co = {0};

@@ -59,6 +59,11 @@ aws_client *make_client(const common_options *o, model_registry *models, char *e
  * list)". Returns how many were unknown. */
 size_t unknown_services(engine *e, const strlist *names, const char *where, strlist *problems);
 
+/* The same for the mappings on the path of co's options, each message
+ * printed (cli_error); where: "--services" when the flag set them, else
+ * AWSTOPO_SERVICES or "[scan] services" as the environment says. */
+size_t report_unknown_services(const common_options *co, const strlist *names, int from_flag);
+
 /* Prints "awstopo: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -494,6 +494,10 @@ static int process(events_options *o)
         strlist_free(&cfg.services);
         split_list(o->services, &cfg.services);
     }
+    if (report_unknown_services(&o->co, &cfg.services, o->services != NULL)) {
+        config_free(&cfg);
+        return o->services ? EXIT_USAGE : EXIT_FAILURE_;
+    }
     if (o->regions) {
         strlist_free(&cfg.regions);
         split_list(o->regions, &cfg.regions);

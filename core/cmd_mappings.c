@@ -22,7 +22,8 @@ static const char help[] =
     "                                          emits, no scan, luacheck's findings (when\n"
     "                                          installed). Exit 0 when clean, 1 otherwise.\n"
     "options: --mappings DIR (searched before the bundled mappings), --models DIR\n"
-    "         (service models searched first; docs/models.md)\n";
+    "         (service models searched first; docs/models.md)\n"
+    "Writing a mapping, from an empty file to a tested one: docs/writing-a-mapping.md.\n";
 
 static int describe(engine *e, const char *name)
 {

@@ -452,6 +452,10 @@ int metrics_execute(metrics_cli *mp, awstopo_config *cfgp, metrics_report *repor
     if (o->instance) config_set(&cfg.instance, o->instance);
     if (o->spool) config_set(&cfg.spool_dir, o->spool);
     if (o->services) strlist_free(&cfg.services), split_list(o->services, &cfg.services);
+    if (report_unknown_services(&o->co, &cfg.services, o->services != NULL)) {
+        rc = o->services ? EXIT_USAGE : EXIT_FAILURE_;
+        goto out_cfg;
+    }
     if (m.mo.estimate) config_set(&cfg.stackstate_url, NULL);   /* nothing fetched, nothing sent */
     if (!cfg.stackstate_url && m.noutputs == 0 && !m.mo.estimate) m.outputs[m.noutputs++] = (metrics_output){ "-", MFORMAT_JSON, 1 };
 

@@ -538,17 +538,11 @@ void free_account(account_scan *a)
 /* Services that name no mapping: a typo must not scan less than asked
  * without a word. 0, or the exit code: 64 for --services, 2 for the
  * environment or the file. */
-static int bad_service_names(engine *e, const awstopo_config *cfg, const scan_options *o)
+static int bad_service_names(const awstopo_config *cfg, const scan_options *o)
 {
-    const char *env = getenv("AWSTOPO_SERVICES");
-    const char *where = o->services ? "--services" : env && *env ? "AWSTOPO_SERVICES" : "[scan] services";
-    strlist unknown = {0};
-    unknown_services(e, &cfg->services, where, &unknown);
-    for (size_t i = 0; i < unknown.len; i++) cli_error("%s", unknown.items[i]);
-    if (unknown.len) cli_error("%s: no mapping ran: nothing sent", o->record ? "record" : "scan");
-    int rc = unknown.len == 0 ? 0 : o->services ? EXIT_USAGE : EXIT_FAILURE_;
-    strlist_free(&unknown);
-    return rc;
+    if (!report_unknown_services(&o->co, &cfg->services, o->services != NULL)) return 0;
+    cli_error("%s: no mapping ran: nothing sent", o->record ? "record" : "scan");
+    return o->services ? EXIT_USAGE : EXIT_FAILURE_;
 }
 
 int cmd_scan(int argc, char **argv)
@@ -591,7 +585,7 @@ int scan_execute(scan_options *o, awstopo_config *cfg, scan_summary *sum)
     engine_options eo = { .mapping_path = mappath, .verbose = o->co.verbose, .on_finish = on_run_finished,
                           .on_finish_ud = &prog };
     engine *e = engine_new(&eo, models);
-    int bad = bad_service_names(e, &cfg, &o);
+    int bad = bad_service_names(&cfg, &o);
     if (bad) {
         engine_free(e);
         model_registry_free(models);

@@ -3,7 +3,7 @@
 
 awstopo ships AWS service models in botocore's format (ARCHITECTURE.md decision 1),
 but only the part it uses: the operations named by the mappings' `calls = { ... }`
-declarations and by tools/core-operations.txt, and exactly the shapes those
+declarations (mappings/*.lua and mappings/contrib/*.lua) and by tools/core-operations.txt, and exactly the shapes those
 operations reach. Documentation is dropped. The full models are in
 shared/aws-models (override with --src); the result goes to models/:
 
@@ -143,9 +143,12 @@ def needed_operations(mappings_dir, core_file):
 
     for svc, op in parse_core_operations(core_file):
         add(svc, op, os.path.relpath(core_file, REPO) if core_file.startswith(REPO) else core_file)
-    if mappings_dir and os.path.isdir(mappings_dir):
-        for name in sorted(os.listdir(mappings_dir)):
-            path = os.path.join(mappings_dir, name)
+    # the extras of mappings/contrib/ are bundled too (scanned only on request)
+    for d in (mappings_dir, os.path.join(mappings_dir or "", "contrib")):
+        if not (d and os.path.isdir(d)):
+            continue
+        for name in sorted(os.listdir(d)):
+            path = os.path.join(d, name)
             if name.endswith(".lua") and os.path.isfile(path):
                 _, calls = parse_mapping(path)
                 for svc, op in calls:

@@ -15,6 +15,7 @@ its fixture cases, run with `awstopo test`:
     stopped by the CPU-time limit, naming AWSTOPO_CPU_LIMIT_SECONDS;
   - two different components with one externalId in a run are a warning naming
     both (the same one emitted twice is not);
+  - a service without a model: the error says how to give one (--models DIR);
   - `awstopo test --help` lists --models; a wrong --diff is a usage error (64).
 """
 import json
@@ -214,6 +215,24 @@ def test_duplicates(d):
         "two different components with one id: a warning naming both", json.dumps(g["warnings"]))
 
 
+NO_MODEL = """return {
+  service = "widgetsvc", calls = { "ListWidgets" }, types = {},
+  scan = function(ctx) for _ in ctx.aws.paginate("ListWidgets", {}) do end end,
+}
+"""
+
+
+def test_no_model(d):
+    write(os.path.join(d, "widgets.lua"), NO_MODEL)
+    case = os.path.join(d, "fixtures", "widgets", "w.case.json")
+    write(case, {"responses": {"ListWidgets": [{"response": {"widgets": []}}]}})
+    r = run(["test", case])
+    check(r.returncode == 1 and "no model for service 'widgetsvc'" in r.stdout and "--models DIR" in r.stdout
+          and "AWSTOPO_MODEL_PATH" in r.stdout and "docs/models.md" in r.stdout,
+          "a service without a model: the error names the fix", r.stdout)
+    os.unlink(case)
+
+
 def cpu_of(fn):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
@@ -256,6 +275,7 @@ def main():
         test_failed_runs_and_portable_goldens(d)
         test_structural_diff(d)
         test_duplicates(d)
+        test_no_model(d)
         test_limits(d)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

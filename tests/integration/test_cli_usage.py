@@ -4,7 +4,8 @@
 - an unset ${VAR} is named;
 - unknown sections, keys and services get a "did you mean" (edit distance);
 - a typo'd --services exits 64 (usage) naming the nearest mapping; a typo in
-  AWSTOPO_SERVICES or the file exits 2; record checks them the same way;
+  AWSTOPO_SERVICES or the file exits 2; record, events process and metrics
+  check them the same way;
 - every command exits 64 for an unknown option;
 - every docs/ path that any --help prints exists.
 """
@@ -81,6 +82,15 @@ def test_services():
                  "123456789012"])
         check(r.returncode == 64 and "did you mean 'lambda'?" in r.stderr, "record checks --services too",
               "%d %s" % (r.returncode, r.stderr))
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as ev:
+        ev.write("[]")
+        ev.flush()
+        r = run(["events", "process", "--services", "ec3", ev.name, "--output", "/dev/null"])
+        check(r.returncode == 64 and "did you mean 'ec2'?" in r.stderr, "events process checks --services",
+              "%d %s" % (r.returncode, r.stderr))
+    r = run(["metrics", "--demo", "--estimate", "--services", "ec3"])
+    check(r.returncode == 64 and "did you mean 'ec2'?" in r.stderr, "metrics checks --services",
+          "%d %s" % (r.returncode, r.stderr))
     r = run(["scan", "--demo", "--services", "sqs", "--output", "/dev/null"])
     check(r.returncode == 0, "a right --services still scans", r.stderr)
 
