@@ -585,13 +585,13 @@ int scan_execute(scan_options *o, awstopo_config *cfg, scan_summary *sum)
     engine_options eo = { .mapping_path = mappath, .verbose = o->co.verbose, .on_finish = on_run_finished,
                           .on_finish_ud = &prog };
     engine *e = engine_new(&eo, models);
-    int bad = bad_service_names(&cfg, &o);
+    int bad = bad_service_names(cfg, o);
     if (bad) {
+        memset(sum, 0, sizeof *sum);
         engine_free(e);
         model_registry_free(models);
         free(mpath);
         free(mappath);
-        config_free(&cfg);
         return bad;
     }
 
