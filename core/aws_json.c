@@ -3,9 +3,11 @@
  * encoded back to JSON. */
 #include "aws_json.h"
 
+#include <cjson/cJSON.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -46,6 +48,13 @@ static char *encode_result(lua_State *L, aws_error *e)
 char *aws_call_json(aws_client *c, model_registry *models, const char *service, const char *op,
                     const char *params_json, const char *region, aws_error *e)
 {
+    return aws_call_json_blob(c, models, service, op, params_json, NULL, NULL, 0, region, e);
+}
+
+char *aws_call_json_blob(aws_client *c, model_registry *models, const char *service, const char *op,
+                         const char *params_json, const char *blob_member, const void *blob, size_t blob_len,
+                         const char *region, aws_error *e)
+{
     memset(e, 0, sizeof *e);
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
@@ -58,7 +67,14 @@ char *aws_call_json(aws_client *c, model_registry *models, const char *service, 
     if (luajson_decode(L, params, strlen(params), 0, why, sizeof why) < 0) {
         snprintf(e->code, sizeof e->code, "InvalidParameters");
         snprintf(e->message, sizeof e->message, "%s", why);
+    } else if (blob_member && !lua_istable(L, -1)) {
+        snprintf(e->code, sizeof e->code, "InvalidParameters");
+        snprintf(e->message, sizeof e->message, "the parameters are not a JSON object");
     } else {
+        if (blob_member) {   /* raw bytes, which JSON text cannot carry */
+            lua_pushlstring(L, blob, blob_len);
+            lua_setfield(L, -2, blob_member);
+        }
         if (region) lua_pushstring(L, region);
         else lua_pushnil(L);
         /* call.lua without paginate: P.call(service, op, params, region) */
@@ -68,4 +84,23 @@ char *aws_call_json(aws_client *c, model_registry *models, const char *service, 
     lua_close(L);
     lua_host_free(&host);
     return out;
+}
+
+cJSON *aws_call_cjson(aws_client *c, model_registry *models, const char *service, const char *op,
+                      cJSON *params, const char *region, aws_error *e)
+{
+    char *text = params ? cJSON_PrintUnformatted(params) : NULL;
+    cJSON_Delete(params);
+    char *out = aws_call_json(c, models, service, op, text, region, e);
+    if (text) {   /* may hold a secret (ssm PutParameter's Value) */
+        memset(text, 0, strlen(text));
+        free(text);
+    }
+    cJSON *doc = out ? cJSON_Parse(out) : NULL;
+    if (out && !doc) {
+        snprintf(e->code, sizeof e->code, "Error");
+        snprintf(e->message, sizeof e->message, "%s %s: the result is not JSON", service, op);
+    }
+    free(out);
+    return doc;
 }

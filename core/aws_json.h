@@ -24,4 +24,16 @@ typedef struct aws_error {
 char *aws_call_json(aws_client *c, model_registry *models, const char *service, const char *op,
                     const char *params_json, const char *region, aws_error *e);
 
+/* The same, with blob_member (e.g. S3 PutObject's "Body") set to blob_len raw
+ * bytes (not copied beyond the call; the caller keeps blob). */
+char *aws_call_json_blob(aws_client *c, model_registry *models, const char *service, const char *op,
+                         const char *params_json, const char *blob_member, const void *blob, size_t blob_len,
+                         const char *region, aws_error *e);
+
+/* The same with cJSON: params (NULL = {}) is consumed, the result returned
+ * as a cJSON tree (caller cJSON_Delete()s), or NULL with e filled in. */
+struct cJSON;
+struct cJSON *aws_call_cjson(aws_client *c, model_registry *models, const char *service, const char *op,
+                             struct cJSON *params, const char *region, aws_error *e);
+
 #endif

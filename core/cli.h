@@ -77,5 +77,7 @@ int cmd_config(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_lambda(int argc, char **argv);
 int cmd_stackpack(int argc, char **argv);
+int cmd_install(int argc, char **argv);
+int cmd_uninstall(int argc, char **argv);
 
 #endif

@@ -37,6 +37,9 @@ static const char usage[] =
     "  lambda                   the AWS Lambda custom runtime (_HANDLER cron|cwevents|publisher)\n"
     "  stackpack export --instance NAME  the StackState configuration of an instance (views,\n"
     "                           console actions, component types, layers, domains) to import\n"
+    "  install BASE_URL API_KEY CONFIGURATION_ID  deploy the CloudFormation stacks into the\n"
+    "                           account (--topo-cron-only: the minimal install; --dry-run: the plan)\n"
+    "  uninstall CONFIGURATION_ID  remove them again (stacks, buckets, the API key parameter)\n"
     "  version                  print the version\n"
     "\n"
     "options shared by the commands that talk to AWS:\n"
@@ -74,6 +77,8 @@ static const command commands[] = {
     { "lambda", cmd_lambda },
     { "stackpack", cmd_stackpack },
     { "run", cmd_run },
+    { "install", cmd_install },
+    { "uninstall", cmd_uninstall },
 };
 
 int main(int argc, char **argv)

@@ -17,6 +17,7 @@
  * serialize_xml.c). The requestUri may carry a static query ("/x?list-type=2").
  */
 #include <lauxlib.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 #include "luajson.h"
@@ -358,6 +359,21 @@ static int render_body(ser_ctx *c, int idx, buf *out)
     return 0;
 }
 
+/* S3 refuses some operations (PutBucketTagging, DeleteObjects,
+ * PutPublicAccessBlock) without a body checksum: botocore sends Content-MD5. */
+static void content_md5(http_request *req)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (headers_get(&req->headers, "Content-MD5") ||
+        !EVP_Digest(req->body.data ? req->body.data : "", req->body.len, md, &n, EVP_md5(), NULL))
+        return;
+    buf b64 = {0};
+    ser_base64(&b64, md, n);
+    headers_set(&req->headers, "Content-MD5", buf_cstr(&b64));
+    buf_free(&b64);
+}
+
 int serialize_rest(ser_ctx *c, int idx, http_request *req)
 {
     const char *uri = c->op->request_uri, *q = strchr(uri, '?');
@@ -379,6 +395,7 @@ int serialize_rest(ser_ctx *c, int idx, http_request *req)
         if (c->m->protocol == PROTO_REST_JSON && body.len && !is_raw(payload) &&
             !headers_get(&req->headers, "Content-Type"))
             headers_set(&req->headers, "Content-Type", "application/json");
+        if (c->op->http_checksum_required) content_md5(req);
     }
     buf_free(&path);
     buf_free(&body);

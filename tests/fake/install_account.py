@@ -18,7 +18,7 @@ Settings:
   roles     names of roles the user already has (for --topo-cron-role)
   buckets   names of buckets the user already has (for --topo-cron-bucket)
 
-IAM GetRole, Lambda GetFunction and EventBridge DescribeRule answer from the
+STS GetCallerIdentity answers the account id. IAM GetRole, Lambda GetFunction and EventBridge DescribeRule answer from the
 user's roles and what the stacks created (by physical id: role and function
 names, rule names), so an installer can check what it is given and a test what
 is there.
@@ -58,6 +58,7 @@ HANDLES = {
     "iam": {"GetRole"},
     "lambda": {"GetFunction"},
     "events": {"DescribeRule"},
+    "sts": {"GetCallerIdentity"},
 }
 IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::User")
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
@@ -563,6 +564,11 @@ class InstallAccount(stacksets.StackSetsMixin):
         if p.get("ResourceId") not in self.parameters:
             raise Error(400, "InvalidResourceId", "")
         return {}, {}
+
+    # --- STS: who is calling -------------------------------------------------------------
+    def sts_GetCallerIdentity(self, p, region, body):
+        return {"Account": self.account, "UserId": "AIDAFAKEINSTALLER",
+                "Arn": "arn:aws:iam::%s:user/installer" % self.account}, {}
 
     # --- IAM, Lambda, EventBridge: what exists ----------------------------------------
     def _exists(self, rtype, name):
