@@ -240,7 +240,8 @@ static int print_plan(install *in, char *err, size_t errlen)
         cJSON_Delete(d);
         stack_params p;
         params_for(in, i, NULL, &p);
-        for (size_t k = 0; k < p.n; k++) printf("      %-22s %s\n", p.kv[k].key, p.kv[k].value);
+        for (size_t k = 0; k < p.n; k++)
+            printf("      %-22s %s\n", p.kv[k].key, *p.kv[k].value ? p.kv[k].value : "(empty)");
         print_resources(in->templates[i]);
     }
     return 0;
@@ -253,23 +254,29 @@ typedef struct undo {
     int stacks[NSTACKS];    /* created by this run */
 } undo;
 
-static void roll_back(install *in, const undo *u)
+/* Removes what this run created, newest first; how many removals failed. */
+static int roll_back(install *in, const undo *u)
 {
     char err[1024];
-    int existed;
+    int existed, failures = 0;
     size_t objects;
     printf("rolling back what this run created:\n");
     for (int i = NSTACKS - 1; i >= 0; i--) {
         if (!u->stacks[i]) continue;
         printf("  deleting stack %s\n", stack_names[i]);
-        if (cfn_delete(&in->cfn, stack_names[i], &existed, err, sizeof err) < 0) cli_error("%s", err);
+        fflush(stdout);
+        if (cfn_delete(&in->cfn, stack_names[i], &existed, err, sizeof err) < 0 && ++failures)
+            cli_error("%s", err);
     }
     if (u->param && store_delete_secret(&in->cfn, in->param, &existed, err, sizeof err) == 0)
         printf("  deleted parameter %s\n", in->param);
-    else if (u->param) cli_error("%s", err);
+    else if (u->param && ++failures)
+        cli_error("%s", err);
     if (u->bucket && store_bucket_remove(&in->cfn, in->bucket, &existed, &objects, err, sizeof err) == 0)
-        printf("  deleted bucket %s (%zu objects)\n", in->bucket, objects);
-    else if (u->bucket) cli_error("%s", err);
+        printf("  deleted bucket %s (%zu object versions)\n", in->bucket, objects);
+    else if (u->bucket && ++failures)
+        cli_error("%s", err);
+    return failures;
 }
 
 /* The bucket: the user's must exist; ours is created when missing. */
@@ -356,7 +363,10 @@ static int run_install(install *in)
     }
     cli_error("install failed: %s", err);
     fflush(stderr);
-    roll_back(in, &u);
+    fflush(stdout);
+    if (roll_back(in, &u) == 0) cli_error("install failed (see above); what this run created was removed again");
+    else cli_error("install failed (see above), and so did removing some of what it created: `awstopo uninstall %s`",
+                   in->config_id);
     return EXIT_FAILURE_;
 }
 
