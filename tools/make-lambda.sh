@@ -50,18 +50,5 @@ echo "lambda: $(ls "$STAGE/lib" | wc -l) libraries bundled, glibc $(ldd --versio
 
 mkdir -p "$(dirname "$OUT")"
 rm -f "$OUT"
-python3 - "$STAGE" "$OUT" <<'PY'
-import os, sys, zipfile
-stage, out = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    for root, dirs, files in os.walk(stage):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            info = zipfile.ZipInfo.from_file(path, os.path.relpath(path, stage))
-            info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with open(path, "rb") as f:
-                z.writestr(info, f.read())
-PY
+python3 tools/zipdir.py "$STAGE" "$OUT"
 echo "lambda: $OUT ($(du -k "$OUT" | cut -f1) KiB)"

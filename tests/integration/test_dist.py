@@ -20,7 +20,9 @@ import zipfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "fake"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fakes  # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
 API_KEY = "dist-api-key-51c0ffee"
@@ -28,16 +30,8 @@ POLICIES = ["StackStateIntegrationPolicyInstall.json", "StackStateIntegrationPol
             "StackStateIntegrationPolicyTopoCronMinimal.json", "StackStateIntegrationPolicyUninstall.json",
             "StackStateIntegrationPolicyTopoCronUninstall.json", "sts-topo-cron-policy.json",
             "sts-metrics-user-policy.json"]
-passed = failed = 0
+check = checklib.Checks()
 
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
 
 
 def build(work):
@@ -111,8 +105,7 @@ def main():
                   % json.dumps(inv)[:300])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

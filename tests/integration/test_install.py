@@ -17,7 +17,9 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "fake"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fakes  # noqa: E402
+import checklib  # noqa: E402
 import botocore.session  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
@@ -28,17 +30,9 @@ URL = "https://stackstate.example.com"
 FULL = ["stackstate-topo-cloudtrail", "stackstate-topo-cron", "stackstate-topo-cwevents",
         "stackstate-topo-kinesis", "stackstate-topo-publisher"]
 OUR_BUCKET = "stackstate-topo-17-123456789012-us-east-1"
-passed = failed = 0
+check = checklib.Checks()
 outputs = []      # everything the commands printed, searched for the key at the end
 
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
 
 
 def package():
@@ -205,8 +199,7 @@ def main():
         with open(os.path.join(REPO, "deploy", "cloudformation", name)) as f:
             text = f.read()
         check(API_KEY not in text and "\"ApiKey\"" not in text, "no key (nor an ApiKey parameter) in template %s" % name)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

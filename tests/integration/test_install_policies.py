@@ -20,20 +20,14 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
 GEN = os.path.join(REPO, "tools", "gen-install-policies.py")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checklib  # noqa: E402
 NAMES = ["StackStateIntegrationPolicyInstall", "StackStateIntegrationPolicyTopoCronInstall",
          "StackStateIntegrationPolicyTopoCronMinimal", "StackStateIntegrationPolicyUninstall",
          "StackStateIntegrationPolicyTopoCronUninstall"]
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
-passed = failed = 0
+check = checklib.Checks()
 
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
 
 
 def load_gen():
@@ -95,8 +89,7 @@ def main():
     except gen.GenError as e:
         check("AWS::SQS::Queue" in str(e), "a resource type without handler permissions is an error")
         gen.RESOURCE_ACTIONS["AWS::SQS::Queue"] = saved
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":
