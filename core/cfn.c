@@ -165,7 +165,7 @@ int cfn_delete(const cfn_ctx *c, const char *stack, int *existed, char *err, siz
     return rc;
 }
 
-static cJSON *kv_list(const cfn_kv *kv, size_t n, const char *kname, const char *vname)
+cJSON *cfn_kv_list(const cfn_kv *kv, size_t n, const char *kname, const char *vname)
 {
     cJSON *a = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++) {
@@ -210,8 +210,8 @@ static cJSON *change_set_params(const char *stack, const char *kind, const char 
     cJSON_AddStringToObject(p, "ChangeSetName", name);
     cJSON_AddStringToObject(p, "ChangeSetType", kind);
     cJSON_AddStringToObject(p, "TemplateBody", template);
-    cJSON_AddItemToObject(p, "Parameters", kv_list(params, nparams, "ParameterKey", "ParameterValue"));
-    cJSON_AddItemToObject(p, "Tags", kv_list(tags, ntags, "Key", "Value"));
+    cJSON_AddItemToObject(p, "Parameters", cfn_kv_list(params, nparams, "ParameterKey", "ParameterValue"));
+    cJSON_AddItemToObject(p, "Tags", cfn_kv_list(tags, ntags, "Key", "Value"));
     cJSON *caps = cJSON_AddArrayToObject(p, "Capabilities");
     cJSON_AddItemToArray(caps, cJSON_CreateString("CAPABILITY_IAM"));
     cJSON_AddItemToArray(caps, cJSON_CreateString("CAPABILITY_NAMED_IAM"));

@@ -36,6 +36,9 @@ typedef struct cfn_kv {
     const char *key, *value;
 } cfn_kv;
 
+/* [{kname: key, vname: value}, ...] (Parameters, Tags) for a call's JSON; caller deletes. */
+struct cJSON *cfn_kv_list(const cfn_kv *kv, size_t n, const char *kname, const char *vname);
+
 typedef enum { CFN_CREATED, CFN_UPDATED, CFN_UNCHANGED } cfn_outcome;
 
 /* Deploys template (JSON text, sent as TemplateBody) as stack with the

@@ -19,6 +19,7 @@
 
 #include "cfn.h"
 #include "cli.h"
+#include "install.h"
 #include "install_store.h"
 #include "model.h"
 #include "util.h"
@@ -64,6 +65,7 @@ static const char install_help[] =
     "                         as for every command (AWS_PROFILE, AWS_ROLE_ARN, ...; options win)\n"
     "\n"
     "Every stack and resource is tagged " TAG_VERSION " and " TAG_CONFIG ".\n"
+    "Many accounts: `awstopo install --organization --help` (the stackstate-topo-role StackSet).\n"
     "Exit codes: 0 installed, 2 failed (what this run created is removed again), 64 usage.\n";
 
 static const char uninstall_help[] =
@@ -118,36 +120,52 @@ static int file_exists(const char *path)
 }
 
 /* The template as compact JSON (the cwevents template is near the inline limit). */
-static int load_template(install *in, int i, char *err, size_t errlen)
+char *install_template(const char *dir, const char *stack, char *err, size_t errlen)
 {
     char name[96];
-    snprintf(name, sizeof name, "%s.json", stack_names[i]);
-    char *path = path_in(in->templates_dir, name);
+    snprintf(name, sizeof name, "%s.json", stack);
+    char *path = path_in(dir, name);
     buf text = {0};
+    char *out = NULL;
     int rc = read_file(path, &text, 0);
     cJSON *t = rc == 0 ? cJSON_ParseWithLength(text.data, text.len) : NULL;
-    if (rc != 0) rc = set_err(err, errlen, "cannot read %s (--templates DIR)", path);
-    else if (!t) rc = set_err(err, errlen, "%s is not JSON", path);
-    else if (!(in->templates[i] = cJSON_PrintUnformatted(t))) rc = set_err(err, errlen, "out of memory");
-    else if (strlen(in->templates[i]) > TEMPLATE_BODY_MAX)
-        rc = set_err(err, errlen, "%s is %zu bytes minified, over CloudFormation's %d-byte TemplateBody limit",
-                     path, strlen(in->templates[i]), TEMPLATE_BODY_MAX);
+    if (rc != 0) set_err(err, errlen, "cannot read %s (--templates DIR)", path);
+    else if (!t) set_err(err, errlen, "%s is not JSON", path);
+    else if (!(out = cJSON_PrintUnformatted(t))) set_err(err, errlen, "out of memory");
+    else if (strlen(out) > TEMPLATE_BODY_MAX) {
+        set_err(err, errlen, "%s is %zu bytes minified, over CloudFormation's %d-byte TemplateBody limit",
+                path, strlen(out), TEMPLATE_BODY_MAX);
+        free(out);
+        out = NULL;
+    }
     cJSON_Delete(t);
     buf_free(&text);
     free(path);
-    return rc;
+    return out;
 }
 
-static void default_paths(install *in)
+static int load_template(install *in, int i, char *err, size_t errlen)
 {
-    static char tdir[4096], pkg[4096];
-    if (!in->templates_dir) {
+    in->templates[i] = install_template(in->templates_dir, stack_names[i], err, errlen);
+    return in->templates[i] ? 0 : -1;
+}
+
+const char *install_templates_dir(void)
+{
+    static char tdir[4096];
+    if (!*tdir) {
         snprintf(tdir, sizeof tdir, "%s/deploy/cloudformation", data_dir());
         char *probe = path_in(tdir, "stackstate-topo-cron.json");
         if (!file_exists(probe)) snprintf(tdir, sizeof tdir, "%s/cloudformation", data_dir());
         free(probe);
-        in->templates_dir = tdir;
     }
+    return tdir;
+}
+
+static void default_paths(install *in)
+{
+    static char pkg[4096];
+    if (!in->templates_dir) in->templates_dir = install_templates_dir();
     if (!in->package) {
         snprintf(pkg, sizeof pkg, "%s/build/awstopo-lambda-x86_64.zip", data_dir());
         if (!file_exists(pkg)) snprintf(pkg, sizeof pkg, "%s/awstopo-lambda-x86_64.zip", data_dir());
@@ -523,6 +541,8 @@ static int validate(const install *in)
 
 static int run(int argc, char **argv, int uninstall)
 {
+    for (int i = 1; i < argc; i++)   /* the StackSet path has its own options (cmd_install_org.c) */
+        if (strcmp(argv[i], "--organization") == 0) return install_organization(argc, argv, uninstall);
     install in = {0};
     int rc = parse(&in, argc, argv, uninstall);
     if (rc != 0) return rc > 0 ? EXIT_OK : EXIT_USAGE;

@@ -1,0 +1,20 @@
+/* install.h -- what `awstopo install` (cmd_install.c) and its organization
+ * path (cmd_install_org.c) share. */
+#ifndef AWSTOPO_INSTALL_H
+#define AWSTOPO_INSTALL_H
+
+#include <stddef.h>
+
+/* The directory of the CloudFormation templates: deploy/cloudformation of the
+ * data directory, or cloudformation/ next to it (the dist zip). Static storage. */
+const char *install_templates_dir(void);
+
+/* deploy/cloudformation/<stack>.json of dir as compact JSON (caller frees), or
+ * NULL with err (unreadable, not JSON, over the 51,200-byte TemplateBody limit). */
+char *install_template(const char *dir, const char *stack, char *err, size_t errlen);
+
+/* `awstopo install --organization` / `uninstall --organization` (argv as the
+ * command got it): the stackstate-topo-role StackSet. Returns an exit code. */
+int install_organization(int argc, char **argv, int uninstall);
+
+#endif
