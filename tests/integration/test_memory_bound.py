@@ -104,7 +104,7 @@ def scan(fake, tmp, extra, env_extra=None):
 
 
 def limit_error(err):
-    return any("ec2" in ln and "memory limit exceeded (%d MiB)" % LIMIT_MB in ln for ln in err.splitlines())
+    return any("ec2" in ln and "memory limit exceeded (%d MiB" % LIMIT_MB in ln for ln in err.splitlines())
 
 
 def test_delivery(fake, tmp):
