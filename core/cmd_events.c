@@ -288,14 +288,8 @@ static int account_connect(accounts *as, account *a)
 {
     if (a->client || a->broken) return a->broken ? -1 : 0;
     char err[1024];
-    common_options co = as->o->co;
+    common_options co = account_credentials(&as->o->co, a->ac);
     const char *name = a->ac ? a->ac->name : "default";
-    if (a->ac) {
-        if (!co.profile) co.profile = a->ac->profile;
-        if (!co.role_arn) co.role_arn = a->ac->role_arn;
-        if (!co.external_id) co.external_id = a->ac->external_id;
-        if (!co.session_name) co.session_name = a->ac->session_name;
-    }
     a->client = make_client(&co, as->models, err, sizeof err);
     if (a->client && !a->id) a->id = lookup_account_id(a->client, as->models, err, sizeof err);
     if (!a->client || !a->id) {

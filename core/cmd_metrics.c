@@ -274,13 +274,7 @@ static void one_account(run_state *st, const account_config *ac)
     }
     if (st->file) {
         char err[1024];
-        common_options co = m->scan.co;
-        if (ac) {
-            if (!co.profile) co.profile = ac->profile;
-            if (!co.role_arn) co.role_arn = ac->role_arn;
-            if (!co.external_id) co.external_id = ac->external_id;
-            if (!co.session_name) co.session_name = ac->session_name;
-        }
+        common_options co = account_credentials(&m->scan.co, ac);
         aws_client *c = make_client(&co, st->models, err, sizeof err);
         const char *known = m->scan.account_id ? m->scan.account_id : ac ? ac->account_id : NULL;
         char *id = !c ? NULL : known ? xstrdup(known) : lookup_account_id(c, st->models, err, sizeof err);
