@@ -9,7 +9,6 @@ snapshot for both; an account whose role cannot be assumed makes the scan
 partial (exit 1, no stop_snapshot) while the other account is still sent;
 flags win over the file; no secret reaches any output.
 """
-import json
 import os
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "fake"))
 import fakes  # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
 FIXTURES = os.path.join(REPO, "tests", "integration", "fixtures-scan")
@@ -26,16 +26,7 @@ ROLE_KEY = "ASIAROLEFAKE00000002"
 ROLE_SECRET = "roleSecretKey/For+Tests/00000000000000002"
 ROLE_TOKEN = "FQoGZXIvYXdzRoleSessionToken000000000002"
 API_KEY = "test-api-key-0123456789"
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
+check = checklib.Checks()
 
 
 def run(args, env):
@@ -134,8 +125,7 @@ def main():
         everything += r.stdout + r.stderr
         for secret in (ROLE_SECRET, ROLE_TOKEN, fakes.SECRET_KEY, API_KEY):
             check(secret not in everything, "no secret in outputs or spool (%s...)" % secret[:6])
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -25,21 +25,11 @@ import shutil
 import subprocess
 import tempfile
 import time
+import checklib  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
-passed = failed = 0
-
-
-def check(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
-        if detail:
-            print("    " + detail.replace("\n", "\n    "))
+check = checklib.Checks()
 
 
 def run(args, env=None, timeout=120):
@@ -277,8 +267,7 @@ def main():
         test_duplicates(d)
         test_no_model(d)
         test_limits(d)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

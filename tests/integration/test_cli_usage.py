@@ -13,24 +13,14 @@ import os
 import re
 import subprocess
 import tempfile
+import checklib  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
-passed = failed = 0
+check = checklib.Checks()
 
 COMMANDS = [["scan"], ["record"], ["call"], ["test"], ["mappings"], ["mappings", "check"], ["config", "check"],
             ["events"], ["events", "process"], ["events", "consume"], ["metrics"], ["lambda"]]
-
-
-def check(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
-        if detail:
-            print("    " + str(detail).replace("\n", "\n    "))
 
 
 def run(args, env=None):
@@ -121,8 +111,7 @@ def main():
     test_services()
     test_usage_errors()
     test_help_doc_paths()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -17,19 +17,11 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "fake"))
 import fakes  # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
-passed = failed = 0
+check = checklib.Checks()
 PROD, TEAM = "ou-a1b2-prod0001", "ou-a1b2-team0001"
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
 
 
 def run(env, *args):
@@ -138,8 +130,7 @@ def main():
     h = run({}, "--help")
     check(h.returncode == 0 and all(o in h.stdout for o in ("--organization", "--ou", "--role-name", "--format")),
           "--help")
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

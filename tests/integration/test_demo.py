@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import checklib  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BIN = os.path.abspath(os.environ.get("AWSTOPO_BIN") or os.path.join(ROOT, "awstopo"))
@@ -56,19 +57,8 @@ EXTERNAL = [
 # GET /orders on shop-api.
 EXPECTED_EXTERNAL = {"urn:url:/https://backoffice.acme-shop.com/api/orders"}
 
-passed = failed = 0
+check = checklib.NamedChecks()
 WORK = tempfile.mkdtemp(prefix="awstopo-demo-test-")
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   %s" % name)
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, str(detail)[:2000]))
-    return cond
 
 
 def env():
@@ -421,8 +411,7 @@ def main():
     except Exception:
         check("no exception", False, traceback.format_exc())
     shutil.rmtree(WORK, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -46,26 +46,16 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
 
 import fakes                                              # noqa: E402
 import cases                                               # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.path.abspath(os.environ.get("AWSTOPO_BIN") or os.path.join(ROOT, "awstopo"))
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "210987654321"
 API_KEY = "awstopo-events-api-key-51c0ffee"
 
-passed = failed = 0
+check = checklib.NamedChecks()
 WORK = tempfile.mkdtemp(prefix="awstopo-events-test-")
 MODELS = cases.ModelCache()
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   %s" % name)
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, str(detail)[:2000]))
-    return cond
 
 
 # --- input forms ------------------------------------------------------------------
@@ -489,8 +479,7 @@ def main():
     finally:
         aws.stop()
         shutil.rmtree(WORK, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import tempfile
 
 from botocore.model import ServiceModel
 from botocore.regions import EndpointResolver
+import checklib  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GEN = os.path.join(REPO, "tools", "gen-models.py")
@@ -25,16 +26,7 @@ SRC = os.path.join(REPO, "..", "shared", "aws-models")
 MODELS = os.path.join(REPO, "models")
 DOC_KEYS = {"documentation", "documentationUrl", "deprecatedMessage", "deprecatedSince", "examples"}
 
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {what}")
+check = checklib.Checks()
 
 
 def gen(*args):
@@ -286,8 +278,7 @@ def main():
     test_committed_models()
     test_endpoints()
     test_sample_mappings()
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -42,24 +42,14 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
 import botocore.session                                   # noqa: E402
 
 import fakes                                              # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.path.abspath(os.environ.get("AWSTOPO_BIN") or os.path.join(ROOT, "awstopo"))
 ACCOUNT = "123456789012"
 API_KEY = "awstopo-kinesis-api-key-0b5e"
 
-passed = failed = 0
+check = checklib.NamedChecks()
 WORK = tempfile.mkdtemp(prefix="awstopo-kinesis-test-")
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   %s" % name)
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, str(detail)[:2000]))
-    return cond
 
 
 def kinesis_client(url):
@@ -386,7 +376,7 @@ def main():
         kinesis = fakes.start_kinesalite()
     except RuntimeError as e:
         check("kinesalite starts", False, e)
-        print("%d passed, %d failed" % (passed, failed))
+        check.report()
         return 1
     kc = kinesis_client(kinesis.url)
     try:
@@ -406,8 +396,7 @@ def main():
     finally:
         kinesis.stop()
         shutil.rmtree(WORK, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

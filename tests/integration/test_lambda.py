@@ -35,25 +35,15 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
 
 import fakes                                              # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.path.abspath(os.environ.get("AWSTOPO_BIN") or os.path.join(ROOT, "awstopo"))
 FIXTURES = os.path.join(ROOT, "tests", "integration", "fixtures-scan")
 API_KEY = "awstopo-lambda-api-key-9d41c2"
 PARAM = "/awstopo/stackstate-api-key"
 
-passed = failed = 0
+check = checklib.NamedChecks()
 WORK = tempfile.mkdtemp(prefix="awstopo-lambda-test-")
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   %s" % name)
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, str(detail)[:2000]))
-    return cond
 
 
 def start_runtime_api():
@@ -320,8 +310,7 @@ def main():
     finally:
         api.stop()
         shutil.rmtree(WORK, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -8,23 +8,13 @@ botocore data/ is given with --models for that case.
 import os
 import shutil
 import subprocess
+import checklib  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
 CHECK = os.path.join("tests", "check")
 BOTOCORE = "/usr/lib/python3/dist-packages/botocore/data"
-passed = failed = 0
-
-
-def check(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
-        if detail:
-            print("    " + detail.replace("\n", "\n    "))
+check = checklib.Checks()
 
 
 def run(args):
@@ -78,8 +68,7 @@ def main():
           r.stdout)
     r = run(["mappings", "frobnicate"])
     check(r.returncode == 64, "an unknown mappings command is a usage error", "%d %s" % (r.returncode, r.stderr))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

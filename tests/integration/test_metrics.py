@@ -23,22 +23,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "tests", "fake"))
 import cloudwatch  # noqa: E402
 import fakes  # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 END = "2026-12-06T12:00:00Z"           # with the default delay (600 s): the window ends 11:50
 WINDOW_END = 1796558400 - 600
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
+check = checklib.Checks()
 
 
 def component(ctype, arn, namespace, dims, region=REGION, identifiers=(), tags=None):
@@ -459,8 +451,7 @@ def main():
     p = run(["--format", "xml"], os.environ)
     check(p.returncode == 64, "a bad --format is a usage error")
     shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -15,20 +15,12 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "fake"))
 import fakes  # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
 SERVICES = "ec2,vpc,dynamodb,lambda"
 TOKEN = "FQoGZXIvYXdzEBYaDFakeSessionToken0000000000"
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
+check = checklib.Checks()
 
 
 def run(args, env):
@@ -109,8 +101,7 @@ def main():
         r = run(["scan", "--replay", rl, "--services", SERVICES, "--output", again, "--format", "json"], env)
         check(r.returncode == 0 and ids(json.load(open(again))) == live_ids,
               "scan --replay of a recording gives the live topology")
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":
