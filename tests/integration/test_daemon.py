@@ -215,8 +215,12 @@ def one_daemon(d, conf, aws, rx, kinesis, kc):
     check("a scans at the interval, each delivered as a complete snapshot",
           snaps and all(s[0] == "prod-aws" and s[1] and s[2] for s in snaps) and QUEUE in snaps[0][3],
           (snaps, d.text()[-1500:]))
-    # b
-    st, body = get(port, "/healthz")
+    # b: the scan counter moves when a scan's job ends, which is after the
+    # receiver got its snapshot: ask until it has caught up
+    def health():
+        st, body = get(port, "/healthz")
+        return (st, body) if json.loads(body)["scan"]["scans"] >= 2 else None
+    st, body = wait_for(health, 10) or get(port, "/healthz")
     h = json.loads(body)
     check("b /healthz 200 with a JSON body while scan and consume are fresh",
           st == 200 and h["status"] == "ok" and h["reasons"] == [] and h["scan"]["scans"] >= 2 and
