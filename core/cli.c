@@ -41,9 +41,19 @@ int take_value(int argc, char **argv, int *i, const char *name, const char **val
     return 1;
 }
 
+int take_listed_value(int argc, char **argv, int *i, const value_option *table, size_t n, void *base)
+{
+    for (size_t k = 0; k < n; k++) {
+        const char **field = (const char **)((char *)base + table[k].offset);
+        int rc = take_value(argc, argv, i, table[k].name, field);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 int common_option(common_options *o, int argc, char **argv, int *i)
 {
-    static const struct { const char *name; size_t offset; } opts[] = {
+    static const value_option opts[] = {
         { "--profile", offsetof(common_options, profile) },
         { "--region", offsetof(common_options, region) },
         { "--role-arn", offsetof(common_options, role_arn) },
@@ -57,12 +67,7 @@ int common_option(common_options *o, int argc, char **argv, int *i)
         o->verbose = 1;
         return 1;
     }
-    for (size_t k = 0; k < sizeof opts / sizeof *opts; k++) {
-        const char **field = (const char **)((char *)o + opts[k].offset);
-        int rc = take_value(argc, argv, i, opts[k].name, field);
-        if (rc) return rc;
-    }
-    return 0;
+    return TAKE_LISTED(argc, argv, i, opts, o);
 }
 
 static int is_dir(const char *path)

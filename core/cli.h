@@ -43,6 +43,20 @@ int common_option(common_options *o, int argc, char **argv, int *i);
  * advances *i. Returns 1 on a match, -1 when the value is missing. */
 int take_value(int argc, char **argv, int *i, const char *name, const char **value);
 
+/* A value option and where a command keeps it: the const char * at `offset`
+ * in the command's options struct. Commands list theirs in a table, so their
+ * options read as one list instead of a chain of comparisons. */
+typedef struct value_option {
+    const char *name;
+    size_t offset;
+} value_option;
+
+/* take_value for each of the n options of table, storing into the struct at
+ * base: 1 when one matched, -1 when its value is missing (said), 0 when none. */
+int take_listed_value(int argc, char **argv, int *i, const value_option *table, size_t n, void *base);
+#define TAKE_LISTED(argc, argv, i, table, base) \
+    take_listed_value(argc, argv, i, table, sizeof(table) / sizeof *(table), base)
+
 /* The directory with mappings/, models/, policies/, views/: AWSTOPO_HOME,
  * else next to the binary (a source checkout), else <prefix>/share/awstopo
  * relative to the binary, else the compiled-in AWSTOPO_DATADIR. */

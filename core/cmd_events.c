@@ -91,6 +91,25 @@ static int parse_format(const char *name, output_format *f)
     return 0;
 }
 
+static const value_option events_values[] = {
+    { "--config", offsetof(events_options, config_path) },
+    { "--account-id", offsetof(events_options, account_id) },
+    { "--services", offsetof(events_options, services) },
+    { "--regions", offsetof(events_options, regions) },
+    { "--stackstate-url", offsetof(events_options, stackstate_url) },
+    { "--api-key", offsetof(events_options, api_key) },
+    { "--instance", offsetof(events_options, instance) },
+    { "--spool", offsetof(events_options, spool) },
+    { "--kinesis-stream", offsetof(events_options, kinesis_stream) },
+    { "--kinesis-region", offsetof(events_options, kinesis_region) },
+};
+
+/* events consume only */
+static const value_option consume_values[] = {
+    { "--checkpoint-dir", offsetof(events_options, checkpoint_dir) },
+    { "--poll-ms", offsetof(events_options, poll_ms) },
+};
+
 static int parse_args(events_options *o, int argc, char **argv)
 {
     const char *format = NULL;
@@ -101,13 +120,8 @@ static int parse_args(events_options *o, int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(help, stdout);
             exit(EXIT_OK);
-        } else if (VALUE("--config", o->config_path) || VALUE("--account-id", o->account_id) ||
-                   VALUE("--services", o->services) || VALUE("--regions", o->regions) ||
-                   VALUE("--stackstate-url", o->stackstate_url) ||
-                   VALUE("--api-key", o->api_key) || VALUE("--instance", o->instance) ||
-                   VALUE("--spool", o->spool) || VALUE("--kinesis-stream", o->kinesis_stream) ||
-                   VALUE("--kinesis-region", o->kinesis_region) ||
-                   (o->consume && (VALUE("--checkpoint-dir", o->checkpoint_dir) || VALUE("--poll-ms", o->poll_ms)))) {
+        } else if ((rc = TAKE_LISTED(argc, argv, &i, events_values, o)) != 0 ||
+                   (o->consume && (rc = TAKE_LISTED(argc, argv, &i, consume_values, o)) != 0)) {
             if (rc < 0) return -1;
         } else if (VALUE("--output", out)) {
             if (rc < 0) return -1;

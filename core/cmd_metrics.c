@@ -95,6 +95,20 @@ static int bad_format(const char *f)
     return -1;
 }
 
+/* metrics' own value options; the scan's come from scan_option. */
+static const value_option metrics_values[] = {
+    { "--topology", offsetof(metrics_cli, topology_file) },
+    { "--interval", offsetof(metrics_cli, interval) },
+    { "--delay", offsetof(metrics_cli, delay) },
+    { "--end", offsetof(metrics_cli, end) },
+    { "--max-metrics-per-hour", offsetof(metrics_cli, budget) },
+    { "--price-per-1000", offsetof(metrics_cli, price) },
+    { "--insufficient-data", offsetof(metrics_cli, insufficient) },
+    { "--component", offsetof(metrics_cli, mo.component) },
+    { "--from", offsetof(metrics_cli, from) },
+    { "--to", offsetof(metrics_cli, to) },
+};
+
 static int parse_args(metrics_cli *m, int argc, char **argv)
 {
     scan_options *o = &m->scan;
@@ -105,10 +119,6 @@ static int parse_args(metrics_cli *m, int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(help, stdout);
             exit(EXIT_OK);
-        } else if (strcmp(argv[i], "--all-regions") == 0) {
-            o->all_regions = 1;
-        } else if (strcmp(argv[i], "--demo") == 0) {
-            o->demo = 1;
         } else if (strcmp(argv[i], "--estimate") == 0) {
             m->mo.estimate = 1;
         } else if (strcmp(argv[i], "--prune") == 0) {
@@ -117,15 +127,7 @@ static int parse_args(metrics_cli *m, int argc, char **argv)
             m->mo.alarms = 1;
         } else if (strcmp(argv[i], "--only-named") == 0) {
             m->only_named = 1;
-        } else if (VALUE("--config", o->config_path) || VALUE("--regions", o->regions) ||
-                   VALUE("--services", o->services) || VALUE("--account-id", o->account_id) ||
-                   VALUE("--replay", o->replay_dir) || VALUE("--stackstate-url", o->stackstate_url) ||
-                   VALUE("--api-key", o->api_key) || VALUE("--instance", o->instance) ||
-                   VALUE("--spool", o->spool) || VALUE("--topology", m->topology_file) ||
-                   VALUE("--interval", m->interval) || VALUE("--delay", m->delay) || VALUE("--end", m->end) ||
-                   VALUE("--max-metrics-per-hour", m->budget) || VALUE("--price-per-1000", m->price) ||
-                   VALUE("--insufficient-data", m->insufficient) || VALUE("--component", m->mo.component) ||
-                   VALUE("--from", m->from) || VALUE("--to", m->to)) {
+        } else if ((rc = TAKE_LISTED(argc, argv, &i, metrics_values, m)) != 0) {
             if (rc < 0) return -1;
         } else if (VALUE("--metrics", v)) {
             if (rc < 0) return -1;
@@ -156,7 +158,7 @@ static int parse_args(metrics_cli *m, int argc, char **argv)
             }
             if (parse_format(v, &last->format) < 0) return bad_format(v);
             last->format_given = 1;
-        } else if ((rc = common_option(&o->co, argc, argv, &i)) != 0) {
+        } else if ((rc = scan_option(o, argc, argv, &i)) != 0) {
             if (rc < 0) return -1;
         } else {
             cli_error("metrics: unknown argument '%s' (see awstopo metrics --help)", argv[i]);

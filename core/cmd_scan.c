@@ -85,6 +85,33 @@ static int bad_format(const char *format)
     return -1;
 }
 
+/* What scan, record and metrics select and deliver alike. */
+static const value_option scan_values[] = {
+    { "--config", offsetof(scan_options, config_path) },
+    { "--regions", offsetof(scan_options, regions) },
+    { "--services", offsetof(scan_options, services) },
+    { "--account-id", offsetof(scan_options, account_id) },
+    { "--replay", offsetof(scan_options, replay_dir) },
+    { "--stackstate-url", offsetof(scan_options, stackstate_url) },
+    { "--api-key", offsetof(scan_options, api_key) },
+    { "--instance", offsetof(scan_options, instance) },
+    { "--spool", offsetof(scan_options, spool) },
+};
+
+int scan_option(scan_options *o, int argc, char **argv, int *i)
+{
+    if (strcmp(argv[*i], "--all-regions") == 0) {
+        o->all_regions = 1;
+        return 1;
+    }
+    if (strcmp(argv[*i], "--demo") == 0) {
+        o->demo = 1;
+        return 1;
+    }
+    int rc = TAKE_LISTED(argc, argv, i, scan_values, o);
+    return rc ? rc : common_option(&o->co, argc, argv, i);
+}
+
 static int parse_args(scan_options *o, int argc, char **argv)
 {
     const char *format = NULL, *max_items = NULL;
@@ -95,23 +122,13 @@ static int parse_args(scan_options *o, int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(help, stdout);
             exit(EXIT_OK);
-        } else if (strcmp(argv[i], "--all-regions") == 0) {
-            o->all_regions = 1;
         } else if (strcmp(argv[i], "--allow-shrink") == 0) {
             o->allow_shrink = 1;
-        } else if (strcmp(argv[i], "--demo") == 0) {
-            o->demo = 1;
         } else if (o->record && strcmp(argv[i], "--anonymize") == 0) {
             o->anonymize = 1;
         } else if (o->record && strcmp(argv[i], "--replay-layout") == 0) {
             o->replay_layout = 1;
-        } else if (o->record && VALUE("--out", o->record_dir)) {
-            if (rc < 0) return -1;
-        } else if (VALUE("--config", o->config_path) || VALUE("--regions", o->regions) ||
-                   VALUE("--services", o->services) || VALUE("--account-id", o->account_id) || VALUE("--replay", o->replay_dir) ||
-                   VALUE("--stackstate-url", o->stackstate_url) || VALUE("--api-key", o->api_key) ||
-                   VALUE("--instance", o->instance) || VALUE("--spool", o->spool) ||
-                   VALUE("--max-payload-items", max_items)) {
+        } else if ((o->record && VALUE("--out", o->record_dir)) || VALUE("--max-payload-items", max_items)) {
             if (rc < 0) return -1;
         } else if (VALUE("--output", out)) {
             if (rc < 0) return -1;
@@ -132,7 +149,7 @@ static int parse_args(scan_options *o, int argc, char **argv)
                 last->format_given = 1;
                 format = NULL;
             }
-        } else if ((rc = common_option(&o->co, argc, argv, &i)) != 0) {
+        } else if ((rc = scan_option(o, argc, argv, &i)) != 0) {
             if (rc < 0) return -1;
         } else {
             cli_error("scan: unknown argument '%s' (see awstopo scan --help)", argv[i]);

@@ -35,6 +35,12 @@ typedef struct scan_options {
     int replay_layout;
 } scan_options;
 
+/* If argv[*i] is one of the options scan, record and metrics share (which
+ * accounts, regions and services, the config, StackState, --demo/--replay,
+ * and the common options of cli.h), consumes it and returns 1; -1 when its
+ * value is missing (said), 0 when it is none of them. */
+int scan_option(scan_options *o, int argc, char **argv, int *i);
+
 typedef struct account_scan {
     const char *name;
     char *account_id;
