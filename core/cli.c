@@ -51,6 +51,18 @@ int take_listed_value(int argc, char **argv, int *i, const value_option *table, 
     return 0;
 }
 
+int cli_load_config(awstopo_config *cfg, const char *path)
+{
+    char err[1024];
+    if (config_load(cfg, path, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->problems.len; i++) cli_error("config: %s", cfg->problems.items[i]);
+    config_apply_env(cfg);
+    return 0;
+}
+
 int common_option(common_options *o, int argc, char **argv, int *i)
 {
     static const value_option opts[] = {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "client.h"
+#include "config.h"
 #include "engine.h"
 
 #define EXIT_OK 0        /* everything worked */
@@ -56,6 +57,11 @@ typedef struct value_option {
 int take_listed_value(int argc, char **argv, int *i, const value_option *table, size_t n, void *base);
 #define TAKE_LISTED(argc, argv, i, table, base) \
     take_listed_value(argc, argv, i, table, sizeof(table) / sizeof *(table), base)
+
+/* The config file at path (NULL: none) with the environment over it, as the
+ * commands read it: the file's problems said as warnings. -1 (said) when the
+ * file cannot be read (cfg then holds nothing). Caller config_free()s on 0. */
+int cli_load_config(awstopo_config *cfg, const char *path);
 
 /* The directory with mappings/, models/, policies/, views/: AWSTOPO_HOME,
  * else next to the binary (a source checkout), else <prefix>/share/awstopo

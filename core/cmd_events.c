@@ -479,13 +479,7 @@ static int publish(const events_options *o, const awstopo_config *cfg, model_reg
  * scan). -1 (the error printed) when the file cannot be read. */
 static int load_config(const events_options *o, awstopo_config *cfg)
 {
-    char err[1024];
-    if (config_load(cfg, o->config_path, err, sizeof err) < 0) {
-        cli_error("%s", err);
-        return -1;
-    }
-    for (size_t i = 0; i < cfg->problems.len; i++) cli_error("config: %s", cfg->problems.items[i]);
-    config_apply_env(cfg);
+    if (cli_load_config(cfg, o->config_path) < 0) return -1;
     if (o->stackstate_url) config_set(&cfg->stackstate_url, o->stackstate_url);
     if (o->api_key) config_set(&cfg->api_key, o->api_key);
     if (o->instance) config_set(&cfg->instance, o->instance);

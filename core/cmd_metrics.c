@@ -418,13 +418,7 @@ int cmd_metrics(int argc, char **argv)
     metrics_cli m = {0};
     if (parse_args(&m, argc, argv) < 0) return EXIT_USAGE;
     awstopo_config cfg;
-    char err[1024];
-    if (config_load(&cfg, m.scan.config_path, err, sizeof err) < 0) {
-        cli_error("%s", err);
-        return EXIT_FAILURE_;
-    }
-    for (size_t i = 0; i < cfg.problems.len; i++) cli_error("config: %s", cfg.problems.items[i]);
-    config_apply_env(&cfg);
+    if (cli_load_config(&cfg, m.scan.config_path) < 0) return EXIT_FAILURE_;
     metrics_report rep;
     int rc = metrics_execute(&m, &cfg, &rep);
     config_free(&cfg);

@@ -573,13 +573,7 @@ int scan_or_record(int argc, char **argv, int record)
     o.record = record;
     if (parse_args(&o, argc, argv) < 0) return EXIT_USAGE;
     awstopo_config cfg;
-    char err[1024];
-    if (config_load(&cfg, o.config_path, err, sizeof err) < 0) {
-        cli_error("%s", err);
-        return EXIT_FAILURE_;
-    }
-    for (size_t i = 0; i < cfg.problems.len; i++) cli_error("config: %s", cfg.problems.items[i]);
-    config_apply_env(&cfg);
+    if (cli_load_config(&cfg, o.config_path) < 0) return EXIT_FAILURE_;
     scan_summary sum;
     int rc = scan_execute(&o, &cfg, &sum);
     config_free(&cfg);
