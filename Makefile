@@ -3,7 +3,8 @@
 #   make              build ./awstopo
 #   make test         every test (unit, conformance, integration, mappings)
 #   make test-asan    the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make fuzz         every libFuzzer harness FUZZ_SECONDS (default 60) each (docs/fuzzing.md)
+#   make fuzz         every libFuzzer harness FUZZ_SECONDS (default 60) each, or until
+#                     FUZZ_RUNS executions when given (docs/fuzzing.md)
 #   make fuzz-build   only builds them (clang, into build-fuzz/)
 #   make lint         luacheck on mappings/ and core/*.lua
 #   make bench        benchmarks (figures, not pass/fail)
@@ -46,6 +47,7 @@ REPLAY_BIN  := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 FUZZ_BIN    := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
 FUZZ_SEEDS  := $(BUILD)/fuzz-seeds/.done
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS   ?=
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 .PHONY: all test test-asan fuzz fuzz-build fuzz-bins lint bench install clean models policies templates demo lambda dist FORCE
@@ -120,7 +122,7 @@ fuzz-build:
 fuzz-bins: $(FUZZ_BIN) $(FUZZ_SEEDS)
 
 fuzz: fuzz-build
-	tests/fuzz/run build-fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+	FUZZ_RUNS="$(FUZZ_RUNS)" tests/fuzz/run build-fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 lint:
 	luacheck --codes mappings/ core/
