@@ -86,7 +86,7 @@ struct stackstate_sink {
      * message for the first. */
     size_t corrupt_now;
     char corruption[600];
-    int broken_snapshot;           /* an entry was unreadable: no stop_snapshot until the next start */
+    int broken_snapshot;           /* the spool's broken-snapshot mark, as read under the delivery lock */
 };
 
 /* Replaces every occurrence of the key in msg by "<api-key>" (defence in
@@ -466,11 +466,19 @@ static int set_aside_unreadable(stackstate_sink *s, uint64_t seq, const buf *gz,
     buf_free(&plain);
     if (ok) return 0;
     if (!gz->len) snprintf(why, sizeof why, "empty file");
-    buf path = {0};
-    if (spool_quarantine(s->spool, seq, &path, err, errlen) < 0) {
+    buf path = {0}, mark = {0};
+    spool_entry_path(s->spool, seq, &path);
+    buf_printf(&mark, "%s was unreadable (%s): the rest of its snapshot goes without stop_snapshot", path.data,
+               why);
+    buf_clear(&path);
+    /* The mark first: a crash after the move must not forget it. */
+    int rc = s->broken_snapshot ? 0 : spool_set_broken(s->spool, mark.data, err, errlen);
+    buf_free(&mark);
+    if (rc != 0 || spool_quarantine(s->spool, seq, &path, err, errlen) < 0) {
         buf_free(&path);
         return -1;
     }
+    s->broken_snapshot = 1;
     s->stats.corrupt++;
     if (s->corrupt_now++ == 0)
         snprintf(s->corruption, sizeof s->corruption,
@@ -482,22 +490,22 @@ static int set_aside_unreadable(stackstate_sink *s, uint64_t seq, const buf *gz,
 
 /* After an unreadable entry, the snapshot it was part of is not whole: its
  * later payloads go without stop_snapshot (StackState must not delete what
- * the lost payload held), until a payload starts the next snapshot. */
-static void keep_snapshot_open(stackstate_sink *s, buf *gz)
+ * the lost payload held), until a payload starts the next snapshot. The
+ * spool's mark (spool_set_broken) carries this over to later processes.
+ * Returns 1 when this payload ends the broken snapshot (its stop taken off,
+ * or it starts the next one): the mark goes once it is delivered. */
+static int keep_snapshot_open(buf *gz)
 {
     buf plain = {0}, unstopped = {0};
     int start = 0, stop = 0;
     if (gzip_decompress(&plain, gz->data, gz->len, NULL, 0) == 0 &&
-        intake_without_stop(plain.data, plain.len, &unstopped, &start, &stop, NULL, 0) == 0) {
-        if (start) s->broken_snapshot = 0;
-        else if (stop) {
-            gz->len = 0;
-            gzip_compress(gz, unstopped.data, unstopped.len);
-            s->broken_snapshot = 0;
-        }
+        intake_without_stop(plain.data, plain.len, &unstopped, &start, &stop, NULL, 0) == 0 && !start && stop) {
+        gz->len = 0;
+        gzip_compress(gz, unstopped.data, unstopped.len);
     }
     buf_free(&plain);
     buf_free(&unstopped);
+    return start || stop;
 }
 
 /* One round under the delivery lock: oldest first, until the spool is empty
@@ -506,6 +514,7 @@ static sink_result deliver_locked(stackstate_sink *s, char *err, size_t errlen)
 {
     buf gz = {0};
     sink_result rc = SINK_DELIVERED;
+    s->broken_snapshot = spool_broken(s->spool);   /* maybe left by an earlier process */
     for (;;) {
         uint64_t seq;
         int found = spool_peek_oldest(s->spool, &gz, &seq, err, errlen);
@@ -518,13 +527,17 @@ static sink_result deliver_locked(stackstate_sink *s, char *err, size_t errlen)
             rc = SINK_REFUSED;
             break;
         }
-        if (unreadable) {
-            s->broken_snapshot = 1;
-            continue;
-        }
-        if (s->broken_snapshot) keep_snapshot_open(s, &gz);
+        if (unreadable) continue;
+        int ends_broken = s->broken_snapshot && keep_snapshot_open(&gz);
         rc = deliver_entry(s, seq, &gz, err, errlen);
         if (rc != SINK_DELIVERED) break;
+        if (ends_broken) {
+            if (spool_set_broken(s->spool, NULL, err, errlen) != 0) {
+                rc = SINK_REFUSED;
+                break;
+            }
+            s->broken_snapshot = 0;
+        }
     }
     buf_free(&gz);
     return rc;

@@ -39,6 +39,7 @@ typedef struct staged {
 
 #define REJECTED_DIR "rejected"
 #define CORRUPT_DIR "corrupt"
+#define BROKEN_MARK ".broken-snapshot"
 
 struct spool {
     char *dir;
@@ -482,6 +483,29 @@ int spool_quarantine(spool *s, uint64_t seq, buf *path, char *err, size_t errlen
     return move_aside(s, seq, CORRUPT_DIR, path, err, errlen);
 }
 
+int spool_set_broken(spool *s, const char *why, char *err, size_t errlen)
+{
+    if (!why) {
+        if (unlinkat(s->dirfd, BROKEN_MARK, 0) != 0 && errno != ENOENT)
+            return set_err(err, errlen, "cannot remove %s/" BROKEN_MARK ": %s", s->dir, strerror(errno));
+        fsync(s->dirfd);
+        return 0;
+    }
+    int fd = openat(s->dirfd, BROKEN_MARK, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write_all(fd, why, strlen(why)) != 0 || write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return set_err(err, errlen, "cannot write %s/" BROKEN_MARK ": %s", s->dir, strerror(e));
+    }
+    close(fd);
+    fsync(s->dirfd);
+    return 0;
+}
+
+int spool_broken(const spool *s)
+{
+    return faccessat(s->dirfd, BROKEN_MARK, F_OK, 0) == 0;
+}
 
 int spool_reject_data(spool *s, const char *name, const void *data, size_t len, buf *path, char *err,
                       size_t errlen)

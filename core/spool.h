@@ -17,6 +17,10 @@
  *                                        good, kept for inspection (see
  *                                        spool_reject); not entries
  *   <dir>/corrupt/                       entries found unreadable (spool_quarantine)
+ *   <dir>/.broken-snapshot               (0600) present while the snapshot of an
+ *                                        unreadable entry is still being delivered:
+ *                                        its later payloads go without stop_snapshot
+ *                                        (spool_set_broken)
  *
  * The name is a 20-digit sequence number; the oldest entry is the smallest.
  * An entry is written to a .tmp file, fsync'ed, linked to its final name
@@ -84,6 +88,17 @@ int spool_reject(spool *s, uint64_t seq, buf *path, char *err, size_t errlen);
 int spool_quarantine(spool *s, uint64_t seq, buf *path, char *err, size_t errlen);
 int spool_reject_data(spool *s, const char *name, const void *data, size_t len, buf *path, char *err,
                       size_t errlen);
+
+/* The broken-snapshot mark: an entry of a snapshot was unreadable, so the
+ * rest of that snapshot must go without stop_snapshot, in this process or in
+ * any later one delivering the same spool (a scan, the daemon after a
+ * restart). spool_set_broken(s, why) writes why to <dir>/.broken-snapshot
+ * (0600, synced with the directory) -- before the entry is moved aside, so
+ * no crash loses it; spool_set_broken(s, NULL) removes it. Call both with
+ * the delivery lock held. spool_broken() is 1 when the mark is there.
+ * 0, or -1 with a message. */
+int spool_set_broken(spool *s, const char *why, char *err, size_t errlen);
+int spool_broken(const spool *s);
 
 /* Would n more bytes fit under the bound (entries and staged payloads
  * counted)? When they would not, and err is not

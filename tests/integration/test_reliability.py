@@ -25,7 +25,10 @@ and the recording receiver:
      delivered in order and the damaged snapshot goes without stop_snapshot;
      a full disk (a 64 KiB tmpfs) while spooling: a clear error, no entry
      committed, and the next run delivers everything; spool dir 0700, files
-     0600
+     0600. Across processes: a scan that stops delivering after moving an
+     entry aside leaves <spool>/.broken-snapshot (0600), and the next scan
+     sends the rest of that snapshot without stop_snapshot, its own snapshot
+     complete, and removes the mark
   f  hostile responses (10k-deep nesting in JSON and XML, XML entity
      expansion, numbers out of range, invalid UTF-8, a 100 MB string, a body
      past AWSTOPO_MAX_RESPONSE_MB): a clear error for that call within a
@@ -308,6 +311,39 @@ def test_spool_faults(aws, rx, clean):
           [f[1] for f in got[:old]] == [False] * old and got[old][0] and got[-1][1], got)
 
 
+def test_broken_across_processes(aws, rx):
+    spool = os.path.join(WORK, "spool-broken")
+    mark = os.path.join(spool, ".broken-snapshot")
+    rx.stop()
+    r = scan(aws, "spooled-b", rx, ["--max-payload-items", "40"], spool=spool, AWSTOPO_RETRY_BASE_MS=1)
+    names = entries(spool)
+    check("e: receiver down: the snapshot spooled in several entries", r.rc == 1 and len(names) >= 6, (r, names))
+    damage(os.path.join(spool, names[1]), "truncated")
+    rx.start(rx.port)
+    # The receiver takes two payloads, then refuses the key: delivery stops
+    # after the damaged entry, in the middle of its snapshot.
+    rx.control(status=401, count=1, skip=2)
+    n0 = len(rx.payloads())
+    r = scan(aws, "stopped-b", rx, ["--max-payload-items", "40"], spool=spool)
+    rx.control(status=None)
+    got = flags(rx, n0)
+    check("e: delivery stopped after the damaged entry, the mark left (0600)",
+          r.rc != 0 and len(got) == 2 and not any(f[1] for f in got) and os.path.exists(mark) and
+          oct(os.stat(mark).st_mode & 0o777) == "0o600" and names[1] in open(mark).read(),
+          (r, got, os.listdir(spool)))
+    old = len(entries(spool))   # the rest of the broken snapshot, then the stopped scan's own
+    n0 = len(rx.payloads())
+    r = scan(aws, "resumed-b", rx, ["--max-payload-items", "40"], spool=spool)
+    got = flags(rx, n0)
+    rest = len(names) - 3       # the broken snapshot's entries not yet delivered
+    check("e: the next process sends the rest of the broken snapshot without stop_snapshot",
+          r.rc == 0 and len(got) > old and [f[:2] for f in got[:rest]] == [(False, False)] * rest,
+          (r, got, rest))
+    check("e: ... then the later snapshots complete, the mark gone, the spool empty",
+          got[rest][0] and got[old - 1][1] and got[old][0] and got[-1][1] and not os.path.exists(mark) and
+          entries(spool) == [], (got[rest:], os.listdir(spool)))
+
+
 def test_enospc(aws, rx):
     mnt = os.path.join(WORK, "tiny")
     os.makedirs(mnt)
@@ -445,6 +481,7 @@ def main():
             test_defaults_pass(aws, rx, clean)
             test_shrink(aws, rx, clean)
             test_spool_faults(aws, rx, clean)
+            test_broken_across_processes(aws, rx)
             test_enospc(aws, rx)
         test_hostile()
     except Exception:
