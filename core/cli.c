@@ -205,7 +205,7 @@ aws_client *make_client(const common_options *o, model_registry *models, char *e
     if (base) co.retry_base_ms = atol(base);
     co.scan = o->scan;
     const char *budget = getenv("AWSTOPO_RETRY_BUDGET");
-    if (budget) co.retry_budget_s = atof(budget);
+    co.retry_budget_s = budget && atof(budget) > 0 ? atof(budget) : (double)o->retry_budget_s;
     aws_client *c = client_new(&co, err, errlen);
     free(mpath);
     buf_free(&endpoints);

@@ -33,6 +33,7 @@ typedef struct common_options {
     const char *mappings_dir;   /* --mappings */
     int verbose;
     int scan;                   /* a scan's client: retries for a scan (client.h) */
+    long retry_budget_s;        /* [scan] retry_budget; AWSTOPO_RETRY_BUDGET wins; 0 = 300 s */
 } common_options;
 
 /* If argv[*i] is one of the common options, consumes it (and its value)

@@ -66,6 +66,7 @@ struct call {
     long long started_ms;       /* the first attempt: the retry budget counts from here */
     int retry_cost;
     int refreshed_creds;
+    int unparsed;               /* 2xx responses that did not parse */
     call *next;                 /* lane queue */
     /* outcome */
     int failed;
@@ -443,12 +444,18 @@ static void requeue(void *ud)
     lane_pump(k->c, k->lane);
 }
 
-/* A 2xx whose body does not parse (cut short with no Content-Length to
- * tell, garbled on the way) is transient, as a truncated body is: 1 when
- * it is sent again (the task stays parked), 0 when the retries are used up. */
+/* A 2xx whose body does not parse may be garbled on the way (cut short
+ * with no Content-Length to tell) and is tried again, but only
+ * UNPARSED_MAX_ATTEMPTS times with the standard backoff (about 7 s at the
+ * default 1 s base): one that keeps failing is a broken response or a model
+ * that does not match the service, which waiting does not mend (a scan's
+ * budget would keep it going for minutes). 1 when it is sent again (the
+ * task stays parked), 0 when the attempts are used up. */
+#define UNPARSED_MAX_ATTEMPTS 5
 static int retry_unparsed(call *k)
 {
-    long delay = retry_next_delay_at(&k->c->retry, k->attempt, RETRY_TRANSIENT, NULL, &k->retry_cost,
+    if (++k->unparsed >= UNPARSED_MAX_ATTEMPTS) return 0;
+    long delay = retry_next_delay_at(&k->c->retry, k->unparsed, RETRY_TRANSIENT, NULL, &k->retry_cost,
                                      (long)(sched_now_ms() - k->started_ms));
     if (delay < 0) return 0;
     response_free(&k->resp);
@@ -473,8 +480,12 @@ static int parse_result(lua_State *L, call *k)
     lua_settop(L, top);
     if (retry_unparsed(k)) return sched_park(L, (lua_KContext)k, call_done);
     k->c->stats.failures++;
+    char why[768];
+    snprintf(why, sizeof why, "%s; the response (HTTP %ld) did not parse in %d attempt%s: a broken response, or "
+             "a model that does not match the service (--models)", err, k->resp.status, k->unparsed,
+             k->unparsed == 1 ? "" : "s");
     aws_error_fields e = { .service = k->m->service, .operation = k->op->name, .region = k->lane->region,
-                           .code = "MalformedResponse", .message = err,
+                           .code = "MalformedResponse", .message = why,
                            .request_id = headers_get(&k->resp.headers, "x-amzn-RequestId"),
                            .status = k->resp.status, .attempts = k->attempt, .transient = 1 };
     client_push_error(L, &e);

@@ -64,6 +64,10 @@ static const char help[] =
     "                           one sent for the instance; without it, such a snapshot goes\n"
     "                           without stop_snapshot (StackState deletes nothing), exit 1\n"
     "\n"
+    "AWS calls are retried for a scan: throttling for up to 300 s per call ([scan]\n"
+    "retry_budget in the config file, or AWSTOPO_RETRY_BUDGET, which wins), other\n"
+    "transient failures up to 10 attempts, a 2xx that does not parse 5 (docs/cli.md).\n"
+    "\n"
     "Exit codes: 0 complete, 1 partial (some service/region failed, or payloads are\n"
     "still spooled), 2 failure (nothing scanned or delivered), 64 usage (also: no\n"
     "mapping would run, e.g. a typo in --services; nothing is sent).\n";
@@ -479,10 +483,11 @@ static void merge_flags(awstopo_config *cfg, const scan_options *o)
 }
 
 /* Credentials of one account: the flags win over the file. */
-static common_options account_options(const scan_options *o, const account_config *ac)
+static common_options account_options(const scan_options *o, const awstopo_config *cfg, const account_config *ac)
 {
     common_options co = account_credentials(&o->co, ac);
     co.scan = 1;
+    co.retry_budget_s = cfg->retry_budget_s;
     return co;
 }
 
@@ -504,7 +509,7 @@ int scan_account(const scan_options *o, const awstopo_config *cfg, const account
     char err[1024];
     a->name = ac ? ac->name : "default";
     if (!o->demo) {
-        common_options co = account_options(o, ac);
+        common_options co = account_options(o, cfg, ac);
         a->client = make_client(&co, models, err, sizeof err);
         if (!a->client) {
             cli_error("account %s: %s", a->name, err);

@@ -83,7 +83,7 @@ typedef enum { SEC_NONE, SEC_STACKSTATE, SEC_SCAN, SEC_ACCOUNT, SEC_METRICS, SEC
 /* The keys of each section, for "did you mean" ([metrics] keys are
  * metrics.c's: it reports its own). */
 static const char *const stackstate_keys[] = { "url", "api_key", "instance", "spool", "spool_max_mb" };
-static const char *const scan_keys[] = { "regions", "services", "shrink_fraction", "allow_shrink" };
+static const char *const scan_keys[] = { "regions", "services", "shrink_fraction", "allow_shrink", "retry_budget" };
 static const char *const account_keys[] = { "profile", "role_arn", "external_id", "session_name", "account_id",
                                             "regions" };
 static const char *const section_names[] = { "stackstate", "scan", "metrics", "organization", "daemon", "account" };
@@ -136,6 +136,10 @@ static int set_scan(awstopo_config *c, const char *key, const char *value)
         if (strcmp(value, "true") == 0) c->allow_shrink = 1;
         else if (strcmp(value, "false") == 0) c->allow_shrink = 0;
         else return -4;
+    } else if (strcmp(key, "retry_budget") == 0) {
+        long d = parse_duration(value);
+        if (d < 0) return -5;
+        c->retry_budget_s = d;
     } else return -1;
     return 0;
 }
@@ -228,6 +232,7 @@ static void parse_line(awstopo_config *c, const char *path, int n, char *line, s
     if (rc == -2) problem(c, path, n, "'%s' needs a positive whole number", key);
     else if (rc == -3) problem(c, path, n, "'%s' needs a number from 0 to 1", key);
     else if (rc == -4) problem(c, path, n, "'%s' needs true or false", key);
+    else if (rc == -5) problem(c, path, n, "'%s' needs a duration from 1 s to 30 days (seconds, or with s, m, h: 300, 5m)", key);
     else if (rc < 0) unknown_key(c, path, n, *sec, key);
     free_secret(value);
 }

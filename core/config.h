@@ -14,6 +14,7 @@
  *   services = ec2, vpc, s3            ; mapping names; default: every mapping
  *   shrink_fraction = 0.5              ; shrink guard (docs/cli.md); 0 = off
  *   allow_shrink = false               ; true: send a shrunken snapshot as complete
+ *   retry_budget = 300s                ; how long a scan retries one AWS call (90, 5m, ...)
  *
  *   [metrics]                          ; awstopo metrics (docs/metrics.md)
  *   max_metrics_per_hour = 100000
@@ -36,7 +37,7 @@
  *
  * Precedence: flags, then environment variables (AWSTOPO_STACKSTATE_URL,
  * AWSTOPO_API_KEY, AWSTOPO_INSTANCE, AWSTOPO_REGIONS, AWSTOPO_SERVICES,
- * AWSTOPO_SPOOL), then the file.
+ * AWSTOPO_SPOOL, AWSTOPO_RETRY_BUDGET), then the file.
  */
 #ifndef AWSTOPO_CONFIG_H
 #define AWSTOPO_CONFIG_H
@@ -66,6 +67,7 @@ typedef struct awstopo_config {
     double shrink_fraction;   /* shrink guard; meaningful when shrink_set */
     int shrink_set;
     int allow_shrink;
+    long retry_budget_s;      /* [scan] retry_budget; 0 = not set (AWSTOPO_RETRY_BUDGET or 300 s) */
     strlist metrics;      /* [metrics] items, "key=value" (metrics.h reads them) */
     strlist organization; /* [organization] items, "key=value" (org_accounts.h reads them) */
     strlist daemon;       /* [daemon] items, "key=value" (daemon.h reads them) */

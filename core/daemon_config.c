@@ -18,19 +18,6 @@ static void problem(strlist *problems, const char *key, const char *value, const
     buf_free(&b);
 }
 
-/* "90", "90s", "15m", "1h" -> seconds; -1 when it is not a positive duration. */
-static long parse_duration(const char *v)
-{
-    char *end;
-    double d = strtod(v, &end);
-    if (end == v || d <= 0) return -1;
-    if (*end == 'm') d *= 60, end++;
-    else if (*end == 'h') d *= 3600, end++;
-    else if (*end == 's') end++;
-    if (*end || d < 1 || d > 30 * 86400) return -1;
-    return (long)d;
-}
-
 static int parse_onoff(const char *v)
 {
     if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1")) return 1;

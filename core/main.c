@@ -56,7 +56,8 @@ static const char usage[] =
     "environment: AWS_CLI_READ_TIMEOUT (seconds, default 30), AWS_MAX_ATTEMPTS (default 3),\n"
     "AWS_RETRY_MODE (standard, adaptive), HTTP_PROXY / HTTPS_PROXY / NO_PROXY, AWS_CA_BUNDLE.\n"
     "A scan with neither retry variable rate-limits adaptively and retries throttling for up\n"
-    "to AWSTOPO_RETRY_BUDGET seconds per call (default 300; docs/cli.md, Retries).\n"
+    "to AWSTOPO_RETRY_BUDGET seconds per call (default 300, or [scan] retry_budget in the\n"
+    "config file; the variable wins; docs/cli.md, Retries).\n"
     "\n"
     "'awstopo COMMAND --help' explains a command. Documentation: docs/ in the source tree.\n";
 

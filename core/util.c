@@ -257,3 +257,15 @@ const char *closest_name(const char *word, const char *const *candidates, size_t
     }
     return best;
 }
+
+long parse_duration(const char *v)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end == v || d <= 0) return -1;
+    if (*end == 'm') d *= 60, end++;
+    else if (*end == 'h') d *= 3600, end++;
+    else if (*end == 's') end++;
+    if (*end || d < 1 || d > 30 * 86400) return -1;
+    return (long)d;
+}

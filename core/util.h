@@ -10,6 +10,7 @@
  *                      fd, also for secrets); read_file_maybe_gz unpacks .gz
  *   gzip_compress / gzip_decompress   RFC 1952 gzip with zlib
  *   closest_name       "did you mean": the nearest of a list by edit distance
+ *   parse_duration     "90", "90s", "15m", "1h" -> seconds (config files)
  */
 #ifndef AWSTOPO_UTIL_H
 #define AWSTOPO_UTIL_H
@@ -65,5 +66,9 @@ size_t edit_distance(const char *a, const char *b);
  * length, at least 1, and not word itself), or NULL: for "did you mean".
  * Points into candidates. */
 const char *closest_name(const char *word, const char *const *candidates, size_t n);
+
+/* "90", "90s", "15m", "1h" -> seconds (fractions allowed: "1.5m"); -1 when
+ * it is not a duration from 1 s to 30 days. */
+long parse_duration(const char *v);
 
 #endif

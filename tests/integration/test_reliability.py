@@ -29,6 +29,10 @@ and the recording receiver:
      entry aside leaves <spool>/.broken-snapshot (0600), and the next scan
      sends the rest of that snapshot without stop_snapshot, its own snapshot
      complete, and removes the mark
+  g  retry settings: a 2xx that never parses is tried 5 times, not for the
+     whole budget, and the error names service, operation and why; [scan]
+     retry_budget in the config file bounds throttling retries, and
+     AWSTOPO_RETRY_BUDGET wins over it
   f  hostile responses (10k-deep nesting in JSON and XML, XML entity
      expansion, numbers out of range, invalid UTF-8, a 100 MB string, a body
      past AWSTOPO_MAX_RESPONSE_MB): a clear error for that call within a
@@ -344,6 +348,44 @@ def test_broken_across_processes(aws, rx):
           entries(spool) == [], (got[rest:], os.listdir(spool)))
 
 
+# --- g: retry settings -------------------------------------------------------------
+
+def scan_bounded(aws, name, rx, args, timeout, **extra):
+    try:
+        return scan(aws, name, rx, args, timeout=timeout, **extra)
+    except subprocess.TimeoutExpired:
+        return Result(None, "still retrying after %d s" % timeout, timeout, None)
+
+
+def test_retry_settings(aws, rx):
+    # A 2xx cut short with a Content-Length that agrees: only the parser sees it.
+    aws.control(clear_rules=True, reset_stats=True, fail=["sqs.GetQueueAttributes:100000:cut"])
+    n0 = len(rx.payloads())
+    r = scan_bounded(aws, "never-parses", rx, ["--services", "sqs"], 60, AWSTOPO_RETRY_BASE_MS=1)
+    aws.control(clear_rules=True)
+    check("g: a 2xx that never parses: exit 1, MalformedResponse naming sqs GetQueueAttributes, 5 attempts",
+          r.rc == 1 and "sqs GetQueueAttributes" in r.err and "MalformedResponse" in r.err and
+          "did not parse in 5 attempts" in r.err, r)
+    check("g: ... no stop_snapshot", not stop_sent(rx, n0), flags(rx, n0))
+
+    throttled = ["sqs.GetQueueAttributes:100000:throttle"]
+    cfg = write_config("budget.conf", "[scan]\nretry_budget = 2s\n")
+    aws.control(clear_rules=True, fail=throttled)
+    r = scan_bounded(aws, "budget-conf", rx, ["--services", "sqs", "--config", cfg], 60, AWSTOPO_RETRY_BASE_MS=1)
+    check("g: [scan] retry_budget = 2s: throttling ends the call, exit 1, the run failed on Throttling",
+          r.rc == 1 and "error: mapping sqs" in r.err and "hrottl" in r.err, r)
+    cfg = write_config("budget-long.conf", "[scan]\nretry_budget = 1h\n")
+    r = scan_bounded(aws, "budget-env", rx, ["--services", "sqs", "--config", cfg], 60, AWSTOPO_RETRY_BASE_MS=1,
+                     AWSTOPO_RETRY_BUDGET=2)
+    aws.control(clear_rules=True)
+    check("g: AWSTOPO_RETRY_BUDGET=2 wins over retry_budget = 1h", r.rc == 1 and "hrottl" in r.err, r)
+    bad = write_config("budget-bad.conf", "[scan]\nretry_budget = soon\n")
+    p = subprocess.run([BIN, "config", "check", bad], env=env_for(None), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    check("g: config check explains a bad retry_budget", "'retry_budget' needs a duration" in p.stdout.decode(),
+          p.stdout.decode())
+
+
 def test_enospc(aws, rx):
     mnt = os.path.join(WORK, "tiny")
     os.makedirs(mnt)
@@ -482,6 +524,7 @@ def main():
             test_shrink(aws, rx, clean)
             test_spool_faults(aws, rx, clean)
             test_broken_across_processes(aws, rx)
+            test_retry_settings(aws, rx)
             test_enospc(aws, rx)
         test_hostile()
     except Exception:
