@@ -17,7 +17,7 @@
 # Every core/*.c except main.c goes into build/libawstopo.a; each
 # tests/unit/test_*.c links against it as its own program.
 
-PKGS    := lua5.4 libcurl libcjson libcrypto expat zlib
+PKGS    := lua5.4 libcurl libcjson libssl libcrypto expat zlib
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CC      ?= cc

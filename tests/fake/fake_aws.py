@@ -24,6 +24,7 @@ import os
 import random
 import re
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -708,6 +709,8 @@ def parse_args(argv):
     p.add_argument("--max-skew", type=float, help="seconds of clock skew allowed (0 = off)")
     p.add_argument("--missing", choices=("error", "empty"))
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM; tests make a throwaway CA)")
+    p.add_argument("--tls-key", help="the private key of --tls-cert (PEM)")
     return p.parse_args(argv)
 
 
@@ -738,6 +741,12 @@ def main(argv=None):
         sys.exit("fake_aws: %s" % e)
     server = Server((args.host, args.port), Handler)
     server.fake = fake
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        # the handshake runs in the handler's thread (on its first read), so a
+        # client that rejects the certificate holds up no one else
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     print("PORT %d" % server.server_address[1], flush=True)
     try:
         server.serve_forever()

@@ -163,7 +163,7 @@ class FakeAws(FakeProcess):
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
-def start_fake_aws(fixtures=None, creds=None, port=None, verbose=False, log=None,
+def start_fake_aws(fixtures=None, creds=None, port=None, verbose=False, log=None, tls=None,
                    **settings):
     """Starts fake_aws.py; returns a FakeAws.
 
@@ -171,7 +171,9 @@ def start_fake_aws(fixtures=None, creds=None, port=None, verbose=False, log=None
     "AKID:SECRET[:TOKEN]" (default: ACCESS_KEY/SECRET_KEY). log: file for
     stderr (the access log with verbose=True). settings: any
     POST /__control key (throttle_rate=0.2, fail=[...], expired_tokens=[...],
-    synthetic=1000, latency_ms=50, seed=1, missing="empty", ...).
+    synthetic=1000, latency_ms=50, seed=1, missing="empty", ...). tls: (certificate
+    file, key file) to serve HTTPS (.url stays http://127.0.0.1: the test
+    builds its https:// URL for the name in its certificate).
     """
     tmpdir = tempfile.mkdtemp(prefix="fake-aws-")
     config = dict(settings, creds=creds or ["%s:%s" % (ACCESS_KEY, SECRET_KEY)])
@@ -183,6 +185,8 @@ def start_fake_aws(fixtures=None, creds=None, port=None, verbose=False, log=None
     argv = [PYTHON, os.path.join(HERE, "fake_aws.py"), "--config", path]
     if verbose:
         argv.append("--verbose")
+    if tls:
+        argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
     first = (creds or ["%s:%s" % (ACCESS_KEY, SECRET_KEY)])[0].split(":")
     fake = FakeAws(argv, tmpdir, first[0], first[1], REGION, log)
     return fake.start(port)

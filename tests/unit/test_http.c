@@ -1,4 +1,5 @@
-/* test_http.c -- the HTTP engine against a tiny scripted HTTP/1.1 server.
+/* test_http.c -- the HTTP engine against a tiny scripted HTTP/1.1 server, on
+ * both transfer paths (our own client, and libcurl with AWSTOPO_HTTP=curl).
  *
  * The server is a forked child (forked before libcurl starts any thread): it
  * accepts on 127.0.0.1 (ephemeral port) and forks once more per connection,
@@ -131,6 +132,25 @@ static int serve(int fd, const char *method, const char *path, const char *raw, 
     } else if (!strcmp(path, "/continue")) {
         send_str(fd, "HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
                      "HTTP/1.1 200 OK\r\nX-Final: 1\r\nContent-Length: 2\r\n\r\nok");
+    } else if (!strcmp(path, "/chunked")) {
+        send_str(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Test: c\r\n\r\n"
+                     "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n");
+    } else if (!strcmp(path, "/chunkcut")) {
+        send_str(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
+        return 0;
+    } else if (!strcmp(path, "/http10")) {
+        send_str(fd, "HTTP/1.0 200 OK\r\nX-Old: 1\r\n\r\nuntil close");
+        return 0;
+    } else if (!strcmp(path, "/close")) {
+        send_str(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye");
+        return 0;
+    } else if (!strcmp(path, "/okthenclose")) {   /* says keep-alive, then hangs up anyway */
+        respond(fd, head, "200 OK", "first", 5);
+        return 0;
+    } else if (!strcmp(path, "/big")) {
+        static char big[300000];
+        memset(big, 'x', sizeof big);
+        respond(fd, head, "200 OK", big, sizeof big);
     } else if (!strcmp(path, "/status/503")) {
         respond(fd, head, "503 Service Unavailable\r\nRetry-After: 1", "", 0);
     } else {
@@ -750,6 +770,7 @@ static void test_lifecycle(void)
     http_engine *e = http_engine_new(NULL);
     http_request req;
     chain_left = 5;
+    chain_ok = 0;
     make_req(&req, "GET", "http", port, "/ok", NULL);
     http_submit(e, &req, on_chain, e);
     request_free(&req);
@@ -839,6 +860,65 @@ static void test_proxy(void)
     unsetenv("http_proxy");
 }
 
+/* Response framings besides Content-Length, limits, and a kept-alive
+ * connection the server closed behind our back. */
+static void test_framing(void)
+{
+    http_engine *e = http_engine_new(NULL);
+    result r = {0};
+    run(e, "GET", "/chunked", NULL, &r, NULL);
+    CHECK(r.kind == HTTP_OK && r.status == 200, "chunked: %s (%s)", http_error_name(r.kind), r.msg);
+    CHECK_STR(r.body, "hello, world");
+    CHECK_STR(headers_get(&r.headers, "X-Test"), "c");
+    result_free(&r);
+
+    run(e, "GET", "/chunkcut", NULL, &r, NULL);
+    CHECK(r.kind == HTTP_ERR_TRUNCATED, "chunked body cut: %s (%s)", http_error_name(r.kind), r.msg);
+    result_free(&r);
+
+    run(e, "GET", "/http10", NULL, &r, NULL);
+    CHECK(r.kind == HTTP_OK && r.status == 200, "HTTP/1.0 until close: %s (%s)", http_error_name(r.kind), r.msg);
+    CHECK_STR(r.body, "until close");
+    CHECK_STR(headers_get(&r.headers, "X-Old"), "1");
+    result_free(&r);
+
+    int before = sh->conns;
+    run(e, "GET", "/close", NULL, &r, NULL);
+    CHECK(r.kind == HTTP_OK && r.body && !strcmp(r.body, "bye"), "Connection: close: %s", r.msg);
+    result_free(&r);
+    run(e, "GET", "/ok", NULL, &r, NULL);
+    CHECK(r.kind == HTTP_OK && sh->conns - before == 2, "a new connection after Connection: close (%d)",
+          sh->conns - before);
+    result_free(&r);
+
+    /* the server hung up after "first": the next request on that connection
+     * gets nothing back and goes once more on a fresh connection */
+    before = sh->conns;
+    run(e, "GET", "/okthenclose", NULL, &r, NULL);
+    CHECK(r.kind == HTTP_OK && r.body && !strcmp(r.body, "first"), "ok then close: %s", r.msg);
+    result_free(&r);
+    msleep(50);
+    run(e, "GET", "/ok", NULL, &r, NULL);
+    CHECK(r.kind == HTTP_OK && r.status == 200 && r.body && !strcmp(r.body, "hello"),
+          "request after the server hung up: %s (%s)", http_error_name(r.kind), r.msg);
+    /* (/okthenclose went on the connection /ok had left open) */
+    CHECK(sh->conns - before == 1, "on a fresh connection (%d opened)", sh->conns - before);
+    result_free(&r);
+    http_engine_free(e);
+
+    http_options o = {0};
+    o.max_body_bytes = 100000;
+    e = http_engine_new(&o);
+    run(e, "GET", "/big", SECRET_QUERY, &r, NULL);
+    CHECK(r.kind == HTTP_ERR_TOO_LARGE, "body past max_body_bytes: %s (%s)", http_error_name(r.kind), r.msg);
+    check_message(&r, "/big");
+    result_free(&r);
+    run(e, "GET", "/ok", NULL, &r, NULL);
+    CHECK(r.kind == HTTP_OK, "ok after a too large body: %s", r.msg);
+    result_free(&r);
+    http_engine_free(e);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -849,15 +929,23 @@ int main(void)
     unsetenv("AWS_CA_BUNDLE");
     server_start();
 
-    test_ok();
-    test_exact_request();
-    test_keepalive();
-    test_concurrent(0);
-    test_concurrent(4);
-    test_errors();
-    test_blocking();
-    test_lifecycle();
-    test_proxy();
+    /* every test on both transfer paths: awstopo's own client, then libcurl */
+    for (int curl = 0; curl < 2; curl++) {
+        if (curl) setenv("AWSTOPO_HTTP", "curl", 1);
+        else unsetenv("AWSTOPO_HTTP");
+        printf("-- %s\n", curl ? "AWSTOPO_HTTP=curl" : "own HTTP/1.1 client");
+        test_ok();
+        test_exact_request();
+        test_keepalive();
+        test_concurrent(0);
+        test_concurrent(4);
+        test_framing();
+        test_errors();
+        test_blocking();
+        test_lifecycle();
+        test_proxy();
+    }
+    unsetenv("AWSTOPO_HTTP");
 
     server_stop();
     return test_summary();
