@@ -52,6 +52,7 @@
 #define DIRECT_READ_MAX (256 * 1024)
 #define MAX_HEAD_BYTES (256 * 1024)
 #define IN_KEEP_BYTES (64 * 1024) /* an idle connection's receive buffer larger than this is freed */
+#define SPARE_XFERS 64
 
 typedef struct pool pool;
 typedef struct conn conn;
@@ -100,7 +101,6 @@ struct xfer {
     int phase;
     buf req;                   /* the request as it goes on the wire (holds secrets) */
     size_t sent;
-    char *what;                /* "METHOD scheme://host/path" for messages, no query */
     http_done_fn done;
     void *ud;
     http_response resp;
@@ -124,6 +124,8 @@ struct h1_engine {
     int nconns;                /* open connections, idle ones included */
     xlist queue, active, done;
     conn *dead;                /* closed during this poll, freed at its end */
+    xfer *spare;               /* finished transfers kept for the next ones (their buffers) */
+    int nspare;
     SSL_CTX *ssl_ctx;
     char ssl_err[512];         /* why ssl_ctx could not be made */
     int dispatching;
@@ -286,6 +288,18 @@ static void free_dead(h1_engine *e)
 
 /* ---- finishing ---- */
 
+/* "METHOD scheme://host/path" for messages, never the query (it may hold a
+ * presigned credential), from the request line: built only when needed. */
+static void describe(const xfer *x, buf *out)
+{
+    const char *line = x->req.data, *sp = strchr(line, ' ');
+    const char *path = sp + 1, *end = path + strcspn(path, "? ");
+    buf_append(out, line, (size_t)(sp - line));
+    buf_putc(out, ' ');
+    buf_puts(out, x->pool->key);
+    buf_append(out, path, (size_t)(end - path));
+}
+
 static void dispatch(h1_engine *e);
 
 /* The transfer is over: its connection goes back to the pool or is closed,
@@ -310,7 +324,8 @@ static void finish(h1_engine *e, xfer *x, http_error_kind kind, const char *reas
     x->kind = kind;
     if (kind != HTTP_OK) {
         buf m = {0};
-        buf_printf(&m, "%s: %s", x->what, reason);
+        describe(x, &m);
+        buf_printf(&m, ": %s", reason);
         x->msg = buf_steal(&m);
     }
     x->phase = X_DONE;
@@ -948,22 +963,34 @@ static void build_request(buf *b, const http_request *r)
         }
         buf_append(b, "\r\n", 2);
     }
-    if (with_body && !has_header(r, "Content-Length")) buf_printf(b, "Content-Length: %zu\r\n", r->body.len);
+    if (with_body && !has_header(r, "Content-Length")) {
+        char digits[24], *d = digits + sizeof digits;
+        size_t n = r->body.len;
+        do *--d = (char)('0' + n % 10);
+        while (n /= 10);
+        buf_append(b, "Content-Length: ", 16);
+        buf_append(b, d, (size_t)(digits + sizeof digits - d));
+        buf_append(b, "\r\n", 2);
+    }
     buf_append(b, "\r\n", 2);
     if (with_body && r->body.len) buf_append(b, r->body.data, r->body.len);
 }
 
 void h1_submit(h1_engine *e, const http_request *req, http_done_fn done, void *ud)
 {
-    xfer *x = xcalloc(1, sizeof *x);
+    xfer *x = e->spare;
+    if (x) {
+        e->spare = x->next;
+        e->nspare--;
+        x->next = NULL;
+    } else {
+        x = xcalloc(1, sizeof *x);
+        response_init(&x->resp);
+    }
     x->done = done;
     x->ud = ud;
     x->deadline_ms = -1;
     x->head_only = !strcmp(req->method, "HEAD");
-    response_init(&x->resp);
-    buf w = {0};
-    buf_printf(&w, "%s %s://%s%s", req->method, req->scheme, req->host, req->path);
-    x->what = buf_steal(&w);
     build_request(&x->req, req);
     x->pool = pool_get(e, req);
     list_move(x, &e->queue, 0);
@@ -973,10 +1000,30 @@ void h1_submit(h1_engine *e, const http_request *req, http_done_fn done, void *u
 static void xfer_free(xfer *x)
 {
     buf_wipe(&x->req);
-    free(x->what);
     free(x->msg);
     response_free(&x->resp);
     free(x);
+}
+
+/* Keeps x (wiped, its request buffer allocated) for the next submit:
+ * malloc and free were a tenth of a small call's CPU. */
+static void xfer_recycle(h1_engine *e, xfer *x)
+{
+    if (e->nspare >= SPARE_XFERS || x->req.cap > IN_KEEP_BYTES) {
+        xfer_free(x);
+        return;
+    }
+    buf req = x->req;
+    secure_zero(req.data, req.len);
+    req.len = 0;
+    free(x->msg);
+    response_free(&x->resp);
+    memset(x, 0, sizeof *x);
+    response_init(&x->resp);
+    x->req = req;
+    x->next = e->spare;
+    e->spare = x;
+    e->nspare++;
 }
 
 /* ---- the loop ---- */
@@ -1032,7 +1079,7 @@ int h1_poll(h1_engine *e, int timeout_ms)
         xfer *x = e->done.head;
         list_remove(x);
         if (x->done) x->done(x->ud, &x->resp, x->kind, x->kind == HTTP_OK ? NULL : x->msg);
-        xfer_free(x);
+        xfer_recycle(e, x);
     }
     free_dead(e);
     return h1_running(e);
@@ -1060,6 +1107,11 @@ void h1_free(h1_engine *e)
         free(p);
     }
     free_dead(e);
+    while (e->spare) {
+        xfer *x = e->spare;
+        e->spare = x->next;
+        xfer_free(x);
+    }
     if (e->ssl_ctx) SSL_CTX_free(e->ssl_ctx);
     close(e->epfd);
     free(e);
