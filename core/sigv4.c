@@ -576,8 +576,15 @@ int sigv4_sign(http_request *r, const sigv4_params *p, sigv4_key_cache *cache,
     run_steps(sig, r, r->query, &j, cache, trace);
 
     buf auth = {0};
-    buf_printf(&auth, ALGORITHM " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-               p->creds->access_key_id, j.scope, cstr(&j.signed_names), sig);
+    buf_reserve(&auth, 160 + strlen(p->creds->access_key_id) + j.signed_names.len);
+    buf_puts(&auth, ALGORITHM " Credential=");
+    buf_puts(&auth, p->creds->access_key_id);
+    buf_putc(&auth, '/');
+    buf_puts(&auth, j.scope);
+    buf_puts(&auth, ", SignedHeaders=");
+    buf_append(&auth, cstr(&j.signed_names), j.signed_names.len);
+    buf_puts(&auth, ", Signature=");
+    buf_puts(&auth, sig);
     headers_add(&r->headers, "Authorization", auth.data);
     if (token && p->omit_session_token) headers_add(&r->headers, "X-Amz-Security-Token", token);
 
