@@ -5,7 +5,7 @@
 set -e
 PACKAGES="build-essential pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev libcjson-dev
 libssl-dev libexpat1-dev zlib1g-dev python3 python3-botocore lua-check graphviz ca-certificates
-prometheus time
+prometheus time openssl
 clang libclang-rt-dev"   # clang + libFuzzer: make fuzz (docs/fuzzing.md)
 
 missing=""
