@@ -156,21 +156,24 @@ static size_t item_cost(const topo_item *it, topo_kind kind)
     return it->off != TOPO_NO_JSON ? it->json_len + 1 : 0;
 }
 
-/* Writes the items [from, to) of kind `kind` as the JSON array `name`. */
-static void write_array(buf *p, const char *name, const topology *t, topo_kind kind, size_t from, size_t to,
-                        buf *scratch)
+/* Writes the items of list l that fall in [from, to) of the sequence
+ * (components, relations, deletes; l starts at `first` in it) as the JSON
+ * array `name`. Components and relations are read back in one batch. */
+static void write_array(buf *p, const char *name, const topo_list *l, topo_kind kind, size_t first, size_t from,
+                        size_t to, topo_batch *batch)
 {
     buf_printf(p, ",\"%s\":[", name);
-    int first = 1;
-    for (size_t i = from; i < to; i++) {
-        topo_kind k = TOPO_COMPONENT;
-        const topo_item *it = item_at(t, i, &k);
-        if (k != kind) continue;
-        if (k != TOPO_DELETE && it->off == TOPO_NO_JSON) continue;
-        if (!first) buf_putc(p, ',');
-        first = 0;
-        if (k == TOPO_DELETE) intake_json_string(p, it->external_id, strlen(it->external_id));
-        else buf_append(p, topo_item_json(it, scratch), it->json_len);
+    size_t lo = from > first ? from - first : 0, hi = to > first ? to - first : 0;
+    if (hi > l->len) hi = l->len;
+    if (kind != TOPO_DELETE && lo < hi) topo_batch_load(batch, l, lo, hi);
+    int comma = 0;
+    for (size_t i = lo; i < hi; i++) {
+        const topo_item *it = &l->items[i];
+        if (kind != TOPO_DELETE && it->off == TOPO_NO_JSON) continue;
+        if (comma) buf_putc(p, ',');
+        comma = 1;
+        if (kind == TOPO_DELETE) intake_json_string(p, it->external_id, strlen(it->external_id));
+        else buf_append(p, topo_batch_json(batch, i), it->json_len);
     }
     buf_putc(p, ']');
 }
@@ -183,11 +186,12 @@ static void write_payload(buf *p, const envelope *e, const topology *t, size_t f
     buf_printf(p, "\"start_snapshot\":%s,\"stop_snapshot\":%s", start ? "true" : "false",
                stop ? "true" : "false");
     buf_append(p, e->instance.data, e->instance.len);
-    buf scratch = {0};   /* an item read back from the item store */
-    write_array(p, "components", t, TOPO_COMPONENT, from, to, &scratch);
-    write_array(p, "relations", t, TOPO_RELATION, from, to, &scratch);
-    write_array(p, "delete_ids", t, TOPO_DELETE, from, to, &scratch);
-    buf_free(&scratch);
+    topo_batch batch = {0};   /* the items read back from the item store */
+    size_t nc = t->components.len, nr = t->relations.len;
+    write_array(p, "components", &t->components, TOPO_COMPONENT, 0, from, to, &batch);
+    write_array(p, "relations", &t->relations, TOPO_RELATION, nc, from, to, &batch);
+    write_array(p, "delete_ids", &t->deletes, TOPO_DELETE, nc + nr, from, to, &batch);
+    topo_batch_free(&batch);
     buf_puts(p, TAIL);
 }
 

@@ -107,6 +107,16 @@ const char *itemstore_get(itemstore *s, unsigned long long off, size_t len, buf 
     return scratch->data;
 }
 
+void itemstore_read(itemstore *s, unsigned long long off, size_t len, char *out)
+{
+    size_t in_file = 0;
+    if (off < s->flushed) {
+        in_file = s->flushed - off < len ? (size_t)(s->flushed - off) : len;
+        read_at(s, out, in_file, off);
+    }
+    if (in_file < len) memcpy(out + in_file, s->pending.data + (off + in_file - s->flushed), len - in_file);
+}
+
 void itemstore_read_all(itemstore *s, buf *out)
 {
     buf_clear(out);

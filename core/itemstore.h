@@ -33,6 +33,10 @@ unsigned long long itemstore_put(itemstore *s, const char *data, size_t len);
  * returns scratch->data. */
 const char *itemstore_get(itemstore *s, unsigned long long off, size_t len, buf *scratch);
 
+/* The len bytes at off copied into out (no NUL added): one read for bytes
+ * in the file, a copy for those still in the write buffer. */
+void itemstore_read(itemstore *s, unsigned long long off, size_t len, char *out);
+
 /* Every byte appended so far, in one read: out (cleared first) holds bytes
  * [0, itemstore_size(s)), so offsets index into out->data. */
 void itemstore_read_all(itemstore *s, buf *out);

@@ -80,18 +80,22 @@ static void out_write(output *o, const char *p, size_t n)
 
 /* ---- json ---- */
 
+/* Items are read back BATCH at a time (topo_batch: few reads, bounded memory). */
+#define BATCH 1024
+
 static void json_list(output *out, const char *name, const topo_list *l, int last)
 {
     buf_printf(&out->b, "  \"%s\": [", name);
-    buf scratch = {0};
+    topo_batch batch = {0};
     for (size_t i = 0; i < l->len; i++) {
+        if (i % BATCH == 0) topo_batch_load(&batch, l, i, i + BATCH < l->len ? i + BATCH : l->len);
         buf_puts(&out->b, i ? ",\n    " : "\n    ");
-        const char *json = topo_item_json(&l->items[i], &scratch);
+        const char *json = topo_batch_json(&batch, i);
         if (json) out_write(out, json, l->items[i].json_len);
         else intake_json_string(&out->b, l->items[i].external_id, strlen(l->items[i].external_id));
         out_check(out);
     }
-    buf_free(&scratch);
+    topo_batch_free(&batch);
     buf_puts(&out->b, l->len ? "\n  ]" : "]");
     buf_puts(&out->b, last ? "\n" : ",\n");
 }

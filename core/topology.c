@@ -181,6 +181,81 @@ const char *topo_item_json(const topo_item *it, buf *scratch)
     return it->off == TOPO_NO_JSON ? NULL : itemstore_get(itemstore_json(), it->off, it->json_len, scratch);
 }
 
+/* ---- batches ---- */
+
+/* Items closer than this in the store are read together, the bytes between
+ * them read too (a copy of a few KiB costs less than a system call); no
+ * single read grows past READ_MAX. */
+#define READ_GAP 4096
+#define READ_MAX (1 << 20)
+
+typedef struct topo_span {
+    unsigned long long off;
+    size_t len, k;
+} topo_span;
+
+static int compare_spans(const void *a, const void *b)
+{
+    const topo_span *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+void topo_batch_load(topo_batch *b, const topo_list *l, size_t from, size_t to)
+{
+    size_t n = to > from ? to - from : 0;
+    if (n > b->cap) {
+        b->cap = n;
+        b->at = xrealloc(b->at, n * sizeof *b->at);
+        b->spans = xrealloc(b->spans, n * sizeof *b->spans);
+    }
+    b->from = from;
+    b->len = n;
+    buf_clear(&b->bytes);
+    size_t m = 0, total = 0;
+    for (size_t k = 0; k < n; k++) {
+        const topo_item *it = &l->items[from + k];
+        b->at[k] = (size_t)-1;
+        if (it->off == TOPO_NO_JSON) continue;
+        b->spans[m++] = (topo_span){ it->off, it->json_len, k };
+        total += it->json_len + 1;
+    }
+    qsort(b->spans, m, sizeof *b->spans, compare_spans);
+    buf_reserve(&b->bytes, total);
+    for (size_t i = 0; i < m;) {
+        unsigned long long start = b->spans[i].off, end = start + b->spans[i].len;
+        size_t j = i + 1;
+        for (; j < m && b->spans[j].off <= end + READ_GAP; j++) {
+            unsigned long long e = b->spans[j].off + b->spans[j].len;
+            if (e - start > READ_MAX) break;
+            if (e > end) end = e;
+        }
+        buf_clear(&b->read);
+        buf_reserve(&b->read, (size_t)(end - start));
+        itemstore_read(itemstore_json(), start, (size_t)(end - start), b->read.data);
+        for (; i < j; i++) {
+            const topo_span *sp = &b->spans[i];
+            b->at[sp->k] = b->bytes.len;
+            buf_append(&b->bytes, b->read.data + (sp->off - start), sp->len);
+            b->bytes.data[b->bytes.len++] = '\0';
+        }
+    }
+}
+
+const char *topo_batch_json(const topo_batch *b, size_t i)
+{
+    size_t at = b->at[i - b->from];
+    return at == (size_t)-1 ? NULL : b->bytes.data + at;
+}
+
+void topo_batch_free(topo_batch *b)
+{
+    buf_free(&b->bytes);
+    buf_free(&b->read);
+    free(b->at);
+    free(b->spans);
+    memset(b, 0, sizeof *b);
+}
+
 static int list_has(const topo_list *l, const char *id)
 {
     return l->index && *index_slot(l, id, hash_id(id), NULL) != 0;

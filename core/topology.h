@@ -69,6 +69,26 @@ size_t topology_count(const topology *t);
 /* The item's encoded JSON (json_len bytes, NUL-terminated) read into scratch,
  * or NULL for a delete. Valid until scratch is used again. */
 const char *topo_item_json(const topo_item *it, buf *scratch);
+/* Many items read back at once, for the sinks that go through a whole
+ * list: topo_batch_load reads the items [from, to) of a list (in externalId
+ * order after topology_sort, so scattered over the item store) sorted by
+ * offset, neighbours in one read: about a tenth of the reads of one
+ * topo_item_json each. A zeroed topo_batch is empty; it is reused from
+ * load to load. */
+typedef struct topo_batch {
+    buf bytes;          /* the items' JSON, each NUL-terminated */
+    size_t *at;         /* item from + k: at bytes.data + at[k], or (size_t)-1 for a delete */
+    struct topo_span *spans;   /* private: the items in offset order */
+    size_t from, len, cap;
+    buf read;           /* private: one read */
+} topo_batch;
+
+void topo_batch_load(topo_batch *b, const topo_list *l, size_t from, size_t to);
+/* Item i's JSON (json_len bytes, NUL-terminated), or NULL for a delete;
+ * from <= i < from + len of the last load. Valid until the next load. */
+const char *topo_batch_json(const topo_batch *b, size_t i);
+void topo_batch_free(topo_batch *b);
+
 /* The encoded JSON of the component or relation with this externalId, read
  * into scratch (valid until scratch is used again), or NULL when there is none. */
 const char *topology_find_json(const topology *t, topo_kind kind, const char *external_id, buf *scratch);

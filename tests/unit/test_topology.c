@@ -235,6 +235,33 @@ static void test_store(void)
     CHECK_STR(json_of(&t.components.items[7]), "{\"replaced\":true}");
     const char *got = json_of(&t.components.items[3000]);
     CHECK(got && strlen(got) == big_len && memcmp(got, big, big_len) == 0, "an item larger than the write buffer");
+
+    /* Read back in batches, after a sort (offsets no longer in list order),
+     * across the file and the write buffer: the same bytes as one by one. */
+    add(&t, TOPO_COMPONENT, "id-2999", "{\"last\":\"still buffered\"}");
+    topology_sort(&t);
+    topo_batch batch = {0};
+    buf one = {0};
+    size_t checked = 0, reloads = 0;
+    ok = 1;
+    for (size_t from = 0; from < t.components.len; from += 700, reloads++) {
+        size_t to = from + 700 < t.components.len ? from + 700 : t.components.len;
+        topo_batch_load(&batch, &t.components, from, to);
+        for (size_t i = from; i < to; i++, checked++) {
+            const char *want = topo_item_json(&t.components.items[i], &one);
+            const char *have = topo_batch_json(&batch, i);
+            if (!have || strlen(have) != t.components.items[i].json_len || strcmp(have, want) != 0) ok = 0;
+        }
+    }
+    CHECK(ok && checked == 3001 && reloads == 5, "3001 items in batches of 700 (%zu checked)", checked);
+    topo_batch_load(&batch, &t.components, 5, 5);
+    CHECK(batch.len == 0, "an empty batch");
+
+    add(&t, TOPO_DELETE, "gone", NULL);
+    topo_batch_load(&batch, &t.deletes, 0, 1);
+    CHECK(topo_batch_json(&batch, 0) == NULL, "a delete has no JSON");
+    topo_batch_free(&batch);
+    buf_free(&one);
     free(big);
     topology_free(&t);
 }
