@@ -8,7 +8,14 @@
 local M = {}
 
 function M.build(partition, service, region, account, resource)
-  return ("arn:%s:%s:%s:%s:%s"):format(partition, service, region or "", account or "", resource)
+  region, account = region or "", account or ""
+  -- one concatenation is cheaper than format (an ARN per resource and relation);
+  -- format keeps what it gives for anything that is not a string
+  if type(partition) == "string" and type(service) == "string" and type(region) == "string"
+      and type(account) == "string" and type(resource) == "string" then
+    return "arn:" .. partition .. ":" .. service .. ":" .. region .. ":" .. account .. ":" .. resource
+  end
+  return ("arn:%s:%s:%s:%s:%s"):format(partition, service, region, account, resource)
 end
 
 -- Splits an ARN into its fields; nil when s is not an ARN.

@@ -37,9 +37,11 @@ local function squash(key)
 end
 
 -- Cheap first look: only keys starting with "stackstate" (any case) can be
--- special, so most tags never pay for squash().
+-- special, so most tags never pay for squash(). The first byte ("s" or "S")
+-- turns most keys away without making a string.
 local function maybe_special(key)
-  return #key >= 10 and key:sub(1, 10):lower() == "stackstate"
+  local first = key:byte(1)
+  return (first == 115 or first == 83) and #key >= 10 and key:sub(1, 10):lower() == "stackstate"
 end
 
 local function split_values(value, out)
@@ -49,16 +51,23 @@ end
 -- The special StackState tags, whatever their case or spelling:
 --   stackstate-identifier(s)  -> identifiers = { ... } (values split on , ; and spaces)
 --   stackstate-environment(s) -> environment = "..." (the first value)
-function M.stackstate(map)
-  local identifiers, environment = {}, nil
-  local keys = {}
+-- The same as two values: the identifiers (nil when there are none: most
+-- resources have no special tag, and a component is built for each) and
+-- the environment.
+function M.special(map)
+  local identifiers, environment, keys = nil, nil, nil
   for k in pairs(map) do
-    if maybe_special(k) then keys[#keys + 1] = k end
+    if maybe_special(k) then
+      keys = keys or {}
+      keys[#keys + 1] = k
+    end
   end
+  if not keys then return nil, nil end
   table.sort(keys)   -- stable order whatever the hash order
   for _, key in ipairs(keys) do
     local s = squash(key)
     if s == "stackstateidentifier" or s == "stackstateidentifiers" then
+      identifiers = identifiers or {}
       split_values(map[key], identifiers)
     elseif (s == "stackstateenvironment" or s == "stackstateenvironments") and environment == nil then
       local values = {}
@@ -66,7 +75,12 @@ function M.stackstate(map)
       environment = values[1]
     end
   end
-  return { identifiers = identifiers, environment = environment }
+  return identifiers, environment
+end
+
+function M.stackstate(map)
+  local identifiers, environment = M.special(map)
+  return { identifiers = identifiers or {}, environment = environment }
 end
 
 function M.is_special(key)
@@ -78,7 +92,7 @@ end
 function M.labels(map)
   local labels = {}
   for k, v in pairs(map) do
-    if not M.is_special(k) then
+    if not maybe_special(k) then
       labels[#labels + 1] = (v == nil or v == "") and k or (k .. ":" .. tostring(v))
     end
   end

@@ -27,12 +27,12 @@ function M.arn(partition, service, region, account, resource)
   return arn.build(partition, service, region, account, resource)
 end
 
--- data["A.B"] -> data.A.B
+-- data["A.B"] -> data.A.B (path: { "A", "B" })
 local function lookup(data, path)
   local v = data
-  for part in path:gmatch("[^%.]+") do
+  for i = 1, #path do
     if type(v) ~= "table" then return nil end
-    v = v[part]
+    v = v[path[i]]
   end
   return v
 end
@@ -41,22 +41,47 @@ local function url_encode(s)
   return (tostring(s):gsub("[^%w%-_%.~]", function(c) return ("%%%02X"):format(c:byte()) end))
 end
 
+-- A template cut once into its literal text and its placeholders
+-- ({ key, path, url }): expanding it is then a loop, not a gsub with a new
+-- closure, for every component. Templates come from the mappings' type
+-- declarations, a few dozen; the cache is emptied should it ever pass 1000.
+local compiled, ncompiled = {}, 0
+
+local function compile(template)
+  local parts, pos = {}, 1
+  while true do
+    local s, e, key, filter = template:find("{([%w_%.%-]+)(|?%w*)}", pos)
+    if not s then break end
+    if s > pos then parts[#parts + 1] = template:sub(pos, s - 1) end
+    local path = {}
+    for part in key:gmatch("[^%.]+") do path[#path + 1] = part end
+    parts[#parts + 1] = { key = key, path = path, url = filter == "|url" }
+    pos = e + 1
+  end
+  if pos <= #template then parts[#parts + 1] = template:sub(pos) end
+  if ncompiled >= 1000 then compiled, ncompiled = {}, 0 end
+  compiled[template], ncompiled = parts, ncompiled + 1
+  return parts
+end
+
+local pieces = {}   -- expand's output, reused (expand never yields)
+
 -- Expands "{key}" and "{key|url}" placeholders: vars first, then data.
 -- Returns nil when a placeholder has no value (no half-built URLs).
 function M.expand(template, vars, data)
-  local missing = false
-  local out = template:gsub("{([%w_%.%-]+)(|?%w*)}", function(key, filter)
-    local v = vars[key]
-    if v == nil then v = lookup(data, key) end
-    if v == nil or type(v) == "table" then
-      missing = true
-      return ""
+  local parts = compiled[template] or compile(template)
+  for i = 1, #parts do
+    local p = parts[i]
+    if type(p) == "string" then
+      pieces[i] = p
+    else
+      local v = vars[p.key]
+      if v == nil then v = lookup(data, p.path) end
+      if v == nil or type(v) == "table" then return nil end
+      if p.url then pieces[i] = url_encode(v) else pieces[i] = tostring(v) end
     end
-    if filter == "|url" then return url_encode(v) end
-    return tostring(v)
-  end)
-  if missing then return nil end
-  return out
+  end
+  return table.concat(pieces, "", 1, #parts)
 end
 
 local function copy(t)
@@ -113,25 +138,31 @@ function M.component(ctx, mapping, spec)
   local region = spec.region or ctx.region
   local data = copy(spec.data)
   local tagmap = tags.to_map(spec.tags or data.Tags or data.TagList or data.TagSet)
-  local special = tags.stackstate(tagmap)
+  local special_identifiers, special_environment = tags.special(tagmap)
 
   local identifiers, seen = json.array(), { [spec.id] = true }
   append_unique(identifiers, seen, spec.identifiers)
-  append_unique(identifiers, seen, special.identifiers)
+  append_unique(identifiers, seen, special_identifiers)
 
-  local labels, seen_labels = json.array(), {}
-  append_unique(labels, seen_labels, { "stackpack:aws", "aws-region:" .. region, "aws-account:" .. ctx.account })
-  append_unique(labels, seen_labels, tags.labels(tagmap))
+  -- the three labels every component has, then its tags' and its own
+  local base = "aws-region:" .. region
+  local account_label = "aws-account:" .. ctx.account
+  local labels = json.array({ "stackpack:aws", base, account_label })
+  local seen_labels = { ["stackpack:aws"] = true, [base] = true, [account_label] = true }
+  if next(tagmap) then append_unique(labels, seen_labels, tags.labels(tagmap)) end
   append_unique(labels, seen_labels, spec.labels)
 
   local name = spec.name or spec.id
-  local vars = { region = region, account = ctx.account, partition = ctx.partition,
-                 console = CONSOLE[ctx.partition] or CONSOLE.aws, name = name, id = spec.id }
+  local vars
+  if tdef.cloudwatch or tdef.action then
+    vars = { region = region, account = ctx.account, partition = ctx.partition,
+             console = CONSOLE[ctx.partition] or CONSOLE.aws, name = name, id = spec.id }
+  end
 
   data.name = name
   data.layer = tdef.layer
   data.domain = tdef.domain or "AWS"
-  data.environment = special.environment or spec.environment or M.DEFAULT_ENVIRONMENT
+  data.environment = special_environment or spec.environment or M.DEFAULT_ENVIRONMENT
   data.labels = labels
   data.identifiers = identifiers
   data.Tags = next(tagmap) and tagmap or nil
