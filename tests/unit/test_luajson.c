@@ -118,6 +118,24 @@ static void test_strings(void)
               "true");
     /* a string with an embedded NUL is encoded whole */
     CHECK_STR(lua("return json.encode('a\\0b')"), "\"a\\u0000b\"");
+    /* strings are scanned 8 bytes at a time: a character to escape at every
+     * position of strings of 0 to 40 bytes, and strings with none, encode as
+     * they do one byte at a time (the same string built with gsub) */
+    CHECK_STR(lua("local bad = 0 "
+                  "local function slow(s) return '\"' .. s:gsub('[%c\"\\\\]', function(c) "
+                  "  local named = { ['\"'] = '\\\\\"', ['\\\\'] = '\\\\\\\\', ['\\n'] = '\\\\n', ['\\r'] = '\\\\r', "
+                  "    ['\\t'] = '\\\\t', ['\\b'] = '\\\\b', ['\\f'] = '\\\\f' } "
+                  "  if c:byte() == 127 then return c end "
+                  "  return named[c] or ('\\\\u%04x'):format(c:byte()) end) .. '\"' end "
+                  "for n = 0, 40 do "
+                  "  local plain = ('abcdefghij\\195\\169klmnop~!#[]'):rep(3):sub(1, n) "
+                  "  if json.encode(plain) ~= slow(plain) then bad = bad + 1 end "
+                  "  for at = 1, n do for _, c in ipairs({ '\"', '\\\\', '\\n', '\\1', '\\31', '\\0' }) do "
+                  "    local s = plain:sub(1, at - 1) .. c .. plain:sub(at + 1) "
+                  "    if json.encode(s) ~= slow(s) then bad = bad + 1 end "
+                  "  end end "
+                  "end return bad"),
+              "0");
 }
 
 static void test_numbers(void)
