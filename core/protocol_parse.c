@@ -514,17 +514,24 @@ static int run_job(lua_State *L)
     return 1;
 }
 
+/* Bodies from this size up are parsed with the collector paused. */
+#define PAUSE_GC_FROM (64 * 1024)
+
 /* Runs job protected; on success leaves the result table pushed.
  *
- * The collector is paused meanwhile: a parse allocates almost nothing but
- * the result itself, and an incremental collector running during the build
- * would traverse the growing result again and again for no garbage (on a
- * 20 MB DescribeInstances page that is a third of the time). It resumes,
- * with the debt accounted, as soon as the parse ends. */
+ * For a large body the collector is paused meanwhile: a parse allocates
+ * almost nothing but the result itself, and a collector running during the
+ * build would traverse the growing result again and again for no garbage
+ * (on a 20 MB DescribeInstances page that is a third of the time). Not for
+ * a small one: resuming the collector (LUA_GCRESTART) sets its debt to zero,
+ * so the next allocation runs a collection, and after every small answer
+ * that was a young collection per API call -- a third of the collector's
+ * time in a 10k-resource scan, and objects that live a little longer (a
+ * page being worked on) promoted to old, to wait for a major collection. */
 static int run_protected(lua_State *L, parse_job *job)
 {
     int top = lua_gettop(L);
-    int gc_was_running = lua_gc(L, LUA_GCISRUNNING);
+    int gc_was_running = job->resp->body.len >= PAUSE_GC_FROM && lua_gc(L, LUA_GCISRUNNING);
     job->rc = -1;
     lua_pushcfunction(L, run_job);
     lua_pushlightuserdata(L, job);
