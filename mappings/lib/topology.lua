@@ -37,8 +37,12 @@ local function lookup(data, path)
   return v
 end
 
+local function percent(c) return ("%%%02X"):format(c:byte()) end
+
 local function url_encode(s)
-  return (tostring(s):gsub("[^%w%-_%.~]", function(c) return ("%%%02X"):format(c:byte()) end))
+  s = tostring(s)
+  if not s:find("[^%w%-_%.~]") then return s end   -- most names need nothing
+  return (s:gsub("[^%w%-_%.~]", percent))
 end
 
 -- A template cut once into its literal text and its placeholders
