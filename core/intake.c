@@ -158,16 +158,17 @@ static size_t item_cost(const topo_item *it, topo_kind kind)
 
 /* Writes the items of list l that fall in [from, to) of the sequence
  * (components, relations, deletes; l starts at `first` in it) as the JSON
- * array `name`. Components and relations are read back in one batch. */
+ * array `name`. Components and relations are read back TOPO_BATCH at a time. */
 static void write_array(buf *p, const char *name, const topo_list *l, topo_kind kind, size_t first, size_t from,
                         size_t to, topo_batch *batch)
 {
     buf_printf(p, ",\"%s\":[", name);
     size_t lo = from > first ? from - first : 0, hi = to > first ? to - first : 0;
     if (hi > l->len) hi = l->len;
-    if (kind != TOPO_DELETE && lo < hi) topo_batch_load(batch, l, lo, hi);
     int comma = 0;
     for (size_t i = lo; i < hi; i++) {
+        if (kind != TOPO_DELETE && (i - lo) % TOPO_BATCH == 0)
+            topo_batch_load(batch, l, i, i + TOPO_BATCH < hi ? i + TOPO_BATCH : hi);
         const topo_item *it = &l->items[i];
         if (kind != TOPO_DELETE && it->off == TOPO_NO_JSON) continue;
         if (comma) buf_putc(p, ',');

@@ -80,15 +80,14 @@ static void out_write(output *o, const char *p, size_t n)
 
 /* ---- json ---- */
 
-/* Items are read back BATCH at a time (topo_batch: few reads, bounded memory). */
-#define BATCH 1024
+/* Items are read back TOPO_BATCH at a time (topo_batch: few reads, bounded memory). */
 
 static void json_list(output *out, const char *name, const topo_list *l, int last)
 {
     buf_printf(&out->b, "  \"%s\": [", name);
     topo_batch batch = {0};
     for (size_t i = 0; i < l->len; i++) {
-        if (i % BATCH == 0) topo_batch_load(&batch, l, i, i + BATCH < l->len ? i + BATCH : l->len);
+        if (i % TOPO_BATCH == 0) topo_batch_load(&batch, l, i, i + TOPO_BATCH < l->len ? i + TOPO_BATCH : l->len);
         buf_puts(&out->b, i ? ",\n    " : "\n    ");
         const char *json = topo_batch_json(&batch, i);
         if (json) out_write(out, json, l->items[i].json_len);

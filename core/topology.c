@@ -187,7 +187,7 @@ const char *topo_item_json(const topo_item *it, buf *scratch)
  * them read too (a copy of a few KiB costs less than a system call); no
  * single read grows past READ_MAX. */
 #define READ_GAP 4096
-#define READ_MAX (1 << 20)
+#define READ_MAX (256 * 1024)
 
 typedef struct topo_span {
     unsigned long long off;

@@ -74,7 +74,10 @@ const char *topo_item_json(const topo_item *it, buf *scratch);
  * order after topology_sort, so scattered over the item store) sorted by
  * offset, neighbours in one read: about a tenth of the reads of one
  * topo_item_json each. A zeroed topo_batch is empty; it is reused from
- * load to load. */
+ * load to load. It holds the items' bytes: callers load TOPO_BATCH items at
+ * a time, so that reading back adds little to the peak (the scan's ids are
+ * all in memory by then). */
+#define TOPO_BATCH 256
 typedef struct topo_batch {
     buf bytes;          /* the items' JSON, each NUL-terminated */
     size_t *at;         /* item from + k: at bytes.data + at[k], or (size_t)-1 for a delete */
