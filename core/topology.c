@@ -15,7 +15,7 @@
 
 typedef struct topo_index {
     size_t cap;        /* power of two, > 2 * len */
-    size_t *slots;     /* position + 1; 0 = empty */
+    unsigned *slots;   /* position + 1; 0 = empty (4 bytes: an index of a scan's 350,000 items is 2 MiB less) */
 } topo_index;
 
 static unsigned long long hash_id(const char *s)
@@ -34,12 +34,12 @@ static const char *item_id(const topo_item *it, buf *scratch)
 
 /* The slot of the item with this id (hash h), or the empty slot it would
  * take. id NULL: the id is probe's (read back only if a hash matches). */
-static size_t *index_slot(const topo_list *l, const char *id, unsigned long long h, const topo_item *probe)
+static unsigned *index_slot(const topo_list *l, const char *id, unsigned long long h, const topo_item *probe)
 {
     static buf scratch, probe_id;
     size_t i = (size_t)h & (l->index->cap - 1);
     for (;;) {
-        size_t *slot = &l->index->slots[i];
+        unsigned *slot = &l->index->slots[i];
         if (*slot == 0) return slot;
         const topo_item *it = &l->items[*slot - 1];
         if (it->hash == h) {
@@ -60,7 +60,7 @@ static void index_rebuild(topo_list *l, size_t cap)
     for (size_t i = 0; i < l->len; i++) {
         size_t k = (size_t)l->items[i].hash & (cap - 1);
         while (l->index->slots[k]) k = (k + 1) & (cap - 1);
-        l->index->slots[k] = i + 1;
+        l->index->slots[k] = (unsigned)(i + 1);
     }
 }
 
@@ -81,7 +81,7 @@ static int list_put(topo_list *l, topo_item item, const char *id)
 {
     if (!l->index || (l->len + 1) * 2 > l->index->cap)
         index_rebuild(l, l->index ? l->index->cap * 2 : 64);
-    size_t *slot = index_slot(l, id, item.hash, &item);
+    unsigned *slot = index_slot(l, id, item.hash, &item);
     if (*slot) {
         topo_item *it = &l->items[*slot - 1];
         if (!l->spill) free(item.external_id);
@@ -94,7 +94,7 @@ static int list_put(topo_list *l, topo_item item, const char *id)
         l->items = xrealloc(l->items, l->cap * sizeof *l->items);
     }
     l->items[l->len] = item;
-    *slot = ++l->len;
+    *slot = (unsigned)++l->len;
     return 0;
 }
 
@@ -135,7 +135,7 @@ int topology_add(topology *t, topo_kind kind, const char *external_id, const cha
 {
     topo_list *l = list_of(t, kind);
     unsigned long long h = hash_id(external_id);
-    size_t *slot = l->index ? index_slot(l, external_id, h, NULL) : NULL;
+    unsigned *slot = l->index ? index_slot(l, external_id, h, NULL) : NULL;
     topo_item it;
     if (slot && *slot) {     /* a replacement: the id is there already */
         it = l->items[*slot - 1];
@@ -265,7 +265,7 @@ const char *topology_find_json(const topology *t, topo_kind kind, const char *ex
 {
     const topo_list *l = kind == TOPO_COMPONENT ? &t->components : kind == TOPO_RELATION ? &t->relations : &t->deletes;
     if (!l->index) return NULL;
-    size_t *slot = index_slot(l, external_id, hash_id(external_id), NULL);
+    unsigned *slot = index_slot(l, external_id, hash_id(external_id), NULL);
     return *slot ? topo_item_json(&l->items[*slot - 1], scratch) : NULL;
 }
 
