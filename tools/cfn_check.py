@@ -195,6 +195,9 @@ class Checker:
     def run(self):
         if not self.resources:
             self.err("Resources", "none")
+        # parameters and resources share one namespace of logical ids
+        for name in sorted(self.params & set(self.resources)):
+            self.err("Resources.%s" % name, "logical id also used by a parameter")
         for name, cond in self.t.get("Conditions", {}).items():
             self.refs("Conditions.%s" % name, cond, set())
         for name, res in self.resources.items():

@@ -20,6 +20,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -62,11 +63,15 @@ def base(description):
     }
 
 
-def function_params(t):
+def function_params(t, secret="ssm"):
+    key = {"ApiKeyParameterName": {"Type": "String", "AllowedPattern": "/[A-Za-z0-9/_.-]+",
+                                   "Description": "Name of the SSM SecureString parameter holding the API key"}}
+    if secret == "secretsmanager":
+        key = {"ApiKeySecretArn": {"Type": "String",
+                                   "Description": "ARN of the Secrets Manager secret holding the API key"}}
     t["Parameters"].update({
         "StackStateUrl": {"Type": "String", "Description": "StackState base URL"},
-        "ApiKeyParameterName": {"Type": "String", "AllowedPattern": "/[A-Za-z0-9/_.-]+",
-                                "Description": "Name of the SSM SecureString parameter holding the API key"},
+        **key,
         "CodeBucket": {"Type": "String", "Description": "S3 bucket of the Lambda zip"},
         "CodeKey": {"Type": "String", "Description": "S3 key of the Lambda zip (content-addressed)"},
         "LogRetentionDays": {"Type": "Number", "Default": 14,
@@ -74,20 +79,27 @@ def function_params(t):
     })
 
 
-def logs_and_secret_statements():
+def logs_and_secret_statements(secret="ssm"):
+    logs = {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": att("LogGroup", "Arn")}
+    queue = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": att("FailureQueue", "Arn")}
+    if secret == "secretsmanager":
+        # the secret is encrypted with the account's aws/secretsmanager key, whose key
+        # policy lets the account's principals decrypt through Secrets Manager
+        return [logs, {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                       "Resource": ref("ApiKeySecretArn")}, queue]
     return [
-        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": att("LogGroup", "Arn")},
+        logs,
         {"Effect": "Allow", "Action": "ssm:GetParameter",
          "Resource": sub("arn:" + PART + ":ssm:${AWS::Region}:${AWS::AccountId}:parameter${ApiKeyParameterName}")},
         # the SecureString is encrypted with the account's aws/ssm key
         {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
          "Condition": {"StringEquals": {"kms:ViaService": sub("ssm.${AWS::Region}.amazonaws.com")}}},
-        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": att("FailureQueue", "Arn")},
+        queue,
     ]
 
 
-def add_function(t, name, handler, statements, env_extra, role_condition=None, timeout=900):
+def add_function(t, name, handler, statements, env_extra, role_condition=None, timeout=900, secret="ssm"):
     """The function, its role, log group and failure queue (shared by every stack)."""
     fname = sub(name + "-${ConfigurationId}")
     r = t["Resources"]
@@ -101,7 +113,7 @@ def add_function(t, name, handler, statements, env_extra, role_condition=None, t
             "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
             "Action": "sts:AssumeRole"}]},
         "Policies": [{"PolicyName": name, "PolicyDocument": {
-            "Version": "2012-10-17", "Statement": logs_and_secret_statements() + statements}}],
+            "Version": "2012-10-17", "Statement": logs_and_secret_statements(secret) + statements}}],
         "Tags": tags()}}
     if role_condition:
         role["Condition"] = role_condition
@@ -112,6 +124,9 @@ def add_function(t, name, handler, statements, env_extra, role_condition=None, t
     env = {"AWSTOPO_STACKSTATE_URL": ref("StackStateUrl"),
            "AWSTOPO_API_KEY_PARAMETER": ref("ApiKeyParameterName"),
            "AWSTOPO_INSTANCE": ref("ConfigurationId")}
+    if secret == "secretsmanager":
+        del env["AWSTOPO_API_KEY_PARAMETER"]
+        env["AWSTOPO_API_KEY_SECRET"] = ref("ApiKeySecretArn")
     env.update(env_extra)
     r["Function"] = {"Type": "AWS::Lambda::Function", "DependsOn": ["LogGroup"], "Properties": {
         "FunctionName": fname, "Runtime": "provided.al2023", "Handler": handler,
@@ -138,22 +153,22 @@ def allow_rule(t, perm, rule):
         "Principal": "events.amazonaws.com", "SourceArn": att(rule, "Arn")}}
 
 
-def cron():
+def cron(secret="ssm"):
     t = base("StackState AWS topology: hourly full scan (awstopo lambda, _HANDLER=cron)")
-    function_params(t)
+    function_params(t, secret)
     t["Parameters"]["RoleArn"] = {"Type": "String", "Default": "",
                                   "Description": "Existing role for the function (--topo-cron-role); empty: create one"}
     t["Parameters"]["Schedule"] = {"Type": "String", "Default": "rate(1 hour)"}
     t["Conditions"] = {"CreateRole": {"Fn::Equals": [ref("RoleArn"), ""]}}
     with open(CRON_POLICY) as f:
         scan = json.load(f)["Statement"]
-    add_function(t, "stackstate-topo-cron", "cron", scan, {}, role_condition="CreateRole")
+    add_function(t, "stackstate-topo-cron", "cron", scan, {}, role_condition="CreateRole", secret=secret)
     async_failures(t)
-    t["Resources"]["Schedule"] = {"Type": "AWS::Events::Rule", "Properties": {
+    t["Resources"]["ScheduleRule"] = {"Type": "AWS::Events::Rule", "Properties": {
         "Description": "awstopo full topology scan", "ScheduleExpression": ref("Schedule"),
         "State": "ENABLED",
         "Targets": [{"Id": "cron", "Arn": att("Function", "Arn")}], "Tags": tags()}}
-    allow_rule(t, "SchedulePermission", "Schedule")
+    allow_rule(t, "SchedulePermission", "ScheduleRule")
     return t
 
 
@@ -232,15 +247,15 @@ def rule_name(prefix):
     return "Api" + "".join(p.capitalize() for p in prefix.split("."))
 
 
-def cwevents(binary):
+def cwevents(binary, secret="ssm"):
     t = base("StackState AWS topology: CloudTrail API calls and EC2 state changes to the cwevents function")
-    function_params(t)
+    function_params(t, secret)
     t["Parameters"]["StreamArn"] = {"Type": "String", "Description": "the stackstate-topo-kinesis stream"}
     t["Parameters"]["StreamName"] = {"Type": "String"}
     add_function(t, "stackstate-topo-cwevents", "cwevents",
                  [{"Effect": "Allow", "Action": ["kinesis:PutRecord", "kinesis:PutRecords"],
                    "Resource": ref("StreamArn")}],
-                 {"AWSTOPO_KINESIS_STREAM": ref("StreamName")}, timeout=60)
+                 {"AWSTOPO_KINESIS_STREAM": ref("StreamName")}, timeout=60, secret=secret)
     async_failures(t)
     r = t["Resources"]
     # one rule per event source keeps each pattern far under EventBridge's size limit
@@ -261,9 +276,9 @@ def cwevents(binary):
     return t
 
 
-def publisher():
+def publisher(secret="ssm"):
     t = base("StackState AWS topology: the Kinesis stream's records to StackState (publisher function)")
-    function_params(t)
+    function_params(t, secret)
     t["Parameters"]["StreamArn"] = {"Type": "String", "Description": "the stackstate-topo-kinesis stream"}
     t["Parameters"]["BatchSize"] = {"Type": "Number", "Default": 500, "MinValue": 1, "MaxValue": 10000}
     add_function(t, "stackstate-topo-publisher", "publisher",
@@ -272,7 +287,7 @@ def publisher():
                                                  "kinesis:ListShards"],
                    "Resource": ref("StreamArn")},
                   {"Effect": "Allow", "Action": "kinesis:ListStreams", "Resource": "*"}],
-                 {}, timeout=300)
+                 {}, timeout=300, secret=secret)
     t["Resources"]["EventSource"] = {"Type": "AWS::Lambda::EventSourceMapping", "DependsOn": ["Role"], "Properties": {
         "FunctionName": ref("Function"), "EventSourceArn": ref("StreamArn"), "StartingPosition": "LATEST",
         "BatchSize": ref("BatchSize"), "MaximumBatchingWindowInSeconds": 5,
@@ -305,6 +320,96 @@ def topo_role():
     return t
 
 
+# --- the StackSet install (awstopo install --organization BASE_URL API_KEY ID) ------------
+# One stack per account and region holds what the single-account install spreads
+# over five: the same builders' resources, renamed with the stack's prefix
+# (Function -> CronFunction), wired to each other instead of through parameters
+# (the stream, the secret), and the API key in a Secrets Manager secret the stack
+# creates from a NoEcho parameter (CloudFormation cannot create an SSM
+# SecureString, and the installer cannot reach every account to write one).
+STACKSET_WIRING = {
+    "ApiKeySecretArn": ref("ApiKeySecret"),
+    # Lambda reads its code from a bucket in its own region: one per region
+    "CodeBucket": sub("${CodeBucketPrefix}-${AWS::Region}"),
+    "StreamArn": att("KinesisStream", "Arn"),
+    "StreamName": ref("KinesisStream"),
+}
+
+
+def renamed(v, names, params):
+    """v with logical ids (resources, conditions) renamed and wired parameters replaced."""
+    if isinstance(v, list):
+        return [renamed(x, names, params) for x in v]
+    if not isinstance(v, dict):
+        return v
+    if len(v) == 1:
+        fn, arg = next(iter(v.items()))
+        if fn == "Ref":
+            return json.loads(json.dumps(params[arg])) if arg in params else ref(names.get(arg, arg))
+        if fn == "Fn::GetAtt":
+            return att(names.get(arg[0], arg[0]), arg[1])
+        if fn == "Fn::If":
+            return {"Fn::If": [names.get(arg[0], arg[0])] + renamed(arg[1:], names, params)}
+        if fn == "Fn::Sub" and isinstance(arg, str):
+            def one(m):
+                first, rest = m.group(1).split(".", 1)[0], m.group(1)[len(m.group(1).split(".", 1)[0]):]
+                if first in params:
+                    raise SystemExit("gen-templates: wired parameter %s inside Fn::Sub" % first)
+                return "${" + names.get(first, first) + rest + "}"
+            return sub(re.sub(r"\$\{([^!}][^}]*)\}", one, arg))
+    out = {}
+    for k, x in v.items():
+        if k == "Condition" and isinstance(x, str):
+            out[k] = names.get(x, x)
+        elif k == "DependsOn":
+            out[k] = [names[d] for d in x]
+        else:
+            out[k] = renamed(x, names, params)
+    return out
+
+
+def stackset_template(binary, full):
+    parts = [("Cron", cron("secretsmanager"))]
+    if full:
+        parts += [("Kinesis", kinesis()), ("Cloudtrail", cloudtrail()),
+                  ("Cwevents", cwevents(binary, "secretsmanager")), ("Publisher", publisher("secretsmanager"))]
+    what = "cron, kinesis, cloudtrail, cwevents and publisher" if full else "the hourly cron function alone"
+    t = base("StackState AWS topology for every account of an AWS Organization (StackSet): " + what)
+    t["Parameters"].update({
+        "StackStateUrl": {"Type": "String", "Description": "StackState base URL"},
+        "ApiKey": {"Type": "String", "NoEcho": True, "MinLength": 1,
+                   "Description": "StackState API key (kept in the stack's Secrets Manager secret)"},
+        "CodeBucketPrefix": {"Type": "String", "Description": "the Lambda zip is in CodeBucketPrefix-REGION"},
+    })
+    t["Resources"]["ApiKeySecret"] = {"Type": "AWS::SecretsManager::Secret", "Properties": {
+        # no Name: a deleted secret's name stays reserved for its recovery window
+        "Description": sub("StackState API key of the awstopo functions (configuration ${ConfigurationId})"),
+        "SecretString": ref("ApiKey"), "Tags": tags()}}
+    t["Outputs"] = {}
+    for prefix, part in parts:
+        names = {k: prefix + k for k in list(part["Resources"]) + list(part.get("Conditions", {}))}
+        for k, d in part["Parameters"].items():
+            if k in STACKSET_WIRING:
+                continue
+            if k in t["Parameters"] and t["Parameters"][k] != d:
+                raise SystemExit("gen-templates: parameter %s differs between the stacks" % k)
+            t["Parameters"][k] = d
+        for k, c in part.get("Conditions", {}).items():
+            t.setdefault("Conditions", {})[names[k]] = renamed(c, names, STACKSET_WIRING)
+        for k, r in part["Resources"].items():
+            if r["Type"] != "AWS::CloudFormation::WaitConditionHandle":    # a stack of its own needed one
+                t["Resources"][names[k]] = renamed(r, names, STACKSET_WIRING)
+        for k, o in part.get("Outputs", {}).items():
+            t["Outputs"][prefix + k] = renamed(o, names, STACKSET_WIRING)
+    if full:
+        # the multi-region trail goes into one region of each account
+        t["Parameters"]["TrailRegion"] = {"Type": "String",
+                                          "Description": "the one region where the stack creates the trail"}
+        t["Conditions"]["CloudtrailTrail"] = {"Fn::And": [t["Conditions"]["CloudtrailTrail"],
+                                                          {"Fn::Equals": [ref("AWS::Region"), ref("TrailRegion")]}]}
+    return t
+
+
 def render(t):
     return json.dumps(t, indent=2, sort_keys=False) + "\n"
 
@@ -321,6 +426,8 @@ def main():
         "stackstate-topo-cwevents.json": cwevents(a.binary),
         "stackstate-topo-publisher.json": publisher(),
         "stackstate-topo-role.json": topo_role(),
+        "stackstate-topo-stackset-minimal.json": stackset_template(a.binary, False),
+        "stackstate-topo-stackset-full.json": stackset_template(a.binary, True),
     }
     stale = []
     for name, t in files.items():

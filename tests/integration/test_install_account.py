@@ -122,7 +122,7 @@ def main():
         check(lam.get_function(FunctionName="stackstate-topo-cron-17")["Configuration"]["FunctionName"] ==
               "stackstate-topo-cron-17", "the stack's function exists")
         check(iam.get_role(RoleName=phys["Role"])["Role"]["RoleName"] == phys["Role"], "the stack's role exists")
-        check(events.describe_rule(Name=phys["Schedule"])["State"] == "ENABLED", "the stack's schedule exists")
+        check(events.describe_rule(Name=phys["ScheduleRule"])["State"] == "ENABLED", "the stack's schedule exists")
 
         # the same again: no changes, as AWS says it
         cs_id, cs = change_set(cfn, "stackstate-topo-cron", cron, values, "UPDATE")

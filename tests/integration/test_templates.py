@@ -21,7 +21,9 @@ import cfn_check  # noqa: E402
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
 DIR = os.path.join(REPO, "deploy", "cloudformation")
 STACKS = ["stackstate-topo-cron", "stackstate-topo-kinesis", "stackstate-topo-cloudtrail",
-          "stackstate-topo-cwevents", "stackstate-topo-publisher", "stackstate-topo-role"]
+          "stackstate-topo-cwevents", "stackstate-topo-publisher", "stackstate-topo-role",
+          "stackstate-topo-stackset-minimal", "stackstate-topo-stackset-full"]
+SINGLE = STACKS[:5]
 passed = failed = 0
 
 
@@ -52,7 +54,7 @@ def main():
           "(%d resource types)" % len(spec.resources))
 
     check(sorted(os.path.basename(f)[:-5] for f in glob.glob(os.path.join(DIR, "*.json"))) == sorted(STACKS),
-          "deploy/cloudformation holds exactly the six templates")
+          "deploy/cloudformation holds exactly the eight templates")
     templates = {}
     for name in STACKS:
         templates[name] = t = load(name)
@@ -89,12 +91,39 @@ def main():
           "publisher: bisect, batch item failures, bounded retries, on-failure destination")
     check(templates["stackstate-topo-cloudtrail"]["Resources"]["Trail"]["Properties"]["IsMultiRegionTrail"],
           "multi-region trail")
-    check("Schedule" in templates["stackstate-topo-cron"]["Resources"]
+    check("ScheduleRule" in templates["stackstate-topo-cron"]["Resources"]
           and templates["stackstate-topo-cron"]["Parameters"]["Schedule"]["Default"] == "rate(1 hour)",
           "cron: hourly schedule")
 
-    # the API key: only the name of an SSM parameter reaches a template
+    # the StackSet templates: the single-account stacks' resources in one stack each
+    def uses(v, name):
+        return name in json.dumps(v)
+    for kind, parts in (("minimal", SINGLE[:1]), ("full", SINGLE)):
+        t = templates["stackstate-topo-stackset-" + kind]
+        want = sorted(r["Type"] for p in parts for r in templates[p]["Resources"].values()
+                      if r["Type"] != "AWS::CloudFormation::WaitConditionHandle") + ["AWS::SecretsManager::Secret"]
+        check(sorted(r["Type"] for r in t["Resources"].values()) == sorted(want),
+              "stackset-%s: the resources of %s plus the secret" % (kind, ", ".join(parts)))
+        check(t["Parameters"]["ApiKey"].get("NoEcho") is True, "stackset-%s: ApiKey is NoEcho" % kind)
+        users = [k for k, r in t["Resources"].items() if uses(r, '"ApiKey"')]
+        check(users == ["ApiKeySecret"] and t["Resources"]["ApiKeySecret"]["Properties"]["SecretString"] ==
+              {"Ref": "ApiKey"}, "stackset-%s: only the secret sees the key (%s)" % (kind, users))
+        check(not uses(t.get("Outputs", {}), "ApiKey"), "stackset-%s: no output shows the key" % kind)
+        for k, r in t["Resources"].items():
+            env = r.get("Properties", {}).get("Environment", {}).get("Variables")
+            if env is not None:
+                check(env.get("AWSTOPO_API_KEY_SECRET") == {"Ref": "ApiKeySecret"} and
+                      "AWSTOPO_API_KEY_PARAMETER" not in env, "stackset-%s: %s reads the secret" % (kind, k))
+                check(r["Properties"]["Code"]["S3Bucket"] == {"Fn::Sub": "${CodeBucketPrefix}-${AWS::Region}"},
+                      "stackset-%s: %s's code from its region's bucket" % (kind, k))
+    full = templates["stackstate-topo-stackset-full"]
+    check(full["Conditions"]["CloudtrailTrail"]["Fn::And"][1] ==
+          {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "TrailRegion"}]}, "stackset-full: the trail in one region")
+
+    # the API key: only the name of an SSM parameter reaches a single-account template
     for name, t in templates.items():
+        if "stackset" in name:
+            continue
         for p in t["Parameters"]:
             check("apikey" not in p.lower() or p == "ApiKeyParameterName", "%s: parameter %s" % (name, p))
         for res in t["Resources"].values():
@@ -111,7 +140,7 @@ def main():
     rejects(spec, cron, lambda t: fn(t).pop("Code"), "required property Code", "missing required")
     rejects(spec, cron, lambda t: fn(t).update(Timeout="soon"), "expected integer", "wrong type")
     rejects(spec, cron, lambda t: fn(t)["Code"].update(S3Bukket="b"), "unknown property S3Bukket", "nested property")
-    rejects(spec, cron, lambda t: t["Resources"]["Schedule"]["Properties"]["Targets"][0].update(
+    rejects(spec, cron, lambda t: t["Resources"]["ScheduleRule"]["Properties"]["Targets"][0].update(
         Arn={"Fn::GetAtt": ["Function", "Arnn"]}), "no attribute Arnn", "bad GetAtt")
     rejects(spec, cron, lambda t: fn(t).update(MemorySize={"Ref": "Memory"}), "Memory resolves to no",
             "dangling Ref")
@@ -123,6 +152,8 @@ def main():
             "unknown resource type", "unknown type")
     rejects(spec, cron, lambda t: fn(t).update(Role={"Fn::GetAtt": ["Role", "Arn"]}),
             "exists only under condition CreateRole", "conditional resource used unconditionally")
+    rejects(spec, cron, lambda t: t["Resources"].update(Schedule=t["Resources"]["ScheduleRule"]),
+            "logical id also used by a parameter", "a resource named like a parameter")
     pub = templates["stackstate-topo-publisher"]
     check(cfn_check.check(pub, spec) == [], "publisher with BisectBatchOnFunctionError passes (current spec)")
 
