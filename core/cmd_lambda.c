@@ -37,7 +37,8 @@ static const char help[] =
     "The AWS Lambda custom runtime (the zip's bootstrap runs it; `make lambda` builds the zip).\n"
     "_HANDLER: cron (scan), cwevents (events -> update) or publisher (Kinesis batch -> StackState).\n"
     "Configuration from the environment as for the CLI: AWSTOPO_STACKSTATE_URL, AWSTOPO_API_KEY\n"
-    "(or AWSTOPO_API_KEY_PARAMETER, an SSM SecureString), AWSTOPO_INSTANCE, AWSTOPO_CONFIG,\n"
+    "(or AWSTOPO_API_KEY_PARAMETER, an SSM SecureString, or AWSTOPO_API_KEY_SECRET, a Secrets\n"
+    "Manager secret), AWSTOPO_INSTANCE, AWSTOPO_CONFIG,\n"
     "AWSTOPO_REGIONS, AWSTOPO_SERVICES, AWSTOPO_KINESIS_STREAM (cwevents). See docs/lambda.md.\n";
 
 /* ---- the Runtime API ---- */

@@ -41,10 +41,20 @@ int lambda_handler_parse(const char *name, lambda_handler *h)
 
 const char *lambda_handler_name(lambda_handler h) { return names[h]; }
 
-int lambda_init(char *err, size_t errlen)
+/* The API key's store: an SSM SecureString (the single-account install) or a
+ * Secrets Manager secret (the StackSet install, whose stacks cannot create a
+ * SecureString): the call, its parameter's name, and where the answer holds it. */
+typedef struct key_source {
+    const char *env, *service, *op, *id_field, *extra, *outer, *inner;
+} key_source;
+
+static const key_source key_sources[] = {
+    { "AWSTOPO_API_KEY_PARAMETER", "ssm", "GetParameter", "Name", ",\"WithDecryption\":true", "Parameter", "Value" },
+    { "AWSTOPO_API_KEY_SECRET", "secretsmanager", "GetSecretValue", "SecretId", "", NULL, "SecretString" },
+};
+
+static int fetch_key(const key_source *k, const char *id, char *err, size_t errlen)
 {
-    const char *param = getenv("AWSTOPO_API_KEY_PARAMETER");
-    if (!param || !*param || (getenv("AWSTOPO_API_KEY") && *getenv("AWSTOPO_API_KEY"))) return 0;
     common_options co = {0};
     char *mpath = model_search_path(&co);
     model_registry *models = model_registry_new(mpath);
@@ -52,20 +62,20 @@ int lambda_init(char *err, size_t errlen)
     int rc = -1;
     if (c) {
         buf params = {0};
-        buf_puts(&params, "{\"Name\":");
-        intake_json_string(&params, param, strlen(param));
-        buf_puts(&params, ",\"WithDecryption\":true}");
+        buf_printf(&params, "{\"%s\":", k->id_field);
+        intake_json_string(&params, id, strlen(id));
+        buf_printf(&params, "%s}", k->extra);
         aws_error e;
-        char *resp = aws_call_json(c, models, "ssm", "GetParameter", params.data, NULL, &e);
+        char *resp = aws_call_json(c, models, k->service, k->op, params.data, NULL, &e);
         buf_free(&params);
         cJSON *doc = resp ? cJSON_Parse(resp) : NULL;
-        const char *value = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "Parameter"), "Value"));
+        const cJSON *holder = k->outer ? cJSON_GetObjectItemCaseSensitive(doc, k->outer) : doc;
+        const char *value = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(holder, k->inner));
         if (value && *value) {
             setenv("AWSTOPO_API_KEY", value, 1);
             rc = 0;
         } else {
-            set_err(err, errlen, "the API key parameter %s (ssm GetParameter): %s%s%s", param,
+            set_err(err, errlen, "the API key %s %s (%s %s): %s%s%s", k->service, id, k->service, k->op,
                     resp ? "no value" : e.code, resp ? "" : ": ", resp ? "" : e.message);
         }
         if (resp) {   /* the response holds the secret */
@@ -79,6 +89,16 @@ int lambda_init(char *err, size_t errlen)
     model_registry_free(models);
     free(mpath);
     return rc;
+}
+
+int lambda_init(char *err, size_t errlen)
+{
+    if (getenv("AWSTOPO_API_KEY") && *getenv("AWSTOPO_API_KEY")) return 0;
+    for (size_t i = 0; i < sizeof key_sources / sizeof key_sources[0]; i++) {
+        const char *id = getenv(key_sources[i].env);
+        if (id && *id) return fetch_key(&key_sources[i], id, err, errlen);
+    }
+    return 0;
 }
 
 static int write_result(const char *path, const char *json)

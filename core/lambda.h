@@ -11,9 +11,10 @@ typedef enum lambda_handler { HANDLER_CRON, HANDLER_CWEVENTS, HANDLER_PUBLISHER 
 int lambda_handler_parse(const char *name, lambda_handler *h);
 const char *lambda_handler_name(lambda_handler h);
 
-/* Once per process: the API key from the SSM SecureString parameter named
- * by AWSTOPO_API_KEY_PARAMETER (when AWSTOPO_API_KEY is not set) into the
- * environment the handlers read. 0, or -1 with err. */
+/* Once per process, when AWSTOPO_API_KEY is not set: the API key from the
+ * SSM SecureString parameter named by AWSTOPO_API_KEY_PARAMETER, or else from
+ * the Secrets Manager secret AWSTOPO_API_KEY_SECRET (name or ARN), into the
+ * environment the handlers read. 0, or -1 with err (never the key). */
 int lambda_init(char *err, size_t errlen);
 
 /* Runs handler h on the event in event_path; writes the invocation's

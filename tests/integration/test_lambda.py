@@ -296,12 +296,46 @@ def test_zip(api, rx):
         log.close()
 
 
+# --- f ---------------------------------------------------------------------------------------
+
+def test_secret(api, aws, rx):
+    """The StackSet install's functions read the key from a Secrets Manager secret."""
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ApiKeySecret-AbCdEf"
+    fakes.write_fixtures(os.path.join(WORK, "secret-fixtures"), {
+        "secretsmanager/GetSecretValue": [{"match": {"SecretId": arn},
+                                           "json": {"ARN": arn, "Name": "ApiKeySecret-AbCdEf",
+                                                    "SecretString": API_KEY, "VersionId": "v1"}}]})
+    aws.control(fixtures=os.path.join(WORK, "secret-fixtures"))
+    logpath = os.path.join(WORK, "secret.log")
+    log = open(logpath, "wb")
+    env = dict(aws.env(), AWS_ENDPOINT_URL_SECRETS_MANAGER=aws.url, AWSTOPO_STACKSTATE_URL=rx.url,
+               AWSTOPO_API_KEY_SECRET=arn, AWSTOPO_INSTANCE="acme")
+    env.pop("AWS_ENDPOINT_URL", None)
+    before = aws.stats()["requests"].get("secretsmanager", {}).get("GetSecretValue", 0)
+    proc = start_runtime(api, "publisher", log, **env)
+    try:
+        since = last_seq(rx)
+        r = result_of(api, invoke(api, kinesis_event([record("component", "urn:t:secret")])))
+        check("f publisher with AWSTOPO_API_KEY_SECRET: delivered with the secret's key",
+              r and r["body"] == {"batchItemFailures": []} and ids_received(rx, since) == ["urn:t:secret"], r)
+        check("f the key came from Secrets Manager, once",
+              aws.stats()["requests"].get("secretsmanager", {}).get("GetSecretValue", 0) == before + 1,
+              aws.stats()["requests"])
+    finally:
+        stop(proc)
+        log.close()
+    with open(logpath, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    check("f the API key appears in no output", API_KEY not in text, "")
+
+
 def main():
     api = start_runtime_api()
     try:
         with fakes.start_fake_aws(FIXTURES) as aws, fakes.start_receiver(api_key=API_KEY) as rx:
             for test, args in ((test_unknown_handler, (api,)), (test_publisher, (api, aws, rx)),
-                               (test_cron, (api, aws, rx)), (test_cwevents, (api, aws)), (test_zip, (api, rx))):
+                               (test_cron, (api, aws, rx)), (test_cwevents, (api, aws)), (test_zip, (api, rx)),
+                               (test_secret, (api, aws, rx))):
                 try:
                     test(*args)
                 except Exception:
