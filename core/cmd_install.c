@@ -12,7 +12,6 @@
  * the configuration; what is already gone is skipped, so it can be repeated.
  */
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +64,8 @@ static const char install_help[] =
     "                         as for every command (AWS_PROFILE, AWS_ROLE_ARN, ...; options win)\n"
     "\n"
     "Every stack and resource is tagged " TAG_VERSION " and " TAG_CONFIG ".\n"
-    "Many accounts: `awstopo install --organization --help` (the stackstate-topo-role StackSet).\n"
+    "Many accounts: `awstopo install --organization --help` (this install in every account of an\n"
+    "AWS Organization as a StackSet, or a read-only role there for one central awstopo).\n"
     "Exit codes: 0 installed, 2 failed (what this run created is removed again), 64 usage.\n";
 
 static const char uninstall_help[] =
@@ -162,15 +162,20 @@ const char *install_templates_dir(void)
     return tdir;
 }
 
-static void default_paths(install *in)
+const char *install_package_path(void)
 {
     static char pkg[4096];
-    if (!in->templates_dir) in->templates_dir = install_templates_dir();
-    if (!in->package) {
+    if (!*pkg) {
         snprintf(pkg, sizeof pkg, "%s/build/awstopo-lambda-x86_64.zip", data_dir());
         if (!file_exists(pkg)) snprintf(pkg, sizeof pkg, "%s/awstopo-lambda-x86_64.zip", data_dir());
-        in->package = pkg;
     }
+    return pkg;
+}
+
+static void default_paths(install *in)
+{
+    if (!in->templates_dir) in->templates_dir = install_templates_dir();
+    if (!in->package) in->package = install_package_path();
 }
 
 /* Templates and package read, the package's content-addressed key. */
@@ -182,12 +187,7 @@ static int load_inputs(install *in, char *err, size_t errlen)
     if (read_file(in->package, &in->zip, 0) != 0)
         return set_err(err, errlen, "cannot read the Lambda package %s (build it with `make lambda`, or --package ZIP)",
                        in->package);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(in->zip.data, in->zip.len, md, &n, EVP_sha256(), NULL);
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    for (unsigned int i = 0; i < n; i++) sprintf(hex + 2 * i, "%02x", md[i]);
-    snprintf(in->key, sizeof in->key, "awstopo/awstopo-lambda-%s.zip", hex);
+    store_package_key(&in->zip, in->key, sizeof in->key);
     snprintf(in->param, sizeof in->param, "/stackstate/awstopo/%s/api-key", in->config_id);
     return 0;
 }

@@ -9,6 +9,10 @@
  * data directory, or cloudformation/ next to it (the dist zip). Static storage. */
 const char *install_templates_dir(void);
 
+/* The Lambda package: build/awstopo-lambda-x86_64.zip of the data directory, or
+ * awstopo-lambda-x86_64.zip next to it (the dist zip). Static storage. */
+const char *install_package_path(void);
+
 /* deploy/cloudformation/<stack>.json of dir as compact JSON (caller frees), or
  * NULL with err (unreadable, not JSON, over the 51,200-byte TemplateBody limit). */
 char *install_template(const char *dir, const char *stack, char *err, size_t errlen);

@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,4 +240,60 @@ int store_delete_secret(const cfn_ctx *c, const char *name, int *existed, char *
     cJSON_Delete(r);
     if (r || strcmp(e.code, "ParameterNotFound") == 0) return 0;
     return set_err(err, errlen, "ssm DeleteParameter %s: %s: %s", name, e.code, e.message);
+}
+
+void store_package_key(const buf *zip, char *key, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(zip->data, zip->len, md, &n, EVP_sha256(), NULL);
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    for (unsigned int i = 0; i < n; i++) sprintf(hex + 2 * i, "%02x", md[i]);
+    hex[2 * n] = 0;
+    snprintf(key, len, "awstopo/awstopo-lambda-%s.zip", hex);
+}
+
+int store_bucket_org_read(const cfn_ctx *c, const char *bucket, const char *prefix, const char *org_id,
+                          char *err, size_t errlen)
+{
+    cJSON *doc = cJSON_CreateObject(), *st = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "Version", "2012-10-17");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(doc, "Statement"), st);
+    cJSON_AddStringToObject(st, "Sid", "OrganizationReadsLambdaCode");
+    cJSON_AddStringToObject(st, "Effect", "Allow");
+    cJSON_AddStringToObject(st, "Principal", "*");
+    cJSON_AddStringToObject(st, "Action", "s3:GetObject");
+    buf res = {0};
+    buf_printf(&res, "arn:aws:s3:::%s/%s*", bucket, prefix);
+    cJSON_AddStringToObject(st, "Resource", buf_cstr(&res));
+    buf_free(&res);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(st, "Condition"), "StringEquals"),
+                            "aws:PrincipalOrgID", org_id);
+    char *text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    cJSON *p = with_string("Bucket", bucket);
+    cJSON_AddStringToObject(p, "Policy", text);
+    cJSON_free(text);
+    aws_error e;
+    cJSON *r = call(c, "s3", "PutBucketPolicy", p, &e);
+    if (!r) return set_err(err, errlen, "s3 PutBucketPolicy %s: %s: %s", bucket, e.code, e.message);
+    cJSON_Delete(r);
+    return 0;
+}
+
+int store_list_buckets(const cfn_ctx *c, const char *prefix, strlist *names, strlist *regions, char *err,
+                       size_t errlen)
+{
+    aws_error e;
+    cJSON *r = call(c, "s3", "ListBuckets", with_string("Prefix", prefix), &e), *b;
+    if (!r) return set_err(err, errlen, "s3 ListBuckets: %s: %s", e.code, e.message);
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(r, "Buckets")) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "Name"));
+        const char *region = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "BucketRegion"));
+        if (!name || strncmp(name, prefix, strlen(prefix)) != 0) continue;
+        strlist_add(names, name);
+        strlist_add(regions, region && *region ? region : "");
+    }
+    cJSON_Delete(r);
+    return 0;
 }

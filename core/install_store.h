@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "cfn.h"
+#include "util.h"
 
 /* The account id of the credentials (sts GetCallerIdentity). */
 int store_account_id(const cfn_ctx *c, char *account, size_t len, char *err, size_t errlen);
@@ -35,6 +36,20 @@ int store_bucket_remove(const cfn_ctx *c, const char *bucket, int *existed, size
  * are content-addressed); *uploaded says which. Tagged with tags. */
 int store_put_object(const cfn_ctx *c, const char *bucket, const char *key, const buf *data, const cfn_kv *tags,
                      size_t ntags, int *uploaded, char *err, size_t errlen);
+
+/* The package's content-addressed key: awstopo/awstopo-lambda-<sha256>.zip. */
+void store_package_key(const buf *zip, char *key, size_t len);
+
+/* Sets the bucket's policy: every principal of the AWS Organization org_id
+ * may s3:GetObject under prefix (Principal "*" with aws:PrincipalOrgID), so
+ * that CloudFormation in the organization's accounts can give Lambda its code. */
+int store_bucket_org_read(const cfn_ctx *c, const char *bucket, const char *prefix, const char *org_id,
+                          char *err, size_t errlen);
+
+/* The credentials' buckets whose names start with prefix (s3 ListBuckets):
+ * names and their regions, appended to the lists in the same order. */
+int store_list_buckets(const cfn_ctx *c, const char *prefix, strlist *names, strlist *regions, char *err,
+                       size_t errlen);
 
 /* Writes value as SecureString name (overwriting), tagged. *created is 1
  * when the parameter did not exist before. */

@@ -17,6 +17,7 @@ static cJSON *cf_call(const stackset_ctx *c, const char *op, const cJSON *params
     char *text = cJSON_PrintUnformatted(params);
     memset(e, 0, sizeof *e);
     char *resp = aws_call_json(c->client, c->models, "cloudformation", op, text, NULL, e);
+    memset(text, 0, strlen(text));   /* a NoEcho parameter (the API key, an external id) was in it */
     cJSON_free(text);
     if (!resp) {
         set_err(err, errlen, "cloudformation %s: %s%s%s", op, e->code[0] ? e->code : "no answer",

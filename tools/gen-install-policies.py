@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """gen-install-policies.py -- the five IAM policies of the product page's install
-and uninstall paths, from what those paths really do.
+and uninstall paths, and the two of the organization paths, from what those paths
+really do.
 
 For each path, `awstopo install` / `uninstall` runs against the fake AWS endpoint's
 stateful install account (tests/fake/install_account.py); the operations it called
@@ -18,6 +19,10 @@ failed run's rollback deletes; uninstall paths only deletion.
                                                             user's bucket and role
   policies/StackStateIntegrationPolicyUninstall.json        uninstall of a full install
   policies/StackStateIntegrationPolicyTopoCronUninstall.json  ... of a minimal install
+  policies/StackStateIntegrationPolicyOrganizationInstall.json   install --organization (the
+                                                            Lambda StackSet, full and minimal,
+                                                            and the stackstate-topo-role one)
+  policies/StackStateIntegrationPolicyOrganizationUninstall.json uninstall --organization
 
     python3 tools/gen-install-policies.py --binary ./awstopo           write them
     python3 tools/gen-install-policies.py --binary ./awstopo --check   exit 1 when stale
@@ -47,6 +52,7 @@ FULL = ["cron", "kinesis", "cloudtrail", "cwevents", "publisher"]
 OP_ACTIONS = {
     ("s3", "HeadBucket"): ["s3:ListBucket"],
     ("s3", "HeadObject"): ["s3:GetObject"],
+    ("s3", "ListBuckets"): ["s3:ListAllMyBuckets"],
     ("s3", "PutObject"): ["s3:PutObject", "s3:PutObjectTagging"],    # with x-amz-tagging
     ("s3", "PutPublicAccessBlock"): ["s3:PutBucketPublicAccessBlock"],
     ("s3", "ListObjectVersions"): ["s3:ListBucketVersions"],
@@ -209,7 +215,7 @@ def record(binary, package, runs, account):
     with fakes.start_fake_aws(None, account=account) as aws:
         for args, ok, count in runs:
             before = aws.stats()["requests"]
-            if args[0] == "install":
+            if args[0] == "install" and "--topo-role-external-id" not in args:   # the role StackSet has no package
                 args = [args[0], "--package", package] + args[1:]
             run(binary, aws, args, ok)
             if count:
@@ -234,6 +240,7 @@ def install_runs(extra, fail_stack):
 def paths():
     """name -> (runs per account, stacks, handlers, user role)."""
     minimal = ["--topo-cron-only"]
+    org, role = ["install", "--organization"], ["--topo-role-external-id", "ext-1", "17"]
     mine = minimal + ["--topo-cron-bucket", "user-bucket", "--topo-cron-role", ROLE]
     return {
         "StackStateIntegrationPolicyInstall": (install_runs([], "publisher"), FULL, ("create", "update", "delete"), False),
@@ -247,14 +254,27 @@ def paths():
         "StackStateIntegrationPolicyTopoCronUninstall": (
             [([(["install"] + minimal + [URL, KEY, "17"], True, False), (["uninstall", "17"], True, True),
                (["uninstall", "17"], True, True)], {})], ["cron"], ("delete",), False),
+        # the StackSets: service-managed, so CloudFormation deploys each account's stack with the
+        # StackSets service-linked role there, not with the caller's permissions: no handler permissions
+        "StackStateIntegrationPolicyOrganizationInstall": (
+            [([(org + [URL, KEY, "17"], True, True), (org + [URL, KEY, "17"], True, True),
+               (org + minimal + [URL, KEY, "17"], True, True), (org + role, True, True),
+               (org + role, True, True)], {"organization": True}),
+             ([(org + [URL, KEY, "17"], False, True)], {"organization": True, "fail_instances": ["111111111111"]})],
+            [], (), False),
+        "StackStateIntegrationPolicyOrganizationUninstall": (
+            [([(org + [URL, KEY, "17"], True, False), (org + role, True, False),
+               (["uninstall", "--organization", "17"], True, True),
+               (["uninstall", "--organization", "17"], True, True)], {"organization": True})], [], (), False),
     }
 
 
 def policy_document(called, resources):
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "AwstopoInstaller", "Effect": "Allow", "Action": sorted(called), "Resource": "*"},
-        {"Sid": "CloudFormationResources", "Effect": "Allow", "Action": sorted(resources - called),
-         "Resource": "*"}]}
+    statements = [{"Sid": "AwstopoInstaller", "Effect": "Allow", "Action": sorted(called), "Resource": "*"}]
+    if resources - called:      # IAM takes no statement without actions
+        statements.append({"Sid": "CloudFormationResources", "Effect": "Allow", "Action": sorted(resources - called),
+                           "Resource": "*"})
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def verify(policy, called, resources):

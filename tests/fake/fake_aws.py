@@ -46,6 +46,8 @@ FAULT_KINDS = ("reset", "stall", "truncate", "throttle", "error", "unavailable",
 RATE_KEYS = ("reset_rate", "stall_rate", "truncate_rate", "throttle_rate", "error_rate", "cut_rate")
 SECRET_PARAM = re.compile(r"WebIdentityToken|SAMLAssertion|SecretAccessKey|SessionToken"
                           r"|Password|^Value$", re.I)     # Value: ssm PutParameter's (the API key)
+CFN_PARAM_KEY = re.compile(r"^(.*\.member\.\d+)\.ParameterKey$")
+SECRET_CFN_PARAM = re.compile(r"^(ApiKey|ExternalId)$")
 SCOPE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -360,7 +362,13 @@ class Call:
 def _redacted_params(params):
     if not isinstance(params, dict):
         return {}
-    return {k: ("<redacted>" if SECRET_PARAM.search(k) else v) for k, v in params.items()}
+    out = {k: ("<redacted>" if SECRET_PARAM.search(k) else v) for k, v in params.items()}
+    # CloudFormation template parameters that hold secrets (the StackSet's NoEcho ones)
+    for k, v in params.items():
+        m = CFN_PARAM_KEY.match(k)
+        if m and SECRET_CFN_PARAM.match(str(v)) and m.group(1) + ".ParameterValue" in out:
+            out[m.group(1) + ".ParameterValue"] = "<redacted>"
+    return out
 
 
 # --- serving an AWS call ---------------------------------------------------------

@@ -53,7 +53,7 @@ HANDLES = {
                        "ListStackResources", "DeleteStack", "ListStacks", "ValidateTemplate"},
     "s3": {"CreateBucket", "HeadBucket", "DeleteBucket", "PutBucketVersioning", "PutObject", "HeadObject",
            "DeleteObject", "DeleteObjects", "ListObjectVersions", "PutBucketTagging",
-           "PutPublicAccessBlock"},
+           "PutPublicAccessBlock", "PutBucketPolicy", "ListBuckets"},
     "ssm": {"PutParameter", "GetParameter", "DeleteParameter", "AddTagsToResource"},
     "iam": {"GetRole"},
     "lambda": {"GetFunction"},
@@ -214,6 +214,12 @@ class InstallAccount(stacksets.StackSetsMixin):
                               lambda m: str(self._eval({"Ref": m.group(1)}, values, s)), text)
             if fn == "Fn::Equals":
                 return str(self._eval(arg[0], values, s)) == str(self._eval(arg[1], values, s))
+            if fn == "Fn::And":
+                return all(self._eval(x, values, s) for x in arg)
+            if fn == "Fn::Or":
+                return any(self._eval(x, values, s) for x in arg)
+            if fn == "Fn::Not":
+                return not self._eval(arg[0], values, s)
         return v
 
     def _wanted(self, t, values, s):
@@ -459,8 +465,21 @@ class InstallAccount(stacksets.StackSetsMixin):
         if name in self.buckets:
             raise Error(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket "
                         "succeeded and you already own it.")
-        self.buckets[name] = {"versioning": False, "objects": []}
+        self.buckets[name] = {"versioning": False, "objects": [], "region": region}
         return {"Location": "/" + name}, {"Location": "/" + name}
+
+    def s3_PutBucketPolicy(self, p, region, body):
+        b = self._bucket(p.get("Bucket"))
+        try:
+            b["policy"] = json.loads(body)
+        except ValueError:
+            raise Error(400, "MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
+        return {}, {}
+
+    def s3_ListBuckets(self, p, region, body):
+        return {"Buckets": [{"Name": n, "CreationDate": "2026-01-02T03:04:05.000Z",
+                             "BucketRegion": b.get("region", "us-east-1")} for n, b in sorted(self.buckets.items())],
+                "Owner": {"ID": "fakeowner"}}, {}
 
     def s3_HeadBucket(self, p, region, body):
         self._bucket(p.get("Bucket"))

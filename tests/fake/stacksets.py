@@ -13,6 +13,13 @@ The settings of the `account` control key this adds:
   fail_instances  list of "ACCOUNT" or "ACCOUNT/REGION": deploying a stack instance there fails
                   (the instance stays OUTDATED with DetailedStatus FAILED, the operation FAILED)
 
+An instance's stack is the template evaluated in its account and region (its
+resource types are in inventory()'s instance_resources). It fails as
+CloudFormation would when a Lambda function's code is not readable there: the
+S3Bucket missing, in another region (Lambda reads code from its own region
+only), without a bucket policy granting s3:GetObject to the organization
+(Principal "*" with aws:PrincipalOrgID), or without the key.
+
 Like AWS: only the management account may call Organizations and create
 service-managed stack sets; they deploy to the accounts of the target OUs and
 their child OUs, never to the management account; instances of an OU are
@@ -81,7 +88,9 @@ class StackSetsMixin:
             return {}
         return {"stack_sets": sorted(self.stack_sets),
                 "stack_instances": sorted("%s %s %s" % (n, i["Account"], i["Region"])
-                                          for n, s in self.stack_sets.items() for i in s["instances"])}
+                                          for n, s in self.stack_sets.items() for i in s["instances"]),
+                "instance_resources": {"%s %s %s" % (n, i["Account"], i["Region"]): i.get("resources", [])
+                                       for n, s in self.stack_sets.items() for i in s["instances"]}}
 
     # --- Organizations --------------------------------------------------------------
     def _org(self):
@@ -272,14 +281,79 @@ class StackSetsMixin:
                         "StackId": "arn:aws:cloudformation:%s:%s:stack/StackSet-%s-%s/%s" % (
                             reg, account, s["StackSetName"], uuid.uuid4().hex[:12], uuid.uuid4())}
                 s["instances"].append(inst)
-            if account in self.fail_instances or "%s/%s" % (account, reg) in self.fail_instances:
-                inst.update(Status="OUTDATED", StatusReason="injected failure for %s/%s" % (account, reg),
-                            StackInstanceStatus={"DetailedStatus": "FAILED"})
+            why = "injected failure for %s/%s" % (account, reg) if (
+                account in self.fail_instances or "%s/%s" % (account, reg) in self.fail_instances) \
+                else self._instance_problem(s, account, reg)
+            if why:
+                inst.update(Status="OUTDATED", StatusReason=why, StackInstanceStatus={"DetailedStatus": "FAILED"})
+                inst.setdefault("resources", [])   # a failed create rolls back; a failed update keeps the old
                 failed.append("%s/%s" % (account, reg))
             else:
-                inst.update(Status="CURRENT", StackInstanceStatus={"DetailedStatus": "SUCCEEDED"})
+                inst.update(Status="CURRENT", StackInstanceStatus={"DetailedStatus": "SUCCEEDED"},
+                            resources=self._instance_resources(s, account, reg))
                 inst.pop("StatusReason", None)
         return failed
+
+    def _instance_stack(self, s, account, reg):
+        """A stand-in stack for evaluating the template in the instance's account and region."""
+        st = type("InstanceStack", (), {})()
+        st.region, st.name, st.resources = reg, "StackSet-%s" % s["StackSetName"], {}
+        st.id = "arn:aws:cloudformation:%s:%s:stack/%s/fake" % (reg, account, st.name)
+        return st
+
+    def _instance_resources(self, s, account, reg):
+        """The resource types the instance's stack holds (the template's, under its conditions)."""
+        st = self._instance_stack(s, account, reg)
+        return sorted(rtype for rtype, _ in self._wanted(s["Template"], s["Values"], st).values())
+
+    def _instance_problem(self, s, account, reg):
+        """Why the instance's stack would fail, as CloudFormation reports it, or None: a
+        function's code must be an object in a bucket of the instance's region that the
+        organization may read (the bucket is the management account's)."""
+        st = self._instance_stack(s, account, reg)
+        for logical, (rtype, props) in sorted(self._wanted(s["Template"], s["Values"], st).items()):
+            code = props.get("Code", {}) if rtype == "AWS::Lambda::Function" else {}
+            if "S3Bucket" not in code:
+                continue
+            bucket = str(self._eval(code["S3Bucket"], s["Values"], st))
+            key = str(self._eval(code.get("S3Key", ""), s["Values"], st))
+            b = self.buckets.get(bucket)
+            if b is None:
+                err = "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified " \
+                      "bucket does not exist"
+            elif b.get("region", "us-east-1") != reg:
+                err = "Error occurred while GetObject. S3 Error Code: PermanentRedirect. S3 Error Message: The " \
+                      "bucket is in this region: %s. Please use this region to retry the request" % b.get("region")
+            elif not self._org_may_read(b, bucket, key):
+                err = "Your access has been denied by S3, please make sure your request credentials have " \
+                      "permission to GetObject for %s/%s. S3 Error Code: AccessDenied. S3 Error Message: Access " \
+                      "Denied" % (bucket, key)
+            elif not any(o[0] == key for o in b["objects"]):
+                err = "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified " \
+                      "key does not exist."
+            else:
+                continue
+            return "ResourceLogicalId:%s, ResourceType:%s, ResourceStatusReason:Resource handler returned " \
+                   "message: \"%s (Service: Lambda, Status Code: 400)\" (HandlerErrorCode: InvalidRequest)." % (
+                       logical, rtype, err)
+        return None
+
+    def _org_may_read(self, b, bucket, key):
+        """Does the bucket policy let any principal of the organization s3:GetObject the key?"""
+        import fnmatch
+        for st in (b.get("policy") or {}).get("Statement", []):
+            listify = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
+            principal = st.get("Principal")
+            if st.get("Effect") != "Allow" or principal not in ("*", {"AWS": "*"}):
+                continue
+            if not any(a in ("s3:GetObject", "s3:*", "*") for a in listify(st.get("Action"))):
+                continue
+            if not any(fnmatch.fnmatchcase("arn:aws:s3:::%s/%s" % (bucket, key), r)
+                       for r in listify(st.get("Resource"))):
+                continue
+            if st.get("Condition") == {"StringEquals": {"aws:PrincipalOrgID": self.org["id"]}}:
+                return True
+        return False
 
     def _targets(self, p):
         ous = self._plist(p, "DeploymentTargets.OrganizationalUnitIds")

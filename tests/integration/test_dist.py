@@ -28,7 +28,8 @@ BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
 API_KEY = "dist-api-key-51c0ffee"
 POLICIES = ["StackStateIntegrationPolicyInstall.json", "StackStateIntegrationPolicyTopoCronInstall.json",
             "StackStateIntegrationPolicyTopoCronMinimal.json", "StackStateIntegrationPolicyUninstall.json",
-            "StackStateIntegrationPolicyTopoCronUninstall.json", "sts-topo-cron-policy.json",
+            "StackStateIntegrationPolicyTopoCronUninstall.json", "StackStateIntegrationPolicyOrganizationInstall.json",
+            "StackStateIntegrationPolicyOrganizationUninstall.json", "sts-topo-cron-policy.json",
             "sts-metrics-user-policy.json"]
 check = checklib.Checks()
 
@@ -76,7 +77,8 @@ def main():
         for f in ["install.sh", "uninstall.sh", "awstopo.sh", "README.md", "awstopo-lambda-x86_64.zip"] + \
                 ["policies/" + p for p in POLICIES] + \
                 ["cloudformation/stackstate-topo-%s.json" % s for s in
-                 ("cron", "kinesis", "cloudtrail", "cwevents", "publisher")]:
+                 ("cron", "kinesis", "cloudtrail", "cwevents", "publisher", "role", "stackset-minimal",
+                  "stackset-full")]:
             check(top + f in names, "the zip holds %s" % f)
         root = os.path.join(work, top)
         for f in ("install.sh", "uninstall.sh"):

@@ -198,7 +198,9 @@ def main():
     for name in os.listdir(os.path.join(REPO, "deploy", "cloudformation")):
         with open(os.path.join(REPO, "deploy", "cloudformation", name)) as f:
             text = f.read()
-        check(API_KEY not in text and "\"ApiKey\"" not in text, "no key (nor an ApiKey parameter) in template %s" % name)
+        # the StackSet templates' ApiKey is a NoEcho parameter (test_templates.py checks where it goes)
+        check(API_KEY not in text and ("\"ApiKey\"" not in text or "stackset" in name),
+              "no key (nor an ApiKey parameter) in template %s" % name)
     return check.report()
 
 

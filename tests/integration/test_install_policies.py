@@ -1,5 +1,6 @@
-"""test_install_policies.py -- the five install/uninstall IAM policies
-(policies/StackStateIntegrationPolicy*.json) match what their paths really call.
+"""test_install_policies.py -- the five install/uninstall IAM policies and the two
+of the organization paths (policies/StackStateIntegrationPolicy*.json) match what
+their paths really call.
 
 tools/gen-install-policies.py runs every path of `awstopo install` / `uninstall`
 against the fake's install account and adds CloudFormation's handler permissions for
@@ -24,7 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checklib  # noqa: E402
 NAMES = ["StackStateIntegrationPolicyInstall", "StackStateIntegrationPolicyTopoCronInstall",
          "StackStateIntegrationPolicyTopoCronMinimal", "StackStateIntegrationPolicyUninstall",
-         "StackStateIntegrationPolicyTopoCronUninstall"]
+         "StackStateIntegrationPolicyTopoCronUninstall", "StackStateIntegrationPolicyOrganizationInstall",
+         "StackStateIntegrationPolicyOrganizationUninstall"]
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 check = checklib.Checks()
 
@@ -66,9 +68,11 @@ def main():
         cut["Statement"][0]["Action"].remove(first)
         check(gen.verify(cut, called, resources)[0] == [first], "%s: a missing %s is caught" % (name, first))
         extra = json.loads(json.dumps(policy))
-        extra["Statement"][1]["Action"].append("ec2:RunInstances")
+        extra["Statement"][-1]["Action"].append("ec2:RunInstances")
         check(gen.verify(extra, called, resources)[1] == ["ec2:RunInstances"], "%s: an unused grant is caught" % name)
-        check("cloudformation:CreateChangeSet" in called or "Uninstall" in name, "%s: change sets" % name)
+        check("cloudformation:CreateChangeSet" in called or "Uninstall" in name or "Organization" in name,
+              "%s: change sets" % name)
+        check(all(s["Action"] for s in policy["Statement"]), "%s: no statement without actions" % name)
     full = {a for s in policies["StackStateIntegrationPolicyInstall"]["Statement"] for a in s["Action"]}
     mine = {a for s in policies["StackStateIntegrationPolicyTopoCronMinimal"]["Statement"] for a in s["Action"]}
     check({"s3:CreateBucket", "iam:CreateRole", "kinesis:CreateStream", "cloudtrail:CreateTrail"} <= full,
@@ -81,6 +85,11 @@ def main():
           "uninstall creates and changes nothing: %s" % sorted(a for a in uninstall
                                                                if re.match(r"[a-z0-9-]+:(Create|Put|Update)", a)))
     check({"s3:ListBucketVersions", "s3:DeleteObjectVersion"} <= uninstall, "uninstall empties buckets of all versions")
+    org = {a for s in policies["StackStateIntegrationPolicyOrganizationInstall"]["Statement"] for a in s["Action"]}
+    check({"cloudformation:CreateStackSet", "s3:PutBucketPolicy", "organizations:DescribeOrganization"} <= org and
+          not any(a.startswith(("lambda:", "iam:", "kinesis:")) for a in org),
+          "the organization install: StackSets, the code buckets; the stacks' resources are the StackSets "
+          "service's business: %s" % sorted(org))
     try:
         gen.resource_actions(["cron"], ("create",), False)
         saved = gen.RESOURCE_ACTIONS.pop("AWS::SQS::Queue")
