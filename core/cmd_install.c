@@ -19,6 +19,7 @@
 #include "cfn.h"
 #include "cli.h"
 #include "install.h"
+#include "install_checks.h"
 #include "install_store.h"
 #include "model.h"
 #include "util.h"
@@ -37,7 +38,7 @@ static const char *const stack_names[NSTACKS] = {
 static const char install_help[] =
     "usage: awstopo install [--topo-cron-only] [--topo-cron-bucket BUCKET] [--topo-cron-role ROLE_ARN]\n"
     "                       [--profile P] [--role-arn ARN] [--session-name N] [--external-id ID]\n"
-    "                       [--region R] [--dry-run] BASE_URL API_KEY CONFIGURATION_ID\n"
+    "                       [--region R] [--create-trail] [--dry-run] BASE_URL API_KEY CONFIGURATION_ID\n"
     "\n"
     "Deploys the StackState AWS integration into the account and region of the\n"
     "credentials as CloudFormation stacks: stackstate-topo-cron, -kinesis, -cloudtrail,\n"
@@ -52,8 +53,11 @@ static const char install_help[] =
     "  --topo-cron-only       the minimal install: only the stackstate-topo-cron stack\n"
     "  --topo-cron-bucket B   upload the Lambda package to this existing bucket (default: create\n"
     "                         stackstate-topo-CONFIGURATION_ID-ACCOUNT-REGION)\n"
-    "  --topo-cron-role ARN   the cron function runs as this existing role (it needs a policy\n"
-    "                         like policies/sts-topo-cron-policy.json); default: the stack makes one\n"
+    "  --topo-cron-role ARN   the cron function runs as this existing role of the account (it must\n"
+    "                         trust lambda.amazonaws.com and needs a policy like\n"
+    "                         policies/sts-topo-cron-policy.json); default: the stack makes one\n"
+    "  --create-trail         make the stackstate-topo-cloudtrail trail even when the account\n"
+    "                         already has a multi-region trail that is logging (default: use that one)\n"
     "  --dry-run              print the plan (stacks, create or update, parameters, resources)\n"
     "                         and change nothing (read-only calls only)\n"
     "  --templates DIR        the CloudFormation templates (default: deploy/cloudformation of\n"
@@ -83,10 +87,11 @@ static const char uninstall_help[] =
 
 typedef struct install {
     common_options co;
-    int cron_only, dry_run;
+    int cron_only, dry_run, force_trail;
     const char *base_url, *api_key, *config_id, *user_bucket, *user_role, *templates_dir, *package;
     cfn_ctx cfn;
     char account[32], bucket[64], key[192], param[160];
+    const char *create_trail;     /* the cloudtrail stack's CreateTrail: "true", or "false" when the account has one */
     char *templates[NSTACKS];     /* minified template text, NULL when not deployed */
     buf zip;
     cfn_kv tags[2];
@@ -220,6 +225,7 @@ static void params_for(const install *in, int i, const cJSON *stream, stack_para
         add(p, "CodeKey", in->key);
     }
     if (i == CRON) add(p, "RoleArn", in->user_role ? in->user_role : "");
+    if (i == CLOUDTRAIL) add(p, "CreateTrail", in->create_trail ? in->create_trail : "true");
     if (i == CWEVENTS || i == PUBLISHER) {
         const char *arn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(stream, "StreamArn"));
         add(p, "StreamArn", arn ? arn : later);
@@ -270,6 +276,8 @@ static int print_plan(install *in, char *err, size_t errlen)
 typedef struct undo {
     int bucket, param;
     int stacks[NSTACKS];    /* created by this run */
+    int updated[NSTACKS];   /* updated by this run (stay so: they work with the stacks as they are) */
+    int failed;             /* the stack that failed, or -1 */
 } undo;
 
 /* Removes what this run created, newest first; how many removals failed. */
@@ -344,7 +352,10 @@ static int deploy_stacks(install *in, undo *u, char *err, size_t errlen)
                         i == KINESIS ? &outputs : NULL, err, errlen);
         if (rc == 0) {
             u->stacks[i] = how == CFN_CREATED;
+            u->updated[i] = how == CFN_UPDATED;
             printf("          %s: %s\n", stack_names[i], said[how]);
+        } else {
+            u->failed = i;
         }
         if (outputs) stream = outputs;
     }
@@ -352,10 +363,37 @@ static int deploy_stacks(install *in, undo *u, char *err, size_t errlen)
     return rc;
 }
 
+/* Before anything changes: the user's role as Lambda needs it, and whether the
+ * account already has a multi-region trail (then the cloudtrail stack makes none). */
+static int look_around(install *in, char *err, size_t errlen)
+{
+    if (in->user_role) {
+        if (check_function_role(&in->cfn, in->user_role, in->account, err, errlen) < 0) return -1;
+        printf("role      %s (given; trusts Lambda)\n", in->user_role);
+    }
+    if (in->cron_only) return 0;
+    if (in->force_trail) {
+        in->create_trail = "true";
+        printf("trail     stackstate-topo-%s (--create-trail)\n", in->config_id);
+        return 0;
+    }
+    char own[128], name[256], home[64];
+    snprintf(own, sizeof own, "stackstate-topo-%s", in->config_id);
+    int found = check_existing_trail(&in->cfn, own, name, sizeof name, home, sizeof home, err, errlen);
+    if (found < 0) return -1;
+    in->create_trail = found ? "false" : "true";
+    if (found)
+        printf("trail     the account's multi-region trail %s (home region %s) is logging: no second one "
+               "(CreateTrail=false; --create-trail makes one anyway)\n", name, home);
+    else
+        printf("trail     no other multi-region trail is logging: stackstate-topo-cloudtrail has its own, %s\n", own);
+    return 0;
+}
+
 static int run_install(install *in)
 {
     char err[2048];
-    undo u = {0};
+    undo u = { .failed = -1 };
     if (load_inputs(in, err, sizeof err) < 0 ||
         store_account_id(&in->cfn, in->account, sizeof in->account, err, sizeof err) < 0) {
         cli_error("install: %s", err);
@@ -366,6 +404,10 @@ static int run_install(install *in)
     printf("awstopo %s: %s install of configuration %s into account %s, region %s\n", AWSTOPO_VERSION,
            in->cron_only ? "minimal (stackstate-topo-cron only)" : "full", in->config_id, in->account,
            client_region(in->cfn.client));
+    if (look_around(in, err, sizeof err) < 0) {
+        cli_error("install: %s", err);
+        return EXIT_FAILURE_;
+    }
     if (in->dry_run) {
         printf("bucket    %s (%s)\npackage   s3://%s/%s (%.1f MiB)\nAPI key   SSM SecureString %s\n", in->bucket,
                in->user_bucket ? "given" : "created if missing", in->bucket, in->key, in->zip.len / 1048576.0,
@@ -380,9 +422,23 @@ static int run_install(install *in)
         return EXIT_OK;
     }
     cli_error("install failed: %s", err);
+    if (u.failed >= 0 && strstr(err, "ended UPDATE_ROLLBACK_COMPLETE")) {
+        /* a re-install: CloudFormation put the stack back as it was */
+        buf before = {0};
+        for (int i = 0; i < u.failed; i++)
+            if (u.updated[i]) buf_printf(&before, "%s%s", before.len ? ", " : "", stack_names[i]);
+        cli_error("%s is back to its previous version (CloudFormation rolled the update back) and the stacks after "
+                  "it were not touched: the previous install keeps running%s%s%s", stack_names[u.failed],
+                  before.len ? "; updated by this run before it: " : "", before.len ? buf_cstr(&before) : "",
+                  before.len ? " (they stay so)" : "");
+        buf_free(&before);
+    }
     fflush(stderr);
     fflush(stdout);
-    if (roll_back(in, &u) == 0) cli_error("install failed (see above); what this run created was removed again");
+    int created = u.bucket || u.param;
+    for (int i = 0; i < NSTACKS; i++) created |= u.stacks[i];
+    if (!created) cli_error("install failed (see above); this run created nothing that needs removing");
+    else if (roll_back(in, &u) == 0) cli_error("install failed (see above); what this run created was removed again");
     else cli_error("install failed (see above), and so did removing some of what it created: `awstopo uninstall %s`",
                    in->config_id);
     return EXIT_FAILURE_;
@@ -491,6 +547,8 @@ static int parse(install *in, int argc, char **argv, int uninstall)
             in->cron_only = 1;
         } else if (!uninstall && strcmp(argv[i], "--dry-run") == 0) {
             in->dry_run = 1;
+        } else if (!uninstall && strcmp(argv[i], "--create-trail") == 0) {
+            in->force_trail = 1;
         } else if (!uninstall && ((rc = take_value(argc, argv, &i, "--topo-cron-bucket", &in->user_bucket)) != 0 ||
                                   (rc = take_value(argc, argv, &i, "--topo-cron-role", &in->user_role)) != 0 ||
                                   (rc = take_value(argc, argv, &i, "--templates", &in->templates_dir)) != 0 ||
@@ -530,6 +588,10 @@ static int validate(const install *in)
     }
     if (in->api_key && !*in->api_key) {
         cli_error("API_KEY is empty");
+        return -1;
+    }
+    if (in->force_trail && in->cron_only) {
+        cli_error("--create-trail is for the full install (--topo-cron-only makes no trail)");
         return -1;
     }
     if (in->user_role && strncmp(in->user_role, "arn:", 4) != 0) {

@@ -245,7 +245,8 @@ class FakeAws:
     CONFIG_KEYS = set(RATE_KEYS) | {
         "stall_seconds", "latency_ms", "seed", "fail", "clear_rules", "reset_stats",
         "creds", "remove_creds", "expired_tokens", "fixtures", "reset_fixtures",
-        "max_skew", "missing", "synthetic", "synthetic_account", "cloudwatch", "account", "verbose"}
+        "max_skew", "missing", "synthetic", "synthetic_account", "cloudwatch", "account", "account_settings",
+        "verbose"}
 
     def configure(self, cfg):
         """Applies a --config / POST /__control document; ValueError on bad keys."""
@@ -282,6 +283,10 @@ class FakeAws:
         if "account" in cfg:
             self.account = install_account.InstallAccount(cfg["account"]) \
                 if cfg["account"] not in (None, False) else None
+        if "account_settings" in cfg:       # failure injection changed, the account kept
+            if self.account is None:
+                raise ValueError("account_settings: no account")
+            self.account.settings(cfg["account_settings"])
         if "verbose" in cfg:
             self.verbose = bool(cfg["verbose"])
 

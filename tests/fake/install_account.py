@@ -3,7 +3,9 @@ CloudFormation (stacks, change sets, stack events, rollback), S3 (buckets,
 versioned objects) and SSM parameters.
 
 Enabled with the control key `account` (a JSON object, or true for the
-defaults; setting it again starts an empty account, false removes it). Unlike the recorded fixtures, what one call changes the next one
+defaults; setting it again starts an empty account, false removes it);
+`account_settings` changes only the failure injection (fail, fail_update,
+fail_delete, fail_instances) of the account there is. Unlike the recorded fixtures, what one call changes the next one
 sees: a change set executed creates the template's resources in this account
 (an AWS::S3::Bucket becomes a bucket of the fake S3, every other resource an
 entry in the inventory), a deleted stack removes them. Operations complete at
@@ -13,9 +15,13 @@ AWS writes.
 Settings:
   fail      list of "STACK/LogicalId" or "STACK/AWS::Type" (STACK may be *):
             creating or updating that resource fails, the stack rolls back
+  fail_update  the same, for updating only (a re-install whose update fails)
   fail_delete  the same for deleting
   account   the account id (default 123456789012)
-  roles     names of roles the user already has (for --topo-cron-role)
+  roles     roles the user already has (for --topo-cron-role): a name (the role trusts
+            lambda.amazonaws.com) or {"name": ..., "service": "ec2.amazonaws.com"} (trusts that)
+  trails    trails the account already has: [{"name", "region" (home, default us-east-1),
+            "multi_region" (default true), "logging" (default true)}]
   buckets   names of buckets the user already has (for --topo-cron-bucket)
 
 STS GetCallerIdentity answers the account id. IAM GetRole, Lambda GetFunction and EventBridge DescribeRule answer from the
@@ -43,6 +49,7 @@ import itertools
 import json
 import re
 import threading
+import urllib.parse
 import uuid
 
 import stacksets
@@ -56,12 +63,17 @@ HANDLES = {
            "PutPublicAccessBlock", "PutBucketPolicy", "ListBuckets"},
     "ssm": {"PutParameter", "GetParameter", "DeleteParameter", "AddTagsToResource"},
     "iam": {"GetRole"},
+    "cloudtrail": {"DescribeTrails", "GetTrailStatus"},
     "lambda": {"GetFunction"},
     "events": {"DescribeRule"},
     "sts": {"GetCallerIdentity"},
 }
 IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::User")
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
+
+
+def p_true(v):
+    return v is True or str(v).lower() == "true"
 
 
 class Error(Exception):
@@ -113,17 +125,31 @@ class InstallAccount(stacksets.StackSetsMixin):
         self.account = str(cfg.get("account", "123456789012"))
         self.fail = list(cfg.get("fail", []))
         self.fail_delete = list(cfg.get("fail_delete", []))
+        self.fail_update = list(cfg.get("fail_update", []))
         self.stacks = {}            # name -> Stack (live)
         self.deleted = []
         self.buckets = {}           # name -> {"versioning": bool, "objects": [(key, version, body)]}
         self.parameters = {}        # name -> {"Type", "Value", "Version"}
         self.inventory_res = {}     # (type, physical id) -> stack name
-        self.user_roles = set(cfg.get("roles", []))
+        self.user_roles = {r if isinstance(r, str) else r["name"]:
+                           "lambda.amazonaws.com" if isinstance(r, str) else r.get("service", "lambda.amazonaws.com")
+                           for r in cfg.get("roles", [])}
+        self.user_trails = [dict({"region": "us-east-1", "multi_region": True, "logging": True}, **t)
+                            for t in cfg.get("trails", [])]
         for b in cfg.get("buckets", []):
             self.buckets[b] = {"versioning": False, "objects": [], "user": True}
         self.ids = itertools.count(1)
         self.lock = threading.Lock()
         self.init_stacksets(cfg, Error, validation, plist)
+
+    def settings(self, cfg):
+        """The control key account_settings: new failure injection, the same account."""
+        unknown = sorted(set(cfg) - {"fail", "fail_update", "fail_delete", "fail_instances"})
+        if unknown:
+            raise ValueError("account_settings: only failure injection can change: " + ", ".join(unknown))
+        with self.lock:
+            for k, v in cfg.items():
+                setattr(self, k, list(v))
 
     def handles(self, service, operation):
         return operation in HANDLES.get(service, ()) or operation in stacksets.HANDLES.get(service, ())
@@ -362,7 +388,7 @@ class InstallAccount(stacksets.StackSetsMixin):
                 ok = self._create(s, k, rtype, props, cs["Values"])
             elif rc["Action"] == "Modify":
                 self._event(s, k, rtype, "UPDATE_IN_PROGRESS", physical=s.resources[k][1])
-                ok = not self._fails(self.fail, s, k, rtype)
+                ok = not self._fails(self.fail + self.fail_update, s, k, rtype)
                 self._event(s, k, rtype, "UPDATE_COMPLETE" if ok else "UPDATE_FAILED",
                             None if ok else "Resource handler returned message: \"injected failure for %s\"" % k,
                             s.resources[k][1])
@@ -597,8 +623,36 @@ class InstallAccount(stacksets.StackSetsMixin):
         name = p.get("RoleName")
         if name not in self.user_roles and not self._exists("AWS::IAM::Role", name):
             raise Error(404, "NoSuchEntity", "The role with name %s cannot be found." % name)
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": self.user_roles.get(name, "lambda.amazonaws.com")},
+            "Action": "sts:AssumeRole"}]}
         return {"Role": {"Path": "/", "RoleName": name, "RoleId": "AROA" + hashlib.sha1(name.encode()).hexdigest()[:17].upper(),
-                         "Arn": "arn:aws:iam::%s:role/%s" % (self.account, name), "CreateDate": now()}}, {}
+                         "Arn": "arn:aws:iam::%s:role/%s" % (self.account, name), "CreateDate": now(),
+                         # IAM answers the trust policy URL-encoded
+                         "AssumeRolePolicyDocument": urllib.parse.quote(json.dumps(trust))}}, {}
+
+    # --- CloudTrail: the account's trails and those the stacks made --------------------
+    def _trails(self, region, shadow=True):
+        out = [{"Name": t["name"], "HomeRegion": t["region"], "IsMultiRegionTrail": t["multi_region"],
+                "TrailARN": "arn:aws:cloudtrail:%s:%s:trail/%s" % (t["region"], self.account, t["name"]),
+                "S3BucketName": "user-trail-bucket", "logging": t["logging"]} for t in self.user_trails]
+        out += [{"Name": phys, "HomeRegion": region, "IsMultiRegionTrail": True,
+                 "TrailARN": "arn:aws:cloudtrail:%s:%s:trail/%s" % (region, self.account, phys),
+                 "S3BucketName": "stack-bucket", "logging": True}
+                for (rtype, phys) in self.inventory_res if rtype == "AWS::CloudTrail::Trail"]
+        # without shadow trails: only those of this region
+        return [t for t in out if shadow or t["HomeRegion"] == region]
+
+    def cloudtrail_DescribeTrails(self, p, region, body):
+        shadow = p_true(p.get("includeShadowTrails", True))
+        return {"trailList": [{k: v for k, v in t.items() if k != "logging"} for t in self._trails(region, shadow)]}, {}
+
+    def cloudtrail_GetTrailStatus(self, p, region, body):
+        name = p.get("Name", "")
+        t = next((t for t in self._trails(region) if name in (t["Name"], t["TrailARN"])), None)
+        if t is None or (t["HomeRegion"] != region and not name.startswith("arn:")):
+            raise Error(400, "TrailNotFoundException", "Unknown trail: %s for the user: %s" % (name, self.account))
+        return {"IsLogging": t["logging"]}, {}
 
     def lambda_GetFunction(self, p, region, body):
         name = p.get("FunctionName", "")
