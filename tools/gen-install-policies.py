@@ -146,6 +146,13 @@ RESOURCE_ACTIONS = {
         "update": ["s3:PutBucketPolicy", "s3:GetBucketPolicy"],
         "delete": ["s3:DeleteBucketPolicy", "s3:GetBucketPolicy"],
     },
+    "AWS::SecretsManager::Secret": {     # the StackSet templates' API key
+        "create": ["secretsmanager:CreateSecret", "secretsmanager:DescribeSecret",
+                   "secretsmanager:TagResource|Tags"],
+        "update": ["secretsmanager:UpdateSecret", "secretsmanager:DescribeSecret", "secretsmanager:TagResource|Tags",
+                   "secretsmanager:UntagResource|Tags"],
+        "delete": ["secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret"],
+    },
     "AWS::SQS::Queue": {
         "create": ["sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListQueueTags",
                    "sqs:TagQueue|Tags"],
@@ -284,8 +291,28 @@ def verify(policy, called, resources):
     return sorted((called | resources) - granted), sorted(granted - called - resources)
 
 
+def template_types():
+    """{resource type: [templates]} of every template in deploy/cloudformation."""
+    types = {}
+    for name in sorted(os.listdir(TEMPLATES)):
+        if name.endswith(".json"):
+            with open(os.path.join(TEMPLATES, name)) as f:
+                for r in json.load(f)["Resources"].values():
+                    types.setdefault(r["Type"], []).append(name)
+    return types
+
+
+def uncovered(types):
+    """The resource types (of template_types()) RESOURCE_ACTIONS lacks, with a template using each."""
+    return ["%s (%s)" % (t, ", ".join(sorted(set(where)))) for t, where in sorted(types.items())
+            if t not in RESOURCE_ACTIONS or set(RESOURCE_ACTIONS[t]) != {"create", "update", "delete"}]
+
+
 def generate(binary, package):
     """name -> (policy, called actions, resource actions)."""
+    missing = uncovered(template_types())
+    if missing:
+        raise GenError("no handler permissions in RESOURCE_ACTIONS for: %s" % "; ".join(missing))
     out = {}
     for name, (accounts, stacks, handlers, user_role) in paths().items():
         called = {}

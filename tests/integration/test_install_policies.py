@@ -90,6 +90,12 @@ def main():
           not any(a.startswith(("lambda:", "iam:", "kinesis:")) for a in org),
           "the organization install: StackSets, the code buckets; the stacks' resources are the StackSets "
           "service's business: %s" % sorted(org))
+    # every resource type of every template (the StackSet and role ones too) has its handler permissions
+    types = gen.template_types()
+    check(len(types) >= 13 and gen.uncovered(types) == [], "RESOURCE_ACTIONS covers the %d resource types of the "
+          "templates: lacks %s" % (len(types), gen.uncovered(types)))
+    check(gen.uncovered(dict(types, **{"AWS::SNS::Topic": ["x.json"]})) == ["AWS::SNS::Topic (x.json)"],
+          "a template with a type the table lacks is caught")
     try:
         gen.resource_actions(["cron"], ("create",), False)
         saved = gen.RESOURCE_ACTIONS.pop("AWS::SQS::Queue")
