@@ -7,6 +7,7 @@
  * and back: http.c -> client.c (protocol_parse) -> the mapping's task ->
  * topology.c -> intake.c -> sink_*.c.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,8 +83,16 @@ static const command commands[] = {
     { "uninstall", cmd_uninstall },
 };
 
+/* Blocks from 256 KiB up (response bodies, pages of items) get their own
+ * mapping, given back to the system when freed. By default glibc raises
+ * that threshold to the largest such block freed, after which big bodies
+ * come from the heap and leave holes in it: 2.4 MiB more peak RSS in a
+ * 100k-resource scan (92.2 vs 94.6 MiB), against a 100 MB bound. */
+#define MMAP_FROM (256 * 1024)
+
 int main(int argc, char **argv)
 {
+    mallopt(M_MMAP_THRESHOLD, MMAP_FROM);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
