@@ -18,18 +18,10 @@ import fakes  # noqa: E402
 import botocore.session  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
+import checklib  # noqa: E402
 
 DIR = os.path.join(REPO, "deploy", "cloudformation")
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
+check = checklib.Checks()
 
 
 def template(name):
@@ -195,8 +187,7 @@ def main():
         check(calls["cloudformation"]["ExecuteChangeSet"] == 4 and calls["s3"]["PutObject"] == 3,
               "calls counted per operation (what the IAM policies will be generated from): %s" % calls)
 
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

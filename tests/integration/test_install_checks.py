@@ -12,7 +12,6 @@ back to its previous version (its old parameters, every resource still there), t
 other stacks as they were, nothing of the previous install removed; the next
 re-install succeeds.
 """
-import json
 import os
 import subprocess
 import sys
@@ -22,21 +21,13 @@ sys.path.insert(0, os.path.join(REPO, "tests", "fake"))
 import fakes  # noqa: E402
 import botocore.session  # noqa: E402
 from botocore.config import Config  # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
 URL = "https://stackstate.example.com"
 API_KEY = "checks-api-key-0ddba11"
 ACCOUNT = "123456789012"
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
+check = checklib.Checks()
 
 
 def awstopo(aws, package, *args):
@@ -154,8 +145,7 @@ def main():
         failed_update(package)
     finally:
         os.unlink(package)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -20,21 +20,13 @@ sys.path.insert(0, os.path.join(REPO, "tests", "fake"))
 import fakes  # noqa: E402
 import botocore.session  # noqa: E402
 from botocore.config import Config  # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
-passed = failed = 0
+check = checklib.Checks()
 MGMT = "123456789012"
 PROD, TEAM, SANDBOX = "ou-a1b2-prod0001", "ou-a1b2-team0001", "ou-a1b2-sand0001"
 MEMBERS = ["111111111111", "210987654321", "222222222222", "333333333333", "444444444444"]
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
 
 
 def awstopo(aws, *args):
@@ -133,8 +125,7 @@ def main():
             check(p.returncode == 64 and expect in p.stderr, "%s: %d %r" % (args, p.returncode, p.stderr))
         h = awstopo(aws, "install", "--organization", "--help")
         check(h.returncode == 0 and "--topo-role-external-id" in h.stdout and "--ou" in h.stdout, "--help")
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

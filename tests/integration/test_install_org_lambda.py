@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "fake"))
 import fakes  # noqa: E402
 import botocore.session  # noqa: E402
 from botocore.config import Config  # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
 MGMT = "123456789012"
@@ -31,16 +32,7 @@ API_KEY = "sts-api-key-0123456789abcdef"
 URL = "https://stackstate.example.com"
 SET = "stackstate-topo-install"
 BUCKETS = ["stackstate-topo-org-cfg-17-%s-%s" % (MGMT, r) for r in ("eu-west-1", "us-east-1")]
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
+check = checklib.Checks()
 
 
 def awstopo(aws, *args):
@@ -154,8 +146,7 @@ def main():
     with open(log, errors="replace") as f:
         text = f.read()
     check("CreateStackSet" in text and API_KEY not in text, "no key in the fake's access log")
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

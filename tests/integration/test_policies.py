@@ -12,20 +12,12 @@ import os
 import re
 import subprocess
 import sys
+import checklib  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 POLICY = os.path.join(REPO, "policies", "sts-topo-cron-policy.json")
 READ = re.compile(r"^[a-z0-9-]+:(Describe|List|Get)[A-Za-z0-9]*$|^apigateway:GET$")
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
+check = checklib.Checks()
 
 
 def main():
@@ -46,8 +38,7 @@ def main():
     check(got == ["cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
           "metrics user policy: exactly GetMetricData, ListMetrics, DescribeAlarms (%s)" % got)
     check(all(READ.match(a) for a in got), "metrics user policy is read-only")
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

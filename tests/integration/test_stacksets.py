@@ -21,21 +21,13 @@ import fakes  # noqa: E402
 import botocore.session  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
+import checklib  # noqa: E402
 
-passed = failed = 0
+check = checklib.Checks()
 ROLE = os.path.join(REPO, "deploy", "cloudformation", "stackstate-topo-role.json")
 MGMT = "123456789012"
 ROOT = "r-a1b2"
 PROD, TEAM, SANDBOX = "ou-a1b2-prod0001", "ou-a1b2-team0001", "ou-a1b2-sand0001"
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
 
 
 def error_code(fn, **kw):
@@ -215,8 +207,7 @@ def main():
         stack_set(aws, cfn, org)
         failures(aws, cfn)
         refusals(aws, cfn, org)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import cfn_check  # noqa: E402
+import checklib  # noqa: E402
 
 BIN = os.environ.get("AWSTOPO_BIN", os.path.join(REPO, "awstopo"))
 DIR = os.path.join(REPO, "deploy", "cloudformation")
@@ -24,16 +25,7 @@ STACKS = ["stackstate-topo-cron", "stackstate-topo-kinesis", "stackstate-topo-cl
           "stackstate-topo-cwevents", "stackstate-topo-publisher", "stackstate-topo-role",
           "stackstate-topo-stackset-minimal", "stackstate-topo-stackset-full"]
 SINGLE = STACKS[:5]
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
+check = checklib.Checks()
 
 
 def load(name):
@@ -157,8 +149,7 @@ def main():
     pub = templates["stackstate-topo-publisher"]
     check(cfn_check.check(pub, spec) == [], "publisher with BisectBatchOnFunctionError passes (current spec)")
 
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":
