@@ -643,7 +643,12 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-aws/1"
     timeout = 120                       # idle keep-alive connections are dropped
-    disable_nagle_algorithm = True      # headers and body go out in two writes
+    disable_nagle_algorithm = True      # no 40 ms wait for a delayed ACK
+    # A buffered writer: headers and a small body leave in one send, flushed
+    # when the request is done (handle_one_request), as a real endpoint sends a
+    # small answer in one segment. Unbuffered, they went out in two, and every
+    # client paid a second read (and often a wait) for each answer.
+    wbufsize = -1
 
     def setup(self):
         super().setup()
