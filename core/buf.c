@@ -97,6 +97,15 @@ void buf_puts(buf *b, const char *s)
     buf_append(b, s, strlen(s));
 }
 
+void buf_putll(buf *b, long long v)
+{
+    char digits[24], *d = digits + sizeof digits;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do *--d = (char)('0' + u % 10); while (u /= 10);
+    if (v < 0) *--d = '-';
+    buf_append(b, d, (size_t)(digits + sizeof digits - d));
+}
+
 void buf_vprintf(buf *b, const char *fmt, va_list ap)
 {
     /* Try to format into the room we have; grow once and retry if short. */

@@ -24,6 +24,7 @@ void buf_reserve(buf *b, size_t extra);               /* room for `extra` more b
 void buf_reserve_secret(buf *b, size_t extra);        /* the same; an outgrown block is wiped, not left to realloc */
 void buf_append(buf *b, const void *p, size_t n);
 void buf_puts(buf *b, const char *s);
+void buf_putll(buf *b, long long v);                  /* in decimal, as %lld (without printf's cost) */
 /* One byte; the common case (room left) inline. */
 static inline void buf_putc(buf *b, char c)
 {

@@ -61,7 +61,7 @@ struct call {
     lane *lane;
     const aws_model *m;
     const operation *op;
-    http_request req;           /* serialized, unsigned */
+    http_request req;           /* serialized; signed by each attempt in turn */
     int attempt;
     long long started_ms;       /* the first attempt: the retry budget counts from here */
     int retry_cost;
@@ -318,36 +318,22 @@ static int sign(call *k, http_request *r, char *err, size_t errlen)
     return sigv4_sign(r, &p, k->c->keys, NULL, err, errlen);
 }
 
-static void request_copy(http_request *dst, const http_request *src)
-{
-    request_init(dst);
-    request_set(&dst->method, src->method);
-    request_set(&dst->scheme, src->scheme);
-    request_set(&dst->host, src->host);
-    request_set(&dst->path, src->path);
-    request_set(&dst->query, src->query);
-    for (size_t i = 0; i < src->headers.len; i++)
-        headers_add(&dst->headers, src->headers.items[i].name, src->headers.items[i].value);
-    buf_append(&dst->body, src->body.data ? src->body.data : "", src->body.len);
-}
-
 static void on_response(void *ud, http_response *resp, http_error_kind kind, const char *message);
 
+/* Signs the call's request in place (sigv4_sign replaces an earlier
+ * attempt's date, token and signature headers) and hands it to the engine,
+ * which copies what it sends. */
 static void transmit(call *k)
 {
-    http_request r;
-    request_copy(&r, &k->req);
     char err[512];
-    if (sign(k, &r, err, sizeof err) < 0) {
-        request_free(&r);
+    if (sign(k, &k->req, err, sizeof err) < 0) {
         call_fail(k, "NoCredentials", err, 0);
         sched_after(k->s, 0, finish_later, k);
         return;
     }
     k->attempt++;
     k->c->stats.attempts++;
-    http_submit(k->c->http, &r, on_response, k);
-    request_free(&r);
+    http_submit(k->c->http, &k->req, on_response, k);
 }
 
 static void transmit_later(void *ud)
@@ -532,7 +518,8 @@ static int prepare_request(call *k, lua_State *L, int params_idx, char *err, siz
     buf host = {0}, path = {0};
     if (host_prefix) buf_puts(&host, host_prefix);
     buf_puts(&host, ep->host);
-    buf_printf(&path, "%s%s", ep->base_path, k->req.path);
+    buf_puts(&path, ep->base_path);
+    buf_puts(&path, k->req.path);
     request_set(&k->req.scheme, ep->scheme);
     request_set(&k->req.host, host.data);
     request_set(&k->req.path, path.data);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_swar.h"
+
 static char null_sentinel;   /* its address is json.null */
 
 void luajson_push_null(lua_State *L)
@@ -122,26 +124,6 @@ typedef struct encoder {
 
 static int encode_value(encoder *e, int idx);
 
-/* Does any of the 8 bytes in v need escaping (< 0x20, '"' or '\\')? The
- * "has a byte less than" test of each, exact as a yes/no. */
-static int needs_escape8(uint64_t v)
-{
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
-    uint64_t control = (v - ones * 0x20) & ~v;
-    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | control) & highs ? 1 : 0;
-}
-
-/* How many bytes at the start of s need no escaping: 8 at a time. */
-static size_t clean_prefix(const char *s, size_t n)
-{
-    size_t i = 0;
-    uint64_t v;
-    while (i + 8 <= n && (memcpy(&v, s + i, 8), !needs_escape8(v))) i += 8;
-    while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\') i++;
-    return i;
-}
-
 /* Most strings (ids, names, ARNs) have nothing to escape: found 8 bytes at a
  * time and copied in one go. The others are copied in runs between the
  * characters that need escaping. */
@@ -149,7 +131,7 @@ static void encode_string(buf *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     buf_reserve(out, n + 2);
-    size_t clean = clean_prefix(s, n);
+    size_t clean = json_plain_len(s, n);
     char *d = out->data + out->len;
     d[0] = '"';
     memcpy(d + 1, s, clean);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_swar.h"
 #include "luajson.h"
 #include "parse_internal.h"
 
@@ -135,30 +136,49 @@ static int utf8_valid(const unsigned char *s, size_t n)
     return 1;
 }
 
-static int read_string_raw(jparser *j, const char **s, size_t *n);
+static int read_string_raw(jparser *j, const char **s, size_t *n, int *ascii);
 
 /* Reads the string at j->p (which is at its '"'): read_string_raw, checked
- * to be UTF-8. */
+ * to be UTF-8 unless it is all ASCII (most are: ids, names, ARNs). */
 static int read_string(jparser *j, const char **s, size_t *n)
 {
-    if (read_string_raw(j, s, n) < 0) return -1;
-    if (!utf8_valid((const unsigned char *)*s, *n)) return jfail(j, "invalid UTF-8 in a string");
+    int ascii;
+    if (read_string_raw(j, s, n, &ascii) < 0) return -1;
+    if (!ascii && !utf8_valid((const unsigned char *)*s, *n)) return jfail(j, "invalid UTF-8 in a string");
     return 0;
+}
+
+/* Where the plain run that starts at q ends (at '"', '\\', a control
+ * character or end): 8 bytes at a time, then byte by byte. *high is set
+ * when the run has a byte >= 0x80. */
+static const char *plain_run(const char *q, const char *end, int *high)
+{
+    uint64_t v, seen = 0;
+    while (end - q >= 8 && (memcpy(&v, q, 8), !json_special8(v))) {
+        seen |= v;
+        q += 8;
+    }
+    while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) seen |= (unsigned char)*q++;
+    *high = swar_non_ascii8(seen);
+    return q;
 }
 
 /* Reads the string at j->p (which is at its '"'). *s points into the body
  * when the string has no escapes, else into the scratch buffer (valid until
- * the next string is read). */
-static int read_string_raw(jparser *j, const char **s, size_t *n)
+ * the next string is read). *ascii: no byte >= 0x80 in it (the escaped
+ * ones counted as not ASCII, to be checked). */
+static int read_string_raw(jparser *j, const char **s, size_t *n, int *ascii)
 {
-    const char *q = ++j->p;
-    while (q < j->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
+    int high;
+    const char *q = plain_run(++j->p, j->end, &high);
+    *ascii = !high;
     if (q < j->end && *q == '"') {               /* the common case: nothing to decode */
         *s = j->p;
         *n = (size_t)(q - j->p);
         j->p = q + 1;
         return 0;
     }
+    *ascii = 0;
     buf *b = &j->c->text;
     buf_clear(b);
     buf_append(b, j->p, (size_t)(q - j->p));

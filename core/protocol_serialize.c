@@ -47,7 +47,9 @@ size_t ser_path_member(ser_ctx *c, const char *name)
 size_t ser_path_index(ser_ctx *c, lua_Integer i)
 {
     size_t mark = c->path.len;
-    buf_printf(&c->path, "[%lld]", (long long)i);
+    buf_putc(&c->path, '[');
+    buf_putll(&c->path, (long long)i);
+    buf_putc(&c->path, ']');
     return mark;
 }
 

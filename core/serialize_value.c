@@ -327,7 +327,7 @@ static int number_text(ser_ctx *c, int idx, const shape *s, buf *out)
     }
     lua_Integer v;
     if (ser_integer(c, idx, &v) < 0) return -1;
-    buf_printf(out, "%lld", (long long)v);
+    buf_putll(out, (long long)v);
     return 0;
 }
 
