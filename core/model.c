@@ -491,6 +491,7 @@ aws_model *model_parse(const char *service, const char *service_json, size_t len
 void model_free(aws_model *m)
 {
     if (!m) return;
+    if (m->parse_cache_free) m->parse_cache_free(m->parse_cache);
     table_free(m->shapes);
     arena_free(m->arena);
     free(m->path);

@@ -146,6 +146,12 @@ typedef struct aws_model {
     size_t noperations;
     struct model_arena *arena;    /* private: owns everything above */
     struct shape_table *shapes;   /* private: name -> shape */
+    /* A memo the response parsers keep with the model (their member indexes
+     * and table size hints, protocol_parse.c), built on first use and freed
+     * by model_free through the hook they set. Not part of the model's
+     * meaning: parsers fill it in through a const model. */
+    void *parse_cache;
+    void (*parse_cache_free)(void *);
 } aws_model;
 
 /* Compiles a model from the text of a service-2.json and (optionally, may be

@@ -34,11 +34,14 @@ typedef struct shape_index {
     const shape *s;
     index_entry *entries; /* sorted by (len, bytes) */
     size_t n;
-    int size_hint;        /* most members one table of this shape got so far: presizes the next */
+    int size_hint;        /* structure: most members a table of it got so far; map: entries of the
+                           * last one, at most MAP_HINT_MAX. Presizes the next table */
     unsigned has_attributes : 1;   /* some member is an xmlAttribute */
 } shape_index;
 
 typedef struct index_cache index_cache;   /* shape pointer -> shape_index */
+
+#define MAP_HINT_MAX 32   /* a map's hint follows its last size: a rare big one does not presize all */
 
 typedef struct parse_ctx {
     lua_State *L;
@@ -46,7 +49,7 @@ typedef struct parse_ctx {
     const operation *op;
     char *err;            /* where a failure is described */
     size_t errlen;
-    index_cache *indexes; /* per parse, see above */
+    index_cache *indexes; /* only when there is no model (m NULL); see protocol_parse.c */
     buf text;             /* scratch: XML text of the open scalar, JSON escapes */
 } parse_ctx;
 

@@ -349,9 +349,10 @@ static int parse_object(jparser *j, const shape *s, int into)
     lua_State *L = j->L;
     if (enter(j) < 0) return -1;
     shape_index *ix = s && s->type == SHAPE_STRUCTURE ? shape_index_get(j->c, s) : NULL;
+    shape_index *map = s && s->type == SHAPE_MAP ? shape_index_get(j->c, s) : NULL;   /* its hint only */
     int tab = into, fields = 0;
     if (!tab) {
-        lua_createtable(L, 0, ix ? ix->size_hint : 0);
+        lua_createtable(L, 0, ix ? ix->size_hint : map ? map->size_hint : 0);
         tab = lua_gettop(L);
     }
     const shape *value_shape = s && s->type == SHAPE_MAP ? s->value.shape : NULL;
@@ -380,8 +381,12 @@ static int parse_object(jparser *j, const shape *s, int into)
             if (expect(j, ':', "expected ':'") < 0) return -1;
             int r = parse_value(j, value_shape);
             if (r < 0) return -1;
-            if (r == 1) lua_rawset(L, tab);
-            else lua_pop(L, 1);
+            if (r == 1) {
+                lua_rawset(L, tab);
+                fields++;
+            } else {
+                lua_pop(L, 1);
+            }
         }
         int ch = peek(j);
         j->p++;
@@ -392,6 +397,7 @@ static int parse_object(jparser *j, const shape *s, int into)
     }
     j->depth--;
     if (ix && fields > ix->size_hint) ix->size_hint = fields;
+    if (map) map->size_hint = fields < MAP_HINT_MAX ? fields : MAP_HINT_MAX;
     if (into) return 0;
     lua_settop(L, tab);
     return 1;

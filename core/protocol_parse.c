@@ -25,12 +25,49 @@
 #include "luajson.h"
 #include "parse_internal.h"
 
-/* ---- the per-parse member index (see parse_internal.h) ---- */
+/* ---- the member indexes (see parse_internal.h) ---- */
 
+/* Shape pointer -> its index. One per model, kept with it (aws_model's
+ * parse_cache), so a call's answer does not rebuild the index of the shapes
+ * it meets and the size hints carry from one answer to the next; one per
+ * parse when there is no model (generic JSON). */
 struct index_cache {
     size_t cap, len;          /* open addressing; cap is a power of two */
     shape_index **slots;
 };
+
+static void index_cache_free(void *p)
+{
+    index_cache *t = p;
+    if (!t) return;
+    for (size_t i = 0; i < t->cap; i++) {
+        shape_index *ix = t->slots[i];
+        if (!ix) continue;
+        free(ix->entries);
+        free(ix);
+    }
+    free(t->slots);
+    free(t);
+}
+
+static index_cache *index_cache_new(void)
+{
+    index_cache *t = xcalloc(1, sizeof *t);
+    t->cap = 64;
+    t->slots = xcalloc(t->cap, sizeof *t->slots);
+    return t;
+}
+
+static index_cache *cache_of(parse_ctx *c)
+{
+    if (!c->m) return c->indexes ? c->indexes : (c->indexes = index_cache_new());
+    aws_model *m = (aws_model *)c->m;          /* the memo only; see model.h */
+    if (!m->parse_cache) {
+        m->parse_cache = index_cache_new();
+        m->parse_cache_free = index_cache_free;
+    }
+    return m->parse_cache;
+}
 
 void parse_ctx_init(parse_ctx *c, lua_State *L, const aws_model *m, const operation *op,
                     char *err, size_t errlen)
@@ -46,17 +83,8 @@ void parse_ctx_init(parse_ctx *c, lua_State *L, const aws_model *m, const operat
 
 void parse_ctx_free(parse_ctx *c)
 {
-    if (c->indexes) {
-        for (size_t i = 0; i < c->indexes->cap; i++) {
-            shape_index *ix = c->indexes->slots[i];
-            if (!ix) continue;
-            free(ix->entries);
-            free(ix);
-        }
-        free(c->indexes->slots);
-        free(c->indexes);
-        c->indexes = NULL;
-    }
+    index_cache_free(c->indexes);
+    c->indexes = NULL;
     buf_free(&c->text);
 }
 
@@ -114,12 +142,7 @@ static void cache_put(index_cache *t, shape_index *ix)
 
 shape_index *shape_index_get(parse_ctx *c, const shape *s)
 {
-    index_cache *t = c->indexes;
-    if (!t) {
-        t = c->indexes = xcalloc(1, sizeof *t);
-        t->cap = 64;
-        t->slots = xcalloc(t->cap, sizeof *t->slots);
-    }
+    index_cache *t = cache_of(c);
     for (size_t i = ptr_hash(s) & (t->cap - 1); t->slots[i]; i = (i + 1) & (t->cap - 1))
         if (t->slots[i]->s == s) return t->slots[i];
     if (2 * (t->len + 1) > t->cap) {              /* grow, keeping the load under 1/2 */
