@@ -5,15 +5,28 @@
 #include <string.h>
 #include <strings.h>
 
+/* A header's name and value share one block, "name\0value\0": one
+ * allocation a header (a call's request and response carry about a dozen
+ * each). The block is freed through name, after the value is wiped. */
 void headers_add(http_headers *h, const char *name, const char *value)
 {
     if (h->len == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 8;
         h->items = xrealloc(h->items, h->cap * sizeof *h->items);
     }
-    h->items[h->len].name = xstrdup(name);
-    h->items[h->len].value = xstrdup(value);
+    size_t nl = strlen(name), vl = strlen(value);
+    char *block = xmalloc(nl + vl + 2);
+    memcpy(block, name, nl + 1);
+    memcpy(block + nl + 1, value, vl + 1);
+    h->items[h->len].name = block;
+    h->items[h->len].value = block + nl + 1;
     h->len++;
+}
+
+static void header_free(http_header *x)
+{
+    secure_zero(x->value, strlen(x->value));   /* may be a token or a signature */
+    free(x->name);
 }
 
 void headers_remove(http_headers *h, const char *name)
@@ -21,8 +34,7 @@ void headers_remove(http_headers *h, const char *name)
     size_t j = 0;
     for (size_t i = 0; i < h->len; i++) {
         if (strcasecmp(h->items[i].name, name) == 0) {
-            free(h->items[i].name);
-            free_secret(h->items[i].value); /* may be a token or a signature */
+            header_free(&h->items[i]);
         } else {
             h->items[j++] = h->items[i];
         }
@@ -45,10 +57,7 @@ const char *headers_get(const http_headers *h, const char *name)
 
 void headers_free(http_headers *h)
 {
-    for (size_t i = 0; i < h->len; i++) {
-        free(h->items[i].name);
-        free_secret(h->items[i].value);
-    }
+    for (size_t i = 0; i < h->len; i++) header_free(&h->items[i]);
     free(h->items);
     h->items = NULL;
     h->len = h->cap = 0;

@@ -13,8 +13,8 @@
 #include "buf.h"
 
 typedef struct http_header {
-    char *name;     /* as given; compare case-insensitively */
-    char *value;
+    char *name;     /* as given; compare case-insensitively. Owns the block */
+    char *value;    /* in name's block (headers_add): never freed on its own */
 } http_header;
 
 typedef struct http_headers {
