@@ -338,7 +338,7 @@ static int unsigned_header(const char *name)
 }
 
 typedef struct canon_header {
-    char *name;            /* lower-case copy */
+    char *name;            /* lower-case copy, in the array's name block */
     const char *value;     /* borrowed from the request */
     size_t order;          /* position in the request: keeps same-name values in order */
 } canon_header;
@@ -350,41 +350,55 @@ static int header_cmp(const void *a, const void *b)
     return c ? c : (x->order > y->order) - (x->order < y->order);
 }
 
-/* Appends the value trimmed, with each run of whitespace made one space. */
+#define HEADER_SPACE " \t\r\n"
+
+/* Appends the value trimmed, with each run of whitespace made one space:
+ * the words between the runs copied whole. */
 static void append_trimmed(buf *out, const char *v)
 {
-    int space = 0, any = 0;
-    for (; *v; v++) {
-        if (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n') {
-            space = any;
-            continue;
-        }
-        if (space) buf_putc(out, ' ');
-        buf_putc(out, *v);
-        space = 0;
+    int any = 0;
+    for (;;) {
+        v += strspn(v, HEADER_SPACE);
+        if (!*v) break;
+        size_t word = strcspn(v, HEADER_SPACE);
+        if (any) buf_putc(out, ' ');
+        buf_append(out, v, word);
+        v += word;
         any = 1;
     }
 }
 
+/* Copies name lower-cased to dst; returns the byte after its NUL. */
+static char *put_lower(char *dst, const char *name)
+{
+    for (; *name; name++) *dst++ = (char)(*name >= 'A' && *name <= 'Z' ? *name + 32 : *name);
+    *dst = '\0';
+    return dst + 1;
+}
+
 /* The headers to sign, lower-cased and sorted; adds r->host as "host" when
- * the request has no Host header. Caller frees with free_headers. */
+ * the request has no Host header. One allocation: the array, then its
+ * names. Caller frees (free). */
 static canon_header *collect_headers(const http_request *r, size_t *count)
 {
     const http_headers *h = &r->headers;
-    canon_header *c = xmalloc((h->len + 1) * sizeof *c);
+    size_t names = sizeof "host";
+    for (size_t i = 0; i < h->len; i++) names += strlen(h->items[i].name) + 1;
+    canon_header *c = xmalloc((h->len + 1) * sizeof *c + names);
+    char *next = (char *)(c + h->len + 1);
     size_t n = 0;
 
     for (size_t i = 0; i < h->len; i++) {
         if (unsigned_header(h->items[i].name)) continue;
-        c[n].name = xstrdup(h->items[i].name);
-        for (char *p = c[n].name; *p; p++)
-            if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
+        c[n].name = next;
+        next = put_lower(next, h->items[i].name);
         c[n].value = h->items[i].value;
         c[n].order = n;
         n++;
     }
     if (!headers_get(h, "host")) {
-        c[n].name = xstrdup("host");
+        c[n].name = next;
+        put_lower(next, "host");
         c[n].value = r->host;
         c[n].order = n;
         n++;
@@ -392,12 +406,6 @@ static canon_header *collect_headers(const http_request *r, size_t *count)
     qsort(c, n, sizeof *c, header_cmp);
     *count = n;
     return c;
-}
-
-static void free_headers(canon_header *c, size_t n)
-{
-    for (size_t i = 0; i < n; i++) free(c[i].name);
-    free(c);
 }
 
 /* "name:v1,v2\n" per distinct name into block, "name;name" into names. */
@@ -419,7 +427,7 @@ static void canonical_headers(const http_request *r, buf *block, buf *names)
         append_trimmed(block, c[i].value);
     }
     if (n) buf_putc(block, '\n');
-    free_headers(c, n);
+    free(c);
 }
 
 /* ---- the signing steps ------------------------------------------------ */
@@ -434,6 +442,25 @@ typedef struct sign_job {
     buf header_block;       /* canonical headers, each line ending in '\n' */
     buf signed_names;       /* "host;x-amz-date" */
 } sign_job;
+
+/* yyyymmddThhmmssZ for t; formatted once a second (gmtime_r and strftime
+ * cost more than the rest of the job's set-up). Single-threaded, as the
+ * signing is. -1 when t cannot be formatted. */
+static int format_amz_date(time_t t, char out[17])
+{
+    static time_t last = (time_t)-1;
+    static char text[17];
+    if (t != last || !text[0]) {
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || !strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &tm)) {
+            text[0] = '\0';
+            return -1;
+        }
+        last = t;
+    }
+    memcpy(out, text, sizeof text);
+    return 0;
+}
 
 static int job_init(sign_job *j, const http_request *r, const sigv4_params *p, char *err,
                     size_t errlen)
@@ -451,8 +478,7 @@ static int job_init(sign_job *j, const http_request *r, const sigv4_params *p, c
         return -1;
     }
     time_t now = p->now ? p->now : time(NULL);
-    struct tm tm;
-    if (!gmtime_r(&now, &tm) || !strftime(j->amz_date, sizeof j->amz_date, "%Y%m%dT%H%M%SZ", &tm)) {
+    if (format_amz_date(now, j->amz_date) < 0) {
         snprintf(err, errlen, "sigv4: cannot format the signing time");
         return -1;
     }
