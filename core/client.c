@@ -71,7 +71,7 @@ struct call {
     /* outcome */
     int failed;
     http_response resp;
-    aws_error error;
+    aws_error *error;           /* when failed (owned): allocated then, the call itself stays small */
     int retryable, throttling;
 };
 
@@ -280,9 +280,11 @@ static void call_finish(call *k)
 static void call_fail(call *k, const char *code, const char *message, long status)
 {
     k->failed = 1;
-    snprintf(k->error.code, sizeof k->error.code, "%s", code);
-    snprintf(k->error.message, sizeof k->error.message, "%s", message);
-    k->error.status = status;
+    free(k->error);
+    k->error = xcalloc(1, sizeof *k->error);
+    snprintf(k->error->code, sizeof k->error->code, "%s", code);
+    snprintf(k->error->message, sizeof k->error->message, "%s", message);
+    k->error->status = status;
     k->c->stats.failures++;
 }
 
@@ -388,7 +390,9 @@ static void handle_failure(call *k, http_response *resp, http_error_kind kind, c
         sched_after(k->s, delay, resend, k);
         return;
     }
-    k->error = e;
+    free(k->error);
+    k->error = xmalloc(sizeof *k->error);
+    *k->error = e;
     k->failed = 1;
     k->retryable = (flags & (RETRY_TRANSIENT | RETRY_THROTTLE)) != 0;
     k->throttling = (flags & RETRY_THROTTLE) != 0;
@@ -420,6 +424,7 @@ static void call_free(call *k)
 {
     request_free(&k->req);
     response_free(&k->resp);
+    free(k->error);
     free(k);
 }
 
@@ -487,10 +492,10 @@ static int call_done(lua_State *L, int status, lua_KContext ctx)
     const char *service = k->m->service, *opname = k->op->name;
     if (k->failed) {
         aws_error_fields e = { .service = service, .operation = opname, .region = k->lane->region,
-                               .code = k->error.code, .message = k->error.message,
-                               .request_id = k->error.request_id, .status = k->error.status,
+                               .code = k->error->code, .message = k->error->message,
+                               .request_id = k->error->request_id, .status = k->error->status,
                                .retryable = k->retryable, .throttling = k->throttling, .attempts = k->attempt,
-                               .transient = k->retryable || k->error.status == 0 || k->error.status >= 500 };
+                               .transient = k->retryable || k->error->status == 0 || k->error->status >= 500 };
         client_push_error(L, &e);
         call_free(k);
         return lua_error(L);
