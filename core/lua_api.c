@@ -168,15 +168,13 @@ void lua_api_annotate_error(lua_State *co)
 
 static void child_done(void *ud, lua_State *co, int status);
 
-/* Starts item g->next as a task: fn(item, i). */
-static void start_child(group *g)
+/* Starts item g->next as a task, fn(item, i), on co (a new thread, or one
+ * whose last item returned: its stack is empty again and it can be resumed
+ * anew, which spares a thread, a registry slot and their collection an item). */
+static void run_item(group *g, lua_State *co, child *c)
 {
-    lua_State *L = g->parent;
     lua_Integer i = g->next++;
-    lua_State *co = lua_newthread(L);
-    child *c = xmalloc(sizeof *c);
-    c->g = g;
-    c->thread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_settop(co, 0);
     lua_rawgeti(co, LUA_REGISTRYINDEX, g->fn_ref);
     lua_rawgeti(co, LUA_REGISTRYINDEX, g->list_ref);
     lua_rawgeti(co, -1, i);
@@ -184,6 +182,16 @@ static void start_child(group *g)
     lua_pushinteger(co, i);
     g->pending++;
     sched_spawn(g->s, co, 2, child_done, c);
+}
+
+static void start_child(group *g)
+{
+    lua_State *L = g->parent;
+    lua_State *co = lua_newthread(L);
+    child *c = xmalloc(sizeof *c);
+    c->g = g;
+    c->thread_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    run_item(g, co, c);
 }
 
 static void child_done(void *ud, lua_State *co, int status)
@@ -195,10 +203,14 @@ static void child_done(void *ud, lua_State *co, int status)
         lua_api_annotate_error(co);
         g->error_ref = luaL_ref(co, LUA_REGISTRYINDEX);
     }
-    luaL_unref(co, LUA_REGISTRYINDEX, c->thread_ref);
-    free(c);
     g->pending--;
     /* every item runs, even after another's error (as when all started at once) */
+    if (g->next <= g->n && status == LUA_OK) {
+        run_item(g, co, c);                 /* the next item on the same thread */
+        return;
+    }
+    luaL_unref(co, LUA_REGISTRYINDEX, c->thread_ref);
+    free(c);
     if (g->next <= g->n) {
         start_child(g);
         return;
