@@ -238,14 +238,8 @@ static int compare_members(const void *a, const void *b)
     return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
-/* Most objects have a handful of members: insertion sort, without qsort's
- * calls through a pointer (keys are distinct, so the order is the same). */
-static void sort_members(member_ref *m, size_t n)
+static void insertion_sort(member_ref *m, size_t n)
 {
-    if (n > 24) {
-        qsort(m, n, sizeof *m, compare_members);
-        return;
-    }
     for (size_t i = 1; i < n; i++) {
         member_ref x = m[i];
         size_t j = i;
@@ -255,6 +249,45 @@ static void sort_members(member_ref *m, size_t n)
         }
         m[j] = x;
     }
+}
+
+/* Sorts m[0..n) through tmp (room for n): runs of 16 by insertion, then
+ * merged pairwise, back and forth between m and tmp. */
+static void merge_sort(member_ref *m, member_ref *tmp, size_t n)
+{
+    const size_t RUN = 16;
+    for (size_t i = 0; i < n; i += RUN) insertion_sort(m + i, n - i < RUN ? n - i : RUN);
+    member_ref *from = m, *to = tmp;
+    for (size_t width = RUN; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t a = lo, b = mid, k = lo;
+            while (a < mid && b < hi) to[k++] = compare_members(&from[b], &from[a]) < 0 ? from[b++] : from[a++];
+            while (a < mid) to[k++] = from[a++];
+            while (b < hi) to[k++] = from[b++];
+        }
+        member_ref *swap = from;
+        from = to;
+        to = swap;
+    }
+    if (from != m) memcpy(m, from, n * sizeof *m);
+}
+
+/* Keys are distinct, so any sort gives the same order. Most objects have a
+ * handful of members: insertion sort. A resource's own data (an EC2
+ * instance has about 50) goes through a merge sort with the comparison
+ * inlined: qsort's calls through a pointer and generic copies were 7% of a
+ * 10k scan's instructions. */
+static void sort_members(member_ref *m, size_t n)
+{
+    if (n <= 24) {
+        insertion_sort(m, n);
+        return;
+    }
+    member_ref small[64];
+    member_ref *tmp = n <= 64 ? small : xmalloc(n * sizeof *tmp);
+    merge_sort(m, tmp, n);
+    if (tmp != small) free(tmp);
 }
 
 /* Pushes every value of the table (and, for non-string keys, the key's text)
