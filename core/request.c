@@ -42,6 +42,21 @@ void headers_remove(http_headers *h, const char *name)
     h->len = j;
 }
 
+void headers_fold_last(http_headers *h, const char *text, size_t n)
+{
+    if (!h->len) return;
+    http_header *last = &h->items[h->len - 1];
+    size_t nl = strlen(last->name), vl = strlen(last->value);
+    char *block = xmalloc(nl + vl + n + 3);
+    memcpy(block, last->name, nl + 1 + vl);
+    block[nl + 1 + vl] = ' ';
+    memcpy(block + nl + 2 + vl, text, n);
+    block[nl + 2 + vl + n] = '\0';
+    header_free(last);
+    last->name = block;
+    last->value = block + nl + 1;
+}
+
 void headers_set(http_headers *h, const char *name, const char *value)
 {
     headers_remove(h, name);

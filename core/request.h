@@ -43,6 +43,9 @@ void headers_add(http_headers *h, const char *name, const char *value);
 void headers_set(http_headers *h, const char *name, const char *value); /* replaces all of that name */
 const char *headers_get(const http_headers *h, const char *name);       /* first match or NULL */
 void headers_remove(http_headers *h, const char *name);
+/* A folded header line: " " and text[0..n) appended to the last header's
+ * value (nothing when there is no header yet). */
+void headers_fold_last(http_headers *h, const char *text, size_t n);
 void headers_free(http_headers *h);
 
 void request_init(http_request *r);   /* all empty: method "GET", scheme "https", path "/", query "" */

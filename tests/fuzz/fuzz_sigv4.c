@@ -54,10 +54,7 @@ static void header_line(const char *line, size_t len, http_request *r)
 {
     http_headers *h = &r->headers;
     if ((line[0] == ' ' || line[0] == '\t') && h->len) {
-        buf v = {0};
-        buf_printf(&v, "%s %.*s", h->items[h->len - 1].value, (int)len, line);
-        free(h->items[h->len - 1].value);
-        h->items[h->len - 1].value = buf_steal(&v);
+        headers_fold_last(h, line, len);
         return;
     }
     const char *colon = memchr(line, ':', len);

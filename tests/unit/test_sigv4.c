@@ -152,13 +152,7 @@ static int parse_request(const char *text, http_request *r)
     while ((line = next_line(&p, &len)) && len > 0) {
         http_headers *h = &r->headers;
         if ((line[0] == ' ' || line[0] == '\t') && h->len) {
-            buf v = {0};               /* the last header again, with the longer value */
-            buf_printf(&v, "%s %.*s", h->items[h->len - 1].value, (int)len, line);
-            char *name = xstrdup(h->items[h->len - 1].name);
-            free(h->items[--h->len].name);
-            headers_add(h, name, v.data);
-            free(name);
-            buf_free(&v);
+            headers_fold_last(h, line, len);
             continue;
         }
         const char *colon = memchr(line, ':', len);
