@@ -29,11 +29,14 @@ class Checks:
 
 class NamedChecks(Checks):
     """Names each check on its own line, passed or not (the longer suites, whose
-    output is read to see how far they got); the detail is cut at `limit`."""
+    output is read to see how far they got); the detail is cut to `limit`
+    characters (None: whole), its last ones with tail=True (a scan's stderr,
+    whose end says why)."""
 
-    def __init__(self, limit=2000):
+    def __init__(self, limit=2000, tail=False):
         super().__init__()
         self.limit = limit
+        self.tail = tail
 
     def __call__(self, name, cond, detail=""):
         if cond:
@@ -41,5 +44,8 @@ class NamedChecks(Checks):
             print("ok   %s" % name)
         else:
             self.failed += 1
-            print("FAIL %s %s" % (name, str(detail)[:self.limit]))
+            text = str(detail)
+            if self.limit is not None:
+                text = text[-self.limit:] if self.tail else text[:self.limit]
+            print("FAIL %s %s" % (name, text))
         return cond

@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
 
 import botocore.session                                   # noqa: E402
 
+import checklib                                           # noqa: E402
 import fakes                                              # noqa: E402
 
 BIN = os.path.abspath(os.environ.get("AWSTOPO_BIN") or os.path.join(ROOT, "awstopo"))
@@ -51,19 +52,8 @@ ACCOUNT = "123456789012"
 QUEUE = "arn:aws:sqs:us-east-1:%s:orders" % ACCOUNT
 API_KEY = "awstopo-daemon-api-key-5d1e"
 
-passed = failed = 0
+check = checklib.NamedChecks(limit=2000)
 WORK = tempfile.mkdtemp(prefix="awstopo-daemon-test-")
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   %s" % name)
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, str(detail)[:2000]))
-    return cond
 
 
 def wait_for(pred, timeout=20, step=0.1):
@@ -390,8 +380,7 @@ def main():
         traceback.print_exc()
         check("the test ran to its end", False)
     shutil.rmtree(WORK, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(check.report())
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from botocore.credentials import Credentials              # noqa: E402
 from botocore.exceptions import ClientError               # noqa: E402
 
 import awsproto                                           # noqa: E402
+import checklib                                           # noqa: E402
 import fakes                                              # noqa: E402
 import sigcheck                                           # noqa: E402
 
@@ -47,17 +48,7 @@ OLD_AKID, OLD_SECRET, OLD_TOKEN = "ASIAFAKETEST00000003", "oldSecret/0000", "old
 CREDS = ["%s:%s" % (AKID, SECRET), "%s:%s:%s" % (TOKEN_AKID, TOKEN_SECRET, TOKEN),
          "%s:%s:%s" % (OLD_AKID, OLD_SECRET, OLD_TOKEN)]
 
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   %s" % name)
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, detail))
+check = checklib.NamedChecks(limit=None)
 
 
 def client(fake, service, akid=AKID, secret=SECRET, token=None):
@@ -534,8 +525,7 @@ def main():
     run(test_synthetic)
     run(test_no_secrets_in_log)
     run(test_receiver)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(check.report())
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ import traceback
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
 
+import checklib                                           # noqa: E402
 import fakes              # noqa: E402
 import synthetic_account  # noqa: E402
 
@@ -49,7 +50,7 @@ LIMIT_MB = 11
 BOUND_MB = 100
 API_KEY = "memory-bound-test-api-key"
 
-passed = failed = 0
+check = checklib.NamedChecks(limit=1500, tail=True)
 
 
 def sanitized():
@@ -66,16 +67,6 @@ def check_bound(name, rss):
               % (name, rss, BOUND_MB))
         return
     check("%s: peak RSS %.1f MiB under %d MiB" % (name, rss, BOUND_MB), rss < BOUND_MB, rss)
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   %s" % name)
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, str(detail)[-1500:]))
 
 
 # Linux keeps a process's peak RSS across exec: the scan is started from a
@@ -168,8 +159,7 @@ def main():
     finally:
         fake.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return check.report()
 
 
 if __name__ == "__main__":

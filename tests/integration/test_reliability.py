@@ -54,6 +54,7 @@ import traceback
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
 
+import checklib                                           # noqa: E402
 import fakes                                              # noqa: E402
 
 BIN = os.path.abspath(os.environ.get("AWSTOPO_BIN") or os.path.join(ROOT, "awstopo"))
@@ -61,19 +62,8 @@ ACCOUNT = "123456789012"
 API_KEY = "awstopo-reliability-key-51c0"
 SIZE = 120              # resources of the synthetic account: every mapping has something
 
-passed = failed = 0
+check = checklib.NamedChecks(limit=1500)
 WORK = tempfile.mkdtemp(prefix="awstopo-reliability-")
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   %s" % name)
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, str(detail)[:1500]))
-    return cond
 
 
 class Result:
@@ -535,8 +525,7 @@ def main():
             if f:
                 f.stop()
         shutil.rmtree(WORK, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(check.report())
 
 
 if __name__ == "__main__":
