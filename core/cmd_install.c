@@ -108,6 +108,19 @@ static int valid_config_id(const char *s)
     return 1;
 }
 
+int install_check_ids(const char *config_id, const char *base_url)
+{
+    if (!valid_config_id(config_id)) {
+        cli_error("CONFIGURATION_ID '%s': letters, digits and '-' only, at most 64", config_id);
+        return 0;
+    }
+    if (base_url && strncmp(base_url, "https://", 8) != 0 && strncmp(base_url, "http://", 7) != 0) {
+        cli_error("BASE_URL '%s': an http:// or https:// URL", base_url);
+        return 0;
+    }
+    return 1;
+}
+
 /* ------------------------------------------------------------ inputs */
 
 static char *path_in(const char *dir, const char *name)
@@ -578,14 +591,7 @@ static int parse(install *in, int argc, char **argv, int uninstall)
 /* Checks what can be checked before any call. */
 static int validate(const install *in)
 {
-    if (!valid_config_id(in->config_id)) {
-        cli_error("CONFIGURATION_ID '%s': letters, digits and '-' only, at most 64", in->config_id);
-        return -1;
-    }
-    if (in->base_url && strncmp(in->base_url, "https://", 8) != 0 && strncmp(in->base_url, "http://", 7) != 0) {
-        cli_error("BASE_URL '%s': an http:// or https:// URL", in->base_url);
-        return -1;
-    }
+    if (!install_check_ids(in->config_id, in->base_url)) return -1;
     if (in->api_key && !*in->api_key) {
         cli_error("API_KEY is empty");
         return -1;

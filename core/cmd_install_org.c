@@ -137,16 +137,8 @@ static int parse(org_install *o, int argc, char **argv)
 
 static int validate(const org_install *o, strlist *ous, strlist *regions)
 {
-    for (const char *p = o->config_id; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-')) {
-            cli_error("CONFIGURATION_ID '%s': letters, digits and '-' only", o->config_id);
-            return -1;
-        }
+    if (!install_check_ids(o->config_id, o->uninstall ? NULL : o->base_url)) return -1;
     if (o->uninstall) return 0;
-    if (o->base_url && strncmp(o->base_url, "https://", 8) != 0 && strncmp(o->base_url, "http://", 7) != 0) {
-        cli_error("BASE_URL '%s': an http:// or https:// URL", o->base_url);
-        return -1;
-    }
     if (o->base_url && !*o->api_key) {
         cli_error("API_KEY is empty");
         return -1;

@@ -17,6 +17,11 @@ const char *install_package_path(void);
  * NULL with err (unreadable, not JSON, over the 51,200-byte TemplateBody limit). */
 char *install_template(const char *dir, const char *stack, char *err, size_t errlen);
 
+/* CONFIGURATION_ID and BASE_URL as both install paths take them (they name
+ * stacks, StackSets and parameters); 0 after a cli_error saying which is
+ * wrong, 1 when they are fine. base_url may be NULL (not given). */
+int install_check_ids(const char *config_id, const char *base_url);
+
 /* `awstopo install --organization` / `uninstall --organization` (argv as the
  * command got it): the stackstate-topo-role StackSet. Returns an exit code. */
 int install_organization(int argc, char **argv, int uninstall);
