@@ -533,7 +533,7 @@ static int process(events_options *o)
 
     char *mpath = model_search_path(&o->co), *mappath = mapping_search_path(&o->co);
     model_registry *models = model_registry_new(mpath);
-    engine_options eo = { .mapping_path = mappath, .verbose = o->co.verbose };
+    engine_options eo = { .mapping_path = mappath, .verbose = o->co.verbose, .cpu_ticks = 1 };
     engine *e = engine_new(&eo, models);
     router rt = {0};
     int rc = router_init(&rt, e, models, &cfg.services) < 0 ? EXIT_PARTIAL : EXIT_OK;

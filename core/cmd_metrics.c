@@ -451,7 +451,7 @@ int metrics_execute(metrics_cli *mp, awstopo_config *cfgp, metrics_report *repor
 
     char *mpath = model_search_path(&m.scan.co), *mappath = mapping_search_path(&m.scan.co);
     model_registry *models = model_registry_new(mpath);
-    engine_options eo = { .mapping_path = mappath, .verbose = m.scan.co.verbose };
+    engine_options eo = { .mapping_path = mappath, .verbose = m.scan.co.verbose, .cpu_ticks = 1 };
     engine *e = engine_new(&eo, models);
     topology file;
     topology_init(&file);

@@ -598,8 +598,8 @@ int scan_execute(scan_options *o, awstopo_config *cfg, scan_summary *sum)
     char *mpath = model_search_path(&o->co), *mappath = mapping_search_path(&o->co);
     model_registry *models = model_registry_new(mpath);
     progress prog = { isatty(2), 0, 0, 0 };
-    engine_options eo = { .mapping_path = mappath, .verbose = o->co.verbose, .on_finish = on_run_finished,
-                          .on_finish_ud = &prog };
+    engine_options eo = { .mapping_path = mappath, .verbose = o->co.verbose, .cpu_ticks = 1,
+                          .on_finish = on_run_finished, .on_finish_ud = &prog };
     engine *e = engine_new(&eo, models);
     int bad = bad_service_names(cfg, o);
     if (bad) {

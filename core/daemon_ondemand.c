@@ -80,7 +80,7 @@ static int prepare(ondemand *od, const daemon_state *s, char *err, size_t errlen
     od->mpath = model_search_path(&s->co);
     od->mappath = mapping_search_path(&s->co);
     od->models = model_registry_new(od->mpath);
-    engine_options eo = { .mapping_path = od->mappath, .verbose = s->co.verbose };
+    engine_options eo = { .mapping_path = od->mappath, .verbose = s->co.verbose, .cpu_ticks = 1 };
     od->e = engine_new(&eo, od->models);
     od->cat = metrics_catalog_new(od->e, err, errlen);
     if (!od->cat) return -1;

@@ -1,11 +1,14 @@
 /* engine.c -- mapping runs: sandboxed states, limits, start and outcome (see engine.h).
  *
- * Limits. The allocator counts a run's bytes; a count hook, every
- * HOOK_EVERY instructions, charges the instruction budget and checks the
- * memory limit, raising an ordinary Lua error inside the running task. The
- * allocator itself only refuses past twice the limit, so that C code
- * touching a state outside any protected call never meets a memory error in
- * normal operation.
+ * Limits. The allocator counts a run's bytes; a hook charges the run's CPU
+ * time and checks its limits, raising an ordinary Lua error inside the
+ * running task. The hook is either a count hook every HOOK_EVERY
+ * instructions, which also charges the instruction budget (`awstopo test`,
+ * a budget set by hand, the Lua profile), or a one-shot hook that a CPU-time
+ * tick sets every TICK_MS (tick.h: scans and the daemon, where counting
+ * cost a tenth of the instructions). The allocator itself only refuses past
+ * twice the limit, so that C code touching a state outside any protected
+ * call never meets a memory error in normal operation.
  */
 #include "engine.h"
 
@@ -27,6 +30,7 @@
 #include "model.h"
 #include "pool.h"
 #include "profile.h"
+#include "tick.h"
 #include "util.h"
 
 #define HOOK_EVERY 10000                         /* instructions between limit checks */
@@ -36,7 +40,7 @@
  * tasks that reach the hook, so the many short ctx.each children of a scan
  * weigh little, a runaway loop fully. */
 #define DEFAULT_INSTRUCTION_BUDGET 500000000LL
-#define DEFAULT_CPU_LIMIT 60.0                   /* per run, CPU seconds: for time spent in C functions */
+#define DEFAULT_CPU_LIMIT 60.0                   /* per run, CPU seconds: for time in C functions, and a scan's runaway loop */
 #define DEFAULT_MEMORY_LIMIT ((size_t)1 << 30)   /* per run's Lua state: 1 GiB */
 #define TRIM_AFTER_PEAK ((size_t)4 << 20)       /* a released run this large hands its pages back */
 #define UNKNOWN_ACCOUNT_ID "000000000000"        /* run.account when none is given (describe) */
@@ -44,7 +48,8 @@
 
 struct engine {
     char *mapping_path;
-    long long budget;
+    long long budget;         /* instructions; counted only when !ticks */
+    int ticks;                /* limits checked on CPU-time ticks (tick.h) */
     double cpu_limit;
     size_t memory_limit;
     int verbose;
@@ -79,14 +84,18 @@ struct mapping_run {
 
 /* ---- engine ---- */
 
+static void arm_hook(lua_State *running);
+
 engine *engine_new(const engine_options *o, model_registry *models)
 {
     engine *e = xcalloc(1, sizeof *e);
     e->mapping_path = xstrdup(o->mapping_path ? o->mapping_path : "");
     /* AWSTOPO_INSTRUCTION_BUDGET / AWSTOPO_MEMORY_LIMIT_MB: for tests and odd accounts */
     const char *budget = getenv("AWSTOPO_INSTRUCTION_BUDGET"), *mem = getenv("AWSTOPO_MEMORY_LIMIT_MB");
-    e->budget = o->instruction_budget > 0 ? o->instruction_budget
-              : budget && atoll(budget) > 0 ? atoll(budget) : DEFAULT_INSTRUCTION_BUDGET;
+    long long set_budget = o->instruction_budget > 0 ? o->instruction_budget
+                         : budget && atoll(budget) > 0 ? atoll(budget) : 0;
+    e->budget = set_budget ? set_budget : DEFAULT_INSTRUCTION_BUDGET;
+    e->ticks = o->cpu_ticks && !set_budget && !lua_profile_enabled() && tick_start(arm_hook) == 0;
     const char *cpu = getenv("AWSTOPO_CPU_LIMIT_SECONDS");
     e->cpu_limit = o->cpu_limit > 0 ? o->cpu_limit : cpu && atof(cpu) > 0 ? atof(cpu) : DEFAULT_CPU_LIMIT;
     e->memory_limit = o->memory_limit ? o->memory_limit
@@ -219,14 +228,18 @@ static void charge_cpu(mapping_run *r)
 static void limits_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    if (lua_profile_enabled()) lua_profile_tick(L, HOOK_EVERY);
     void *ud;
     lua_getallocf(L, &ud);
     mapping_run *r = ud;
     char msg[200];
-    r->instructions += HOOK_EVERY;
+    if (r->e->ticks) {
+        lua_sethook(L, NULL, 0, 0);   /* one shot: the next tick sets it again */
+    } else {
+        if (lua_profile_enabled()) lua_profile_tick(L, HOOK_EVERY);
+        r->instructions += HOOK_EVERY;
+    }
     charge_cpu(r);
-    if (r->instructions > r->e->budget) {
+    if (!r->e->ticks && r->instructions > r->e->budget) {
         snprintf(msg, sizeof msg, "instruction budget exceeded (%lld instructions; a mapping that needs more: "
                  "raise AWSTOPO_INSTRUCTION_BUDGET)", r->e->budget);
         limit_error(L, msg);
@@ -241,6 +254,22 @@ static void limits_hook(lua_State *L, lua_Debug *ar)
                  (int)(r->memory_limit >> 20));
         limit_error(L, msg);
     }
+}
+
+/* The tick's work, in its signal handler: a hook at the next instruction of
+ * the running thread, unless it has one (a run that counts instructions). */
+static void arm_hook(lua_State *running)
+{
+    if (!lua_gethook(running)) lua_sethook(running, limits_hook, LUA_MASKCOUNT, 1);
+}
+
+/* lua_pcall with the ticks told which thread runs Lua. */
+static int run_pcall(lua_State *L, int nargs, int nresults)
+{
+    lua_State *outer = tick_enter(L);
+    int status = lua_pcall(L, nargs, nresults, 0);
+    tick_leave(outer);
+    return status;
 }
 
 /* ---- the sandbox ---- */
@@ -362,7 +391,7 @@ static int load_mapping(mapping_run *r, char *err, size_t errlen)
     if (load_source(L, r->file, lua_tostring(L, -1)) != LUA_OK)
         return set_err(err, errlen, "%s", lua_tostring(L, -1));
     lua_remove(L, -2);
-    if (lua_pcall(L, 0, 1, 0) != LUA_OK) return set_err(err, errlen, "%s", lua_tostring(L, -1));
+    if (run_pcall(L, 0, 1) != LUA_OK) return set_err(err, errlen, "%s", lua_tostring(L, -1));
     if (!lua_istable(L, -1)) return set_err(err, errlen, "%s: the mapping must return a table", r->file);
     if (lua_getfield(L, -1, "service") != LUA_TSTRING)
         return set_err(err, errlen, "%s: `service` must be a string naming the AWS service model", r->file);
@@ -415,7 +444,7 @@ static int load_engine(mapping_run *r, const run_info *info, char *err, size_t e
     push_run_table(L, r, info);
     lua_pushvalue(L, -1);
     r->run_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    if (lua_pcall(L, 3, 1, 0) != LUA_OK) return set_err(err, errlen, "%s: %s", r->file, lua_tostring(L, -1));
+    if (run_pcall(L, 3, 1) != LUA_OK) return set_err(err, errlen, "%s: %s", r->file, lua_tostring(L, -1));
     r->entry_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_setfield(L, LUA_REGISTRYINDEX, "awstopo.mapping");
     return 0;
@@ -451,7 +480,7 @@ mapping_run *run_new(engine *e, const char *name, const run_info *info, aws_clie
      * for the next: the 100k scan peaked at 86-90 MiB with 50, 79-82 with 100,
      * for the same CPU (bench_full_scan, 2026-12-07). */
     lua_gc(r->L, LUA_GCGEN, 0, 100);
-    lua_sethook(r->L, limits_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    if (!e->ticks) lua_sethook(r->L, limits_hook, LUA_MASKCOUNT, HOOK_EVERY);
     open_sandbox(r->L, r);
     if (load_mapping(r, err, errlen) < 0 || load_engine(r, info, err, errlen) < 0) {
         run_free(r);
@@ -525,7 +554,7 @@ char *run_recording(mapping_run *r)
     lua_pushcfunction(L, encode_recording);
     lua_pushlightuserdata(L, &out);
     lua_pushinteger(L, r->entry_ref);
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+    if (run_pcall(L, 2, 0) != LUA_OK) {
         lua_pop(L, 1);
         buf_free(&out);
         return NULL;
@@ -571,7 +600,7 @@ static void task_done(void *ud, lua_State *co, int status)
         lua_State *L = r->L;
         lua_pushcfunction(L, format_error);
         lua_xmove(co, L, 1);
-        const char *msg = lua_pcall(L, 1, 1, 0) == LUA_OK ? lua_tostring(L, -1) : "error (unprintable)";
+        const char *msg = run_pcall(L, 1, 1) == LUA_OK ? lua_tostring(L, -1) : "error (unprintable)";
         buf b = {0};
         buf_printf(&b, "mapping %s: %s", r->name, msg ? msg : "error");
         r->error = buf_steal(&b);

@@ -8,7 +8,8 @@
  * The sandbox: base functions without dofile/loadfile (load takes text only),
  * string, table, math, utf8, os.time/date/clock, json, and require() limited
  * to <mapping dir>/lib/. No io, os.execute, package, debug or coroutine.
- * Every run has an instruction budget, a CPU-time limit and a memory limit;
+ * Every run has a CPU-time limit and a memory limit, and an instruction
+ * budget unless it checks its limits on CPU-time ticks (cpu_ticks below);
  * the error a limit raises names the variable that raises it.
  */
 #ifndef AWSTOPO_ENGINE_H
@@ -27,6 +28,11 @@ typedef struct mapping_run mapping_run;
 typedef struct engine_options {
     const char *mapping_path;      /* ':'-separated directories: user's first, bundled last */
     long long instruction_budget;  /* per run; 0 = AWSTOPO_INSTRUCTION_BUDGET or 500 million (~2 s) */
+    /* Check the limits on CPU-time ticks (tick.h) rather than by counting
+     * instructions, which costs a tenth of a scan's instructions: then no
+     * instruction budget applies unless one is set (option or variable), and a
+     * runaway loop meets the CPU-time limit. For scans and the daemon. */
+    int cpu_ticks;
     double cpu_limit;              /* per run, CPU seconds; 0 = AWSTOPO_CPU_LIMIT_SECONDS or 60 */
     size_t memory_limit;           /* per run, bytes; 0 = AWSTOPO_MEMORY_LIMIT_MB or 1 GiB */
     int verbose;                   /* ctx.log to stderr */

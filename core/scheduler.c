@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "tick.h"
 
 typedef enum { TASK_READY, TASK_PARKED, TASK_RUNNING } task_state;
 
@@ -203,7 +204,9 @@ static void resume(sched *s, task *t)
 {
     int nres = 0;
     t->state = TASK_RUNNING;
+    lua_State *outer = tick_enter(t->co);
     int status = lua_resume(t->co, NULL, t->nargs, &nres);
+    tick_leave(outer);
     t->nargs = 0;
     if (status == LUA_YIELD) {
         if (t->state == TASK_PARKED) return;

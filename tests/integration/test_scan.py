@@ -20,6 +20,9 @@ receiver (tests/fake/fake_receiver.py). What is checked:
   h  no secret (secret key, session token, API key) in any output or file
   i  `awstopo call` in the five protocols, timeouts, truncated bodies
   j  `awstopo scan --demo` (skipped until demo/ exists)
+  k  a runaway mapping (a Lua loop that calls nothing) is stopped by the
+     CPU-time limit, which a scan checks on CPU-time ticks, or by an
+     instruction budget set by hand; the rest is sent, no stop_snapshot
 
 Run with /usr/bin/python3 from the repository root (tests/run does). The
 last line is "N passed, N failed"; the exit status is non-zero on failure.
@@ -30,6 +33,7 @@ import gzip
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -752,6 +756,44 @@ def test_failing_service(aws):
     rx.stop()
 
 
+RUNAWAY = """-- a mapping that never ends: only an interruption stops it
+return { service = "sqs", scope = "regional", calls = {}, types = {},
+  scan = function(ctx) local n = 0 while true do n = n + 1 end end }
+"""
+
+
+def test_runaway_mapping(aws):
+    """(k) A scan checks its runs' limits on CPU-time ticks, not by counting
+    Lua instructions: a runaway loop that calls nothing (so never returns to
+    C) is stopped by the CPU-time limit, the rest is sent, no stop_snapshot.
+    An instruction budget set by hand is still counted and applies."""
+    d = tmpdir("runaway-mappings")
+    with open(os.path.join(d, "loop.lua"), "w") as f:
+        f.write(RUNAWAY)
+    for what, env_extra, message in (
+            ("AWSTOPO_CPU_LIMIT_SECONDS=1", {"AWSTOPO_CPU_LIMIT_SECONDS": "1"},
+             "CPU time limit exceeded (1 s; a mapping that needs more: raise AWSTOPO_CPU_LIMIT_SECONDS)"),
+            ("AWSTOPO_INSTRUCTION_BUDGET=20000000", {"AWSTOPO_INSTRUCTION_BUDGET": "20000000"},
+             "instruction budget exceeded (20000000 instructions")):
+        rx = receiver()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = scan(aws, rx, extra=["--mappings", d], services=SERVICES + ",loop", **env_extra)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        payloads = received(rx)
+        rx.stop()
+        check("k: %s: exit 1, the loop run stopped with a clear message" % what,
+              r.rc == 1 and "mapping loop" in r.err and message in r.err, r)
+        check("k: %s: stopped soon (%.1f s CPU)" % (what, cpu), cpu < 10, cpu)
+        comps, _ = items_of(payloads)
+        check("k: %s: the other runs' topology sent in full" % what, set(comps) == set(EXPECTED_COMPONENTS),
+              sorted(set(comps) ^ set(EXPECTED_COMPONENTS)))
+        check("k: %s: no stop_snapshot" % what,
+              payloads and not any(topo(p)["stop_snapshot"] for p in payloads))
+        s = r.summary() or {}
+        check("k: %s: summary: 1 failed run of 4" % what, s.get("failed") == 1 and s.get("runs") == 4, r.err)
+
+
 def test_secrets():
     """(h) No secret in any stdout, stderr, spool file or --output file."""
     # A verbose scan with every kind of output, a failing service and a
@@ -930,7 +972,7 @@ def main():
     tests = [lambda: test_full_scan(aws), lambda: test_chunking(aws),
              lambda: test_receiver_down(aws), lambda: test_delivery_errors(aws),
              lambda: test_kill_during_delivery(aws), lambda: test_aws_faults(aws),
-             lambda: test_failing_service(aws), lambda: test_call(aws), test_demo, test_secrets]
+             lambda: test_failing_service(aws), lambda: test_runaway_mapping(aws), lambda: test_call(aws), test_demo, test_secrets]
     for test in tests:
         t = time.monotonic()
         try:
