@@ -23,10 +23,11 @@ the wall time the fake, not the client, set the pace. CPU is the figure to
 compare on a shared machine; the load average is printed with the figures.
 
 Then the per-call micro-benchmark: CALLS small calls (sqs GetQueueAttributes,
-a ~700-byte JSON answer) from a one-line mapping that does nothing else,
-against a scan of the same mapping that makes no call; the CPU difference per
-call is the client's overhead (sign + HTTP + parse). botocore makes the same
-calls next to it.
+a ~700-byte JSON answer) from a mapping that makes CALLS queue URLs and calls
+once for each (ctx.each), against a scan of the same mapping that makes the
+URLs and no call; the CPU difference per call is the client's overhead (the
+task that waits for the call, sign, HTTP, parse into Lua tables). botocore
+makes the same calls next to it.
 
 At the end: the table of issue 9 (awstopo and botocore CPU and peak RSS per
 size and latency, with wall, calls and components beside), and each of the
@@ -187,18 +188,20 @@ def op_differences(a, b):
 
 
 MICRO_MAPPING = """
--- bench: %(calls)d small calls and nothing else (the client's per-call cost)
+-- bench: %(urls)d queue URLs made, then (when %(call)s) a small call for each
 return { service = "sqs", scope = "regional", calls = { "GetQueueAttributes" }, types = {},
   scan = function(ctx)
     local urls = {}
-    for i = 1, %(calls)d do
+    for i = 1, %(urls)d do
       urls[i] = string.format("https://sqs.%%s.amazonaws.com/123456789012/syn-q-%%06d", ctx.region, (i - 1) %% %(queues)d)
     end
+    if not %(call)s then return end
     ctx.each(urls, function(url)
       ctx.aws.call("GetQueueAttributes", { QueueUrl = url, AttributeNames = { "All" } })
     end)
   end }
 """
+
 
 MICRO_BOTOCORE = r"""
 import sys, botocore.session
@@ -221,11 +224,11 @@ def micro(calls):
     tmp = tempfile.mkdtemp(prefix="bench-micro-")
     try:
         results = {}
-        for label, n in (("empty", 0), ("calls", calls)):
+        for label, call in (("empty", "false"), ("calls", "true")):
             d = os.path.join(tmp, label)
             os.makedirs(d)
             with open(os.path.join(d, "sqs.lua"), "w") as f:
-                f.write(MICRO_MAPPING % {"calls": n, "queues": queues})
+                f.write(MICRO_MAPPING % {"urls": calls, "call": call, "queues": queues})
             argv = [BIN, "scan", "--account-id", ACCOUNT, "--mappings", d, "--services", "sqs",
                     "--format", "json", "--output", "/dev/null"]
             results[label] = measure(argv, aws_env(fake), fake)
