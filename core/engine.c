@@ -257,10 +257,13 @@ static void limits_hook(lua_State *L, lua_Debug *ar)
 }
 
 /* The tick's work, in its signal handler: a hook at the next instruction of
- * the running thread, unless it has one (a run that counts instructions). */
+ * the running thread, if it is a run's (the scheduler also runs other states,
+ * such as metrics.lua's) and has none yet (a run that counts instructions). */
 static void arm_hook(lua_State *running)
 {
-    if (!lua_gethook(running)) lua_sethook(running, limits_hook, LUA_MASKCOUNT, 1);
+    void *ud;
+    if (lua_getallocf(running, &ud) == run_alloc && !lua_gethook(running))
+        lua_sethook(running, limits_hook, LUA_MASKCOUNT, 1);
 }
 
 /* lua_pcall with the ticks told which thread runs Lua. */
