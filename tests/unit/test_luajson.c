@@ -143,6 +143,12 @@ static void test_numbers(void)
     CHECK_STR(lua("return json.encode(1)"), "1");
     CHECK_STR(lua("return json.encode(1.0)"), "1.0");
     CHECK_STR(lua("return json.encode(-3.0)"), "-3.0");
+    CHECK_STR(lua("return json.encode(-0.0)"), "-0.0");
+    CHECK_STR(lua("return json.encode(0.0)"), "0.0");
+    CHECK_STR(lua("return json.encode(999999999999999.0)"), "999999999999999.0");
+    CHECK_STR(lua("return json.encode(-999999999999999.0)"), "-999999999999999.0");
+    CHECK_STR(lua("return json.encode(-42)"), "-42");
+    CHECK_STR(lua("return json.encode(0)"), "0");
     CHECK_STR(lua("return json.encode(0.5)"), "0.5");
     CHECK_STR(lua("return json.encode(0.1)"), "0.1");
     CHECK_STR(lua("return json.encode(1/3)"), "0.3333333333333333");
