@@ -33,7 +33,7 @@ typedef struct engine_options {
      * instruction budget applies unless one is set (option or variable), and a
      * runaway loop meets the CPU-time limit. For scans and the daemon. */
     int cpu_ticks;
-    double cpu_limit;              /* per run, CPU seconds; 0 = AWSTOPO_CPU_LIMIT_SECONDS or 60 */
+    double cpu_limit;              /* per run, CPU seconds; 0 = AWSTOPO_CPU_LIMIT_SECONDS or 30 */
     size_t memory_limit;           /* per run, bytes; 0 = AWSTOPO_MEMORY_LIMIT_MB or 1 GiB */
     int verbose;                   /* ctx.log to stderr */
     /* Called as each run ends (progress display); may be NULL. */
