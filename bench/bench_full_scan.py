@@ -84,7 +84,7 @@ if pid == 0:
     os.execvp(sys.argv[2], sys.argv[2:])
 _, status, ru = os.wait4(pid, 0)
 with open(sys.argv[1], "w") as f:
-    json.dump([ru.ru_utime + ru.ru_stime, ru.ru_maxrss, os.waitstatus_to_exitcode(status)], f)
+    json.dump([ru.ru_utime + ru.ru_stime, ru.ru_maxrss, os.waitstatus_to_exitcode(status), ru.ru_stime], f)
 """
 
 
@@ -99,12 +99,12 @@ def measure(argv, env, fake):
     subprocess.run([PYTHON, "-c", WRAPPER, usage] + argv, env=env, stdout=out, stderr=err)
     wall = time.monotonic() - t0
     with open(usage) as f:
-        cpu, maxrss, rc = json.load(f)
+        cpu, maxrss, rc, sys_cpu = json.load(f)
     os.unlink(usage)
     stats = fake.stats()
     out.seek(0)
     err.seek(0)
-    return {"wall": wall, "cpu": cpu, "rss": maxrss / 1024.0,
+    return {"wall": wall, "cpu": cpu, "sys": sys_cpu, "rss": maxrss / 1024.0,
             "calls": stats["total"], "ops": stats["requests"],
             "fake_cpu": proc_cpu(fake.proc.pid) - fake_cpu0, "rc": rc,
             "stdout": out.read().decode("utf-8", "replace"), "stderr": err.read().decode("utf-8", "replace")}
@@ -245,13 +245,17 @@ def micro(calls):
         shutil.rmtree(tmp, ignore_errors=True)
     a, a0 = results["calls"], results["empty"]
     b, b0 = results["botocore"], results["botocore0"]
-    print("per-call overhead, %d x sqs GetQueueAttributes (16 in flight), CPU us per call:" % calls)
+    print("per-call overhead, %d x sqs GetQueueAttributes (16 in flight), CPU us per call"
+          " (of it in the kernel: on loopback a send also runs the fake's TCP receive):" % calls)
     per_call = {}
     for label, r, r0 in (("awstopo", a, a0), ("botocore", b, b0)):
         note = "" if r["rc"] == 0 else "  exit %d: %s" % (r["rc"], r["stderr"].strip()[-300:])
-        per_call[label] = (r["cpu"] - r0["cpu"]) / max(r["calls"], 1) * 1e6
-        print("  %-9s %7.1f us/call   (CPU %.2f s with the calls, %.2f s without; %d calls; fake CPU %.2f s)%s"
-              % (label, per_call[label], r["cpu"], r0["cpu"], r["calls"], r["fake_cpu"], note))
+        n = max(r["calls"], 1)
+        per_call[label] = (r["cpu"] - r0["cpu"]) / n * 1e6
+        kernel = (r["sys"] - r0["sys"]) / n * 1e6
+        print("  %-9s %7.1f us/call, %.1f us of it in the kernel   (CPU %.2f s with the calls, %.2f s without;"
+              " %d calls; fake CPU %.2f s)%s"
+              % (label, per_call[label], kernel, r["cpu"], r0["cpu"], r["calls"], r["fake_cpu"], note))
     return per_call
 
 
