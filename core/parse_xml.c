@@ -24,17 +24,21 @@
  * with their entries. Map entries collect their key and value on the Lua
  * stack and store the pair when the entry ends.
  *
+ * The events come from xml_scan.c, which checks that the document is
+ * well-formed XML; here only its meaning is looked at.
+ *
  * Element names are matched without their namespace prefix; namespaces are
  * otherwise ignored, as are unknown elements (skipped with their children).
  */
 #include <ctype.h>
-#include <expat.h>
 #include <lauxlib.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "luajson.h"
 #include "parse_internal.h"
+#include "xml_scan.h"
 
 #define MAX_DEPTH 512
 
@@ -68,7 +72,7 @@ typedef struct xframe {
 typedef struct xml_parser {
     parse_ctx *c;
     lua_State *L;
-    XML_Parser p;
+    xml_scanner scan;
     xframe *frames;
     size_t depth, cap;
     const shape *root_shape;
@@ -78,20 +82,13 @@ typedef struct xml_parser {
     int failed;               /* c->err already says why */
 } xml_parser;
 
-static const char *local_name(const char *name)
+/* name[0..*len) without its namespace prefix; *len becomes the local part's length. */
+static const char *local_name(const char *name, size_t *len)
 {
-    const char *colon = strrchr(name, ':');
-    return colon ? colon + 1 : name;
-}
-
-/* The name without its prefix, and its length, in one pass. */
-static const char *local_name_len(const char *name, size_t *len)
-{
-    const char *start = name, *p = name;
-    for (; *p; p++)
-        if (*p == ':') start = p + 1;
-    *len = (size_t)(p - start);
-    return start;
+    const char *colon = memrchr(name, ':', *len);
+    if (!colon) return name;
+    *len -= (size_t)(colon + 1 - name);
+    return colon + 1;
 }
 
 /* A numeric member whose text parse_push_scalar could not use (99999999999999999999
@@ -109,27 +106,43 @@ static void fail(xml_parser *x, const char *msg)
 {
     if (x->failed) return;
     x->failed = 1;
-    parse_fail(x->c, "XML response at line %lu: %s", (unsigned long)XML_GetCurrentLineNumber(x->p), msg);
-    XML_StopParser(x->p, XML_FALSE);
+    parse_fail(x->c, "XML response at line %lu: %s", xml_scan_line(&x->scan), msg);
 }
 
-/* Sets the xmlAttribute members of f's structure from the element's attributes. */
-static void read_attributes(xml_parser *x, xframe *f, const XML_Char **atts)
+/* The element's attributes, as the start tag gave them. */
+typedef struct xml_atts {
+    const xml_attr *a;
+    size_t n;
+} xml_atts;
+
+static int same_name(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* Sets the xmlAttribute members of f's structure from the element's attributes:
+ * an attribute matches by its full name, or else by its local part. */
+static void read_attributes(xml_parser *x, xframe *f, xml_atts atts)
 {
     const shape *s = f->shape;
     for (size_t i = 0; i < s->nmembers; i++) {
         const member *m = &s->members[i];
         if (!m->xml_attribute) continue;
         const char *want = m->location_name ? m->location_name : m->name;
-        for (const XML_Char **a = atts; a[0]; a += 2) {
-            if (strcmp(a[0], want) != 0 && strcmp(local_name(a[0]), local_name(want)) != 0) continue;
-            if (parse_push_scalar(x->L, m->shape, a[1], strlen(a[1]))) lua_setfield(x->L, f->tab, m->name);
+        size_t want_len = strlen(want), want_local_len = want_len;
+        const char *want_local = local_name(want, &want_local_len);
+        for (const xml_attr *a = atts.a; a < atts.a + atts.n; a++) {
+            size_t local_len = a->name_len;
+            const char *local = local_name(a->name, &local_len);
+            if (!same_name(a->name, a->name_len, want, want_len) &&
+                !same_name(local, local_len, want_local, want_local_len)) continue;
+            if (parse_push_scalar(x->L, m->shape, a->value, a->value_len)) lua_setfield(x->L, f->tab, m->name);
             break;
         }
     }
 }
 
-static void open_struct(xml_parser *x, xframe *f, const shape *s, const XML_Char **atts)
+static void open_struct(xml_parser *x, xframe *f, const shape *s, xml_atts atts)
 {
     f->kind = F_STRUCT;
     f->shape = s;
@@ -144,7 +157,7 @@ static void open_struct(xml_parser *x, xframe *f, const shape *s, const XML_Char
 }
 
 /* Opens the frame of an element holding a value of shape s. */
-static void open_value(xml_parser *x, xframe *f, const shape *s, const XML_Char **atts)
+static void open_value(xml_parser *x, xframe *f, const shape *s, xml_atts atts)
 {
     f->shape = s;
     if (!s) {
@@ -184,7 +197,7 @@ static void push_member_table(lua_State *L, int tab, const char *name, int array
 }
 
 static void open_member(xml_parser *x, xframe *f, const xframe *parent, const char *name, size_t len,
-                        const XML_Char **atts)
+                        xml_atts atts)
 {
     const member *m = shape_index_find(parent->idx, name, len);
     if (!m) {
@@ -213,7 +226,7 @@ static int name_is(const char *name, size_t len, const char *want)
 }
 
 static void open_entry_part(xml_parser *x, xframe *f, const xframe *entry, const char *name, size_t len,
-                            const XML_Char **atts)
+                            xml_atts atts)
 {
     const shape *map = entry->shape;
     const char *kname = map->key.location_name ? map->key.location_name : "key";
@@ -230,7 +243,7 @@ static void open_entry_part(xml_parser *x, xframe *f, const xframe *entry, const
 }
 
 /* The root element, or a child of a wrapper around the result. */
-static void open_outer(xml_parser *x, xframe *f, const char *name, size_t len, const XML_Char **atts)
+static void open_outer(xml_parser *x, xframe *f, const char *name, size_t len, xml_atts atts)
 {
     int at_root = x->depth == 1;
     if (x->root == XML_ROOT_SHAPE && at_root) {
@@ -269,13 +282,12 @@ static void open_outer(xml_parser *x, xframe *f, const char *name, size_t len, c
     }
 }
 
-static void XMLCALL on_start(void *ud, const XML_Char *qname, const XML_Char **atts)
+static int on_start(void *ud, const char *qname, size_t qlen, const xml_attr *attrs, size_t nattrs)
 {
     xml_parser *x = ud;
-    if (x->failed) return;
     if (x->depth >= MAX_DEPTH || !lua_checkstack(x->L, 8)) {
         fail(x, "elements nested too deep");
-        return;
+        return 1;
     }
     if (x->depth == x->cap) {
         x->cap = x->cap ? x->cap * 2 : 32;
@@ -285,8 +297,9 @@ static void XMLCALL on_start(void *ud, const XML_Char *qname, const XML_Char **a
     xframe *f = &x->frames[x->depth++];
     memset(f, 0, sizeof *f);
     f->base = lua_gettop(x->L);
-    size_t len;
-    const char *name = local_name_len(qname, &len);
+    size_t len = qlen;
+    const char *name = local_name(qname, &len);
+    xml_atts atts = {attrs, nattrs};
 
     switch (parent ? parent->kind : F_WRAP) {
     case F_STRUCT:
@@ -311,12 +324,14 @@ static void XMLCALL on_start(void *ud, const XML_Char *qname, const XML_Char **a
         f->kind = F_SKIP;
         break;
     }
+    return x->failed;
 }
 
-static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
+static int on_text(void *ud, const char *s, size_t len)
 {
     xml_parser *x = ud;
-    if (x->depth && x->frames[x->depth - 1].kind == F_SCALAR) buf_append(&x->c->text, s, (size_t)len);
+    if (x->depth && x->frames[x->depth - 1].kind == F_SCALAR) buf_append(&x->c->text, s, len);
+    return 0;
 }
 
 /* Hands the finished value on the stack top to the parent frame. */
@@ -352,11 +367,11 @@ static void deliver(xml_parser *x, xframe *f, xframe *parent)
     }
 }
 
-static void XMLCALL on_end(void *ud, const XML_Char *qname)
+static int on_end(void *ud, const char *qname, size_t qlen)
 {
     (void)qname;
+    (void)qlen;
     xml_parser *x = ud;
-    if (x->failed) return;
     lua_State *L = x->L;
     xframe *f = &x->frames[--x->depth];
     xframe *parent = x->depth ? &x->frames[x->depth - 1] : NULL;
@@ -390,20 +405,10 @@ static void XMLCALL on_end(void *ud, const XML_Char *qname)
         lua_settop(L, f->base);
         break;
     }
+    return x->failed;
 }
 
-/* Feeds the body in slices: expat takes int lengths, and on large pages it
- * runs measurably faster on cache-sized slices than on one 20 MB call. */
-static int run_expat(XML_Parser p, const char *body, size_t len)
-{
-    enum { SLICE = 1 << 16 };
-    while (len > SLICE) {
-        if (XML_Parse(p, body, SLICE, 0) == XML_STATUS_ERROR) return -1;
-        body += SLICE;
-        len -= SLICE;
-    }
-    return XML_Parse(p, body, (int)len, 1) == XML_STATUS_ERROR ? -1 : 0;
-}
+static const xml_events events = {on_start, on_text, on_end};
 
 int xml_parse_into(parse_ctx *c, const char *body, size_t len, const shape *s, xml_root root,
                    const char *wrapper, int into)
@@ -412,18 +417,12 @@ int xml_parse_into(parse_ctx *c, const char *body, size_t len, const shape *s, x
     int top = lua_gettop(L);
     xml_parser x = { .c = c, .L = L, .root_shape = s, .root = root, .wrapper = wrapper,
                      .into = lua_absindex(L, into) };
-    x.p = XML_ParserCreate(NULL);
-    if (!x.p) return parse_fail(c, "cannot create an XML parser");
-    XML_SetUserData(x.p, &x);
-    XML_SetElementHandler(x.p, on_start, on_end);
-    XML_SetCharacterDataHandler(x.p, on_text);
     int rc = 0;
-    if (run_expat(x.p, body, len) < 0 && !x.failed) {
-        rc = parse_fail(c, "malformed XML response at line %lu: %s",
-                        (unsigned long)XML_GetCurrentLineNumber(x.p), XML_ErrorString(XML_GetErrorCode(x.p)));
+    if (xml_scan(&x.scan, body, len, &events, &x) == XML_MALFORMED) {
+        rc = parse_fail(c, "malformed XML response at line %lu: %s", xml_scan_line(&x.scan), x.scan.error);
     }
     if (x.failed) rc = -1;
-    XML_ParserFree(x.p);
+    xml_scan_free(&x.scan);
     free(x.frames);
     lua_settop(L, top);
     return rc;
@@ -440,7 +439,6 @@ int xml_parse_into(parse_ctx *c, const char *body, size_t len, const shape *s, x
 
 typedef struct err_scan {
     aws_error *out;
-    XML_Parser p;
     int depth;
     unsigned long error_depths;   /* bit d set: the element at depth d is <Error> */
     int capture_depth;            /* element whose text we are reading, 0 = none */
@@ -449,24 +447,31 @@ typedef struct err_scan {
     buf text;
 } err_scan;
 
-static void XMLCALL err_start(void *ud, const XML_Char *qname, const XML_Char **atts)
+static int is(const char *name, size_t len, const char *want)
 {
-    (void)atts;
+    return strlen(want) == len && memcmp(name, want, len) == 0;
+}
+
+static int err_start(void *ud, const char *qname, size_t qlen, const xml_attr *attrs, size_t nattrs)
+{
+    (void)attrs;
+    (void)nattrs;
     err_scan *e = ud;
-    const char *name = local_name(qname);
+    size_t len = qlen;
+    const char *name = local_name(qname, &len);
     e->depth++;
     e->capture_depth = 0;                         /* only leaf elements count */
-    if (e->depth >= 64) return;
+    if (e->depth >= 64) return 0;
     int in_error = e->depth > 1 && (e->error_depths >> (e->depth - 1)) & 1;
-    if (strcmp(name, "Error") == 0) e->error_depths |= 1UL << e->depth;
+    if (is(name, len, "Error")) e->error_depths |= 1UL << e->depth;
     char *to = NULL;
     size_t size = 0;
-    if (in_error && strcmp(name, "Code") == 0 && !e->out->code[0]) {
+    if (in_error && is(name, len, "Code") && !e->out->code[0]) {
         to = e->out->code, size = sizeof e->out->code;
-    } else if (in_error && strcmp(name, "Message") == 0 && !e->out->message[0]) {
+    } else if (in_error && is(name, len, "Message") && !e->out->message[0]) {
         to = e->out->message, size = sizeof e->out->message;
     } else if ((in_error || e->depth == 2) && !e->out->request_id[0] &&
-               (strcmp(name, "RequestId") == 0 || strcmp(name, "RequestID") == 0)) {
+               (is(name, len, "RequestId") || is(name, len, "RequestID"))) {
         to = e->out->request_id, size = sizeof e->out->request_id;
     }
     if (to) {
@@ -475,17 +480,20 @@ static void XMLCALL err_start(void *ud, const XML_Char *qname, const XML_Char **
         e->capture_size = size;
         buf_clear(&e->text);
     }
+    return 0;
 }
 
-static void XMLCALL err_text(void *ud, const XML_Char *s, int len)
+static int err_text(void *ud, const char *s, size_t len)
 {
     err_scan *e = ud;
-    if (e->capture_depth == e->depth) buf_append(&e->text, s, (size_t)len);
+    if (e->capture_depth == e->depth) buf_append(&e->text, s, len);
+    return 0;
 }
 
-static void XMLCALL err_end(void *ud, const XML_Char *qname)
+static int err_end(void *ud, const char *qname, size_t qlen)
 {
     (void)qname;
+    (void)qlen;
     err_scan *e = ud;
     if (e->capture_depth && e->capture_depth == e->depth) {
         size_t n = e->text.len < e->capture_size ? e->text.len : e->capture_size - 1;
@@ -495,18 +503,17 @@ static void XMLCALL err_end(void *ud, const XML_Char *qname)
     }
     if (e->depth < 64) e->error_depths &= ~(1UL << e->depth);
     e->depth--;
+    return 0;
 }
+
+static const xml_events err_events = {err_start, err_text, err_end};
 
 int xml_error_fields(const char *body, size_t len, aws_error *out)
 {
     err_scan e = { .out = out };
-    e.p = XML_ParserCreate(NULL);
-    if (!e.p) return -1;
-    XML_SetUserData(e.p, &e);
-    XML_SetElementHandler(e.p, err_start, err_end);
-    XML_SetCharacterDataHandler(e.p, err_text);
-    int rc = run_expat(e.p, body, len);
-    XML_ParserFree(e.p);
+    xml_scanner scan = {0};
+    int rc = xml_scan(&scan, body, len, &err_events, &e) == XML_DONE ? 0 : -1;
+    xml_scan_free(&scan);
     buf_free(&e.text);
     return rc;
 }

@@ -47,6 +47,8 @@ class Corpus:
             with open(path, "wb") as f:
                 f.write(data)
             self.count[harness] = self.count.get(harness, 0) + 1
+        if harness == "fuzz_parse_xml":     # the body alone, for the XML reader
+            self.add("fuzz_xml_scan", data.split(b"\n\n", 1)[-1])
 
 
 def load_models():
@@ -258,6 +260,15 @@ def luajson_seeds(c):
         c.add("fuzz_luajson", b"\x01" + text.encode())    # keep_null
 
 
+def xml_seeds(c):
+    """What the XML reader must get right beyond what AWS usually sends."""
+    for text in ('<?xml version="1.0" encoding="UTF-8"?>\n<a xmlns="urn:x" b=\'1\'><c>t &amp; &lt;&#x20AC;&#65;</c></a>',
+                 "\xef\xbb\xbf<a><![CDATA[<x> & ]] >]]><!-- c --><?pi x?></a>\r\n",
+                 "<a x=\"&#9;1\r\n2\t3\">l1\r\nl2\rl3</a>", "<p:a p:b='\xc3\xa9'><p:c/></p:a>",
+                 '<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', "<a>\xf0\x9f\x98\x80</a>", "<a></b>"):
+        c.add("fuzz_xml_scan", text.encode("latin-1"))
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: seeds.py OUTDIR")
@@ -273,6 +284,7 @@ def main():
     event_seeds(c)
     intake_seeds(c)
     luajson_seeds(c)
+    xml_seeds(c)
     for h in sorted(c.count):
         print("seeds: %-20s %d" % (h, c.count[h]))
 

@@ -418,7 +418,7 @@ HOSTILE = [
      % (EC2_NS, "<item>" * 10000, "</item>" * 10000), "nested too deep"),
     ("XML entity expansion", "ec2", "DescribeVpcs", None,
      '<?xml version="1.0"?><!DOCTYPE v [<!ENTITY lol0 "lol">%s]><DescribeVpcsResponse %s><vpcSet><item>'
-     "<vpcId>&lol9;</vpcId></item></vpcSet></DescribeVpcsResponse>" % (LOLS, EC2_NS), "amplification"),
+     "<vpcId>&lol9;</vpcId></item></vpcSet></DescribeVpcsResponse>" % (LOLS, EC2_NS), "document type declaration"),
     ("JSON number out of range", "dynamodb", "DescribeTable", {"TableName": "t"},
      '{"Table":{"TableName":"t","ItemCount":1e999}}', "number out of range"),
     ("XML number out of range", "ec2", "DescribeInstances", None,
