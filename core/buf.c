@@ -153,6 +153,12 @@ void buf_wipe(buf *b)
     buf_free(b);
 }
 
+void buf_wipe_grown(buf *b)
+{
+    if (b->data) secure_zero(b->data, b->len + 1);
+    buf_free(b);
+}
+
 char *buf_steal(buf *b)
 {
     char *p = b->data ? b->data : xstrdup("");

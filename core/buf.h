@@ -37,6 +37,10 @@ void buf_vprintf(buf *b, const char *fmt, va_list ap);
 void buf_clear(buf *b);                                /* len = 0, keeps the block */
 void buf_free(buf *b);                                 /* frees the block, b becomes {0} */
 void buf_wipe(buf *b);                                 /* zeroes the bytes, then frees (secrets) */
+/* buf_wipe for a buf that only ever grew (never cleared or cut, so no byte
+ * was written past len): zeroes the len bytes, not the untouched rest of
+ * the block, whose pages a full wipe would fault in only to zero them. */
+void buf_wipe_grown(buf *b);
 char *buf_steal(buf *b);                               /* returns the block (caller frees), b becomes {0} */
 const char *buf_cstr(buf *b);                          /* never NULL: "" for an empty buf */
 

@@ -183,7 +183,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
     transfer *t = ud;
     size_t len = size * n;
     t->last_activity_ms = now_ms();
-    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) buf_clear(&t->resp.body);
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) buf_wipe(&t->resp.body);   /* not cleared: see request.h */
     return len;
 }
 

@@ -134,7 +134,7 @@ void response_init(http_response *r)
 void response_free(http_response *r)
 {
     headers_free(&r->headers);
-    buf_wipe(&r->body); /* STS responses carry secret keys */
+    buf_wipe_grown(&r->body); /* STS responses carry secret keys; a body only grows (request.h) */
     memset(r, 0, sizeof *r);
 }
 

@@ -35,7 +35,9 @@ typedef struct http_request {
 typedef struct http_response {
     long status;        /* 0 when no HTTP status arrived (connection error) */
     http_headers headers;
-    buf body;
+    buf body;           /* only ever appended to: a body that must start over is
+                         * wiped, never cleared, so response_free wipes only
+                         * the bytes written (buf_wipe_grown) */
 } http_response;
 
 /* Headers. Names are matched case-insensitively. */
