@@ -410,17 +410,12 @@ static int parse_head(xfer *x, char *p, char *end, int *status_out)
         if (!eol) eol = end;
         char *colon = memchr(p, ':', (size_t)(eol - p));
         if ((*p == ' ' || *p == '\t') && x->resp.headers.len) {
-            /* obsolete line folding: one space, then the continuation */
-            http_header *h = &x->resp.headers.items[x->resp.headers.len - 1];
-            buf v = {0};
-            buf_puts(&v, h->value);
+            /* obsolete line folding: one space, then the continuation (the
+             * value lives in its name's block: headers_fold_last remakes it) */
             char *s = p, *t = eol;
             while (s < t && (*s == ' ' || *s == '\t')) s++;
             while (t > s && (t[-1] == '\r' || t[-1] == ' ' || t[-1] == '\t')) t--;
-            buf_putc(&v, ' ');
-            buf_append(&v, s, (size_t)(t - s));
-            free(h->value);
-            h->value = buf_steal(&v);
+            headers_fold_last(&x->resp.headers, s, (size_t)(t - s));
             continue;
         }
         if (!colon) continue;   /* not a header line: ignored, as curl does */
