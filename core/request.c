@@ -8,32 +8,47 @@
 /* A header's name and value share one block, "name\0value\0": one
  * allocation a header (a call's request and response carry about a dozen
  * each). The block is freed through name, after the value is wiped. */
-void headers_add(http_headers *h, const char *name, const char *value)
+void headers_addn(http_headers *h, const char *name, size_t nl, const char *value, size_t vl)
 {
     if (h->len == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 8;
         h->items = xrealloc(h->items, h->cap * sizeof *h->items);
     }
-    size_t nl = strlen(name), vl = strlen(value);
     char *block = xmalloc(nl + vl + 2);
-    memcpy(block, name, nl + 1);
-    memcpy(block + nl + 1, value, vl + 1);
-    h->items[h->len].name = block;
-    h->items[h->len].value = block + nl + 1;
-    h->len++;
+    memcpy(block, name, nl);
+    block[nl] = '\0';
+    memcpy(block + nl + 1, value, vl);
+    block[nl + 1 + vl] = '\0';
+    http_header *x = &h->items[h->len++];
+    x->name = block;
+    x->value = block + nl + 1;
+    x->name_len = nl;
+    x->value_len = vl;
+}
+
+void headers_add(http_headers *h, const char *name, const char *value)
+{
+    headers_addn(h, name, strlen(name), value, strlen(value));
 }
 
 static void header_free(http_header *x)
 {
-    secure_zero(x->value, strlen(x->value));   /* may be a token or a signature */
+    secure_zero(x->value, x->value_len);   /* may be a token or a signature */
     free(x->name);
+}
+
+/* Whether x is called name (n bytes): most names differ in length, which
+ * spares the case-insensitive compare. */
+static int header_is(const http_header *x, const char *name, size_t n)
+{
+    return x->name_len == n && strcasecmp(x->name, name) == 0;
 }
 
 void headers_remove(http_headers *h, const char *name)
 {
-    size_t j = 0;
+    size_t j = 0, n = strlen(name);
     for (size_t i = 0; i < h->len; i++) {
-        if (strcasecmp(h->items[i].name, name) == 0) {
+        if (header_is(&h->items[i], name, n)) {
             header_free(&h->items[i]);
         } else {
             h->items[j++] = h->items[i];
@@ -46,7 +61,7 @@ void headers_fold_last(http_headers *h, const char *text, size_t n)
 {
     if (!h->len) return;
     http_header *last = &h->items[h->len - 1];
-    size_t nl = strlen(last->name), vl = strlen(last->value);
+    size_t nl = last->name_len, vl = last->value_len;
     char *block = xmalloc(nl + vl + n + 3);
     memcpy(block, last->name, nl + 1 + vl);
     block[nl + 1 + vl] = ' ';
@@ -55,6 +70,7 @@ void headers_fold_last(http_headers *h, const char *text, size_t n)
     header_free(last);
     last->name = block;
     last->value = block + nl + 1;
+    last->value_len = vl + 1 + n;
 }
 
 void headers_set(http_headers *h, const char *name, const char *value)
@@ -65,8 +81,9 @@ void headers_set(http_headers *h, const char *name, const char *value)
 
 const char *headers_get(const http_headers *h, const char *name)
 {
+    size_t n = strlen(name);
     for (size_t i = 0; i < h->len; i++)
-        if (strcasecmp(h->items[i].name, name) == 0) return h->items[i].value;
+        if (header_is(&h->items[i], name, n)) return h->items[i].value;
     return NULL;
 }
 

@@ -15,6 +15,8 @@
 typedef struct http_header {
     char *name;     /* as given; compare case-insensitively. Owns the block */
     char *value;    /* in name's block (headers_add): never freed on its own */
+    size_t name_len, value_len;   /* strlen of each, kept: lookups compare
+                                     lengths first, and the wipe needs no strlen */
 } http_header;
 
 typedef struct http_headers {
@@ -40,6 +42,8 @@ typedef struct http_response {
 
 /* Headers. Names are matched case-insensitively. */
 void headers_add(http_headers *h, const char *name, const char *value);
+/* The same with the lengths known (neither string need be NUL-terminated). */
+void headers_addn(http_headers *h, const char *name, size_t name_len, const char *value, size_t value_len);
 void headers_set(http_headers *h, const char *name, const char *value); /* replaces all of that name */
 const char *headers_get(const http_headers *h, const char *name);       /* first match or NULL */
 void headers_remove(http_headers *h, const char *name);
