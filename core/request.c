@@ -95,20 +95,43 @@ void headers_free(http_headers *h)
     h->len = h->cap = 0;
 }
 
+/* request_init's defaults are these constants, not copies: a call replaces
+ * most of them at once, and a request_set to the same value keeps them. A
+ * field pointing at one is never freed (nor written: they are read-only). */
+static const char def_method[] = "GET", def_scheme[] = "https", def_empty[] = "", def_path[] = "/";
+
+static int is_default(const char *s)
+{
+    return s == def_method || s == def_scheme || s == def_empty || s == def_path;
+}
+
+static void field_free(char *s)
+{
+    if (!is_default(s)) free(s);
+}
+
 void request_set(char **field, const char *value)
 {
-    free(*field);
-    *field = xstrdup(value ? value : "");
+    if (!value) value = "";
+    if (*field && strcmp(*field, value) == 0) return;   /* (a default stays shared) */
+    field_free(*field);
+    *field = xstrdup(value);
+}
+
+void request_take(char **field, char *value)
+{
+    if (*field && !is_default(*field)) free_secret(*field);
+    *field = value;
 }
 
 void request_init(http_request *r)
 {
     memset(r, 0, sizeof *r);
-    r->method = xstrdup("GET");
-    r->scheme = xstrdup("https");
-    r->host = xstrdup("");
-    r->path = xstrdup("/");
-    r->query = xstrdup("");
+    r->method = (char *)def_method;
+    r->scheme = (char *)def_scheme;
+    r->host = (char *)def_empty;
+    r->path = (char *)def_path;
+    r->query = (char *)def_empty;
 }
 
 void request_add_query(http_request *r, const char *encoded_name, const char *encoded_value)
@@ -119,7 +142,7 @@ void request_add_query(http_request *r, const char *encoded_name, const char *en
     buf_puts(&q, encoded_name);
     buf_putc(&q, '=');
     buf_puts(&q, encoded_value);
-    free(r->query);
+    field_free(r->query);
     r->query = buf_steal(&q);
 }
 
@@ -133,11 +156,11 @@ char *request_url(const http_request *r)
 
 void request_free(http_request *r)
 {
-    free(r->method);
-    free(r->scheme);
-    free(r->host);
-    free(r->path);
-    free_secret(r->query); /* presigned queries carry credentials */
+    field_free(r->method);
+    field_free(r->scheme);
+    field_free(r->host);
+    field_free(r->path);
+    if (!is_default(r->query)) free_secret(r->query); /* presigned queries carry credentials */
     headers_free(&r->headers);
     buf_wipe(&r->body);
     memset(r, 0, sizeof *r);

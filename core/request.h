@@ -53,7 +53,11 @@ void headers_fold_last(http_headers *h, const char *text, size_t n);
 void headers_free(http_headers *h);
 
 void request_init(http_request *r);   /* all empty: method "GET", scheme "https", path "/", query "" */
-void request_set(char **field, const char *value); /* frees the old string, copies value */
+/* The five strings belong to the request, but its defaults are shared
+ * constants: change a field only through these two (or request_add_query),
+ * never free or write one directly. */
+void request_set(char **field, const char *value); /* copies value (NULL: ""), frees the old string */
+void request_take(char **field, char *value);      /* takes value (malloc'ed), wipes and frees the old */
 /* Appends "name=value" to r->query; both must be URI-encoded already. */
 void request_add_query(http_request *r, const char *encoded_name, const char *encoded_value);
 /* Full URL "scheme://host/path?query"; caller frees. */

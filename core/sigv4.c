@@ -699,8 +699,7 @@ int sigv4_presign(http_request *r, const sigv4_params *p, sigv4_key_cache *cache
 
     add_param(&q, "X-Amz-Signature", sig);
     if (token && p->omit_session_token) add_param(&q, "X-Amz-Security-Token", token);
-    free_secret(r->query);
-    r->query = buf_steal(&q);
+    request_take(&r->query, buf_steal(&q));
 
     buf_free(&credential);
     secure_zero(sig, sizeof sig);
