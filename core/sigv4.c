@@ -136,10 +136,44 @@ typedef struct key_slot {
     unsigned long stamp;
 } key_slot;
 
+/* The buffers one signature is built in. A cache keeps them from one
+ * signature to the next (five mallocs and frees a signature fewer); without
+ * a cache they are the job's own. Either way what they held is wiped after
+ * each signature: the header block and canonical request may hold the
+ * session token, auth holds the signature. */
+typedef struct sign_bufs {
+    buf header_block;       /* canonical headers, each line ending in '\n' */
+    buf signed_names;       /* "host;x-amz-date" */
+    buf creq, sts, auth;    /* canonical request, string to sign, Authorization */
+} sign_bufs;
+
+#define BUFS_KEEP_BYTES (64 * 1024)   /* a kept buffer grown past this is freed */
+
 struct sigv4_key_cache {
     key_slot slot[CACHE_SLOTS];
     unsigned long clock;
+    sign_bufs bufs;
 };
+
+/* Wipes what b holds; frees it unless it is kept (and not too large). */
+static void buf_done(buf *b, int keep)
+{
+    if (!keep || b->cap > BUFS_KEEP_BYTES) {
+        buf_wipe(b);
+        return;
+    }
+    if (b->data) secure_zero(b->data, b->len);   /* only appended to since the last clear */
+    buf_clear(b);
+}
+
+static void bufs_done(sign_bufs *b, int keep)
+{
+    buf_done(&b->header_block, keep);
+    buf_done(&b->signed_names, keep);
+    buf_done(&b->creq, keep);
+    buf_done(&b->sts, keep);
+    buf_done(&b->auth, keep);
+}
 
 sigv4_key_cache *sigv4_key_cache_new(void)
 {
@@ -149,6 +183,7 @@ sigv4_key_cache *sigv4_key_cache_new(void)
 void sigv4_key_cache_free(sigv4_key_cache *c)
 {
     if (!c) return;
+    bufs_done(&c->bufs, 0);
     secure_zero(c, sizeof *c);
     free(c);
 }
@@ -460,8 +495,8 @@ typedef struct sign_job {
     char scope[256];        /* 20150830/us-east-1/service/aws4_request */
     size_t scope_len;
     char payload_hash[65];
-    buf header_block;       /* canonical headers, each line ending in '\n' */
-    buf signed_names;       /* "host;x-amz-date" */
+    sign_bufs *b;           /* the cache's, or else own */
+    sign_bufs own;
 } sign_job;
 
 /* yyyymmddThhmmssZ for t; formatted once a second (gmtime_r and strftime
@@ -505,11 +540,12 @@ static int make_scope(sign_job *j, const char *region, const char *service)
     return 0;
 }
 
-static int job_init(sign_job *j, const http_request *r, const sigv4_params *p, char *err,
-                    size_t errlen)
+static int job_init(sign_job *j, const http_request *r, const sigv4_params *p, sigv4_key_cache *cache,
+                    char *err, size_t errlen)
 {
     memset(j, 0, sizeof *j);
     j->p = p;
+    j->b = cache ? &cache->bufs : &j->own;
     const aws_credentials *c = p->creds;
     if (!c || !c->access_key_id || !c->access_key_id[0] || !c->secret_access_key ||
         !c->secret_access_key[0]) {
@@ -539,8 +575,7 @@ static int job_init(sign_job *j, const http_request *r, const sigv4_params *p, c
 
 static void job_free(sign_job *j)
 {
-    buf_wipe(&j->header_block);    /* may hold the session token */
-    buf_free(&j->signed_names);
+    bufs_done(j->b, j->b != &j->own);
 }
 
 /* Step 1. query is the query to sign (for presigning, with the X-Amz-* parameters). */
@@ -549,17 +584,17 @@ static void canonical_request(buf *out, const http_request *r, const char *query
 {
     /* Room for it all at once (the path and query may grow by encoding):
      * no reallocs, and no copies of the token left behind by them. */
-    buf_reserve(out, strlen(r->method) + 3 * (strlen(r->path) + strlen(query)) + j->header_block.len +
-                                j->signed_names.len + sizeof j->payload_hash + 8);
+    buf_reserve(out, strlen(r->method) + 3 * (strlen(r->path) + strlen(query)) + j->b->header_block.len +
+                                j->b->signed_names.len + sizeof j->payload_hash + 8);
     buf_puts(out, r->method);
     buf_putc(out, '\n');
     canonical_path(out, r->path, j->p->s3_rules || j->p->s3_path);
     buf_putc(out, '\n');
     canonical_query(out, query);
     buf_putc(out, '\n');
-    buf_append(out, cstr(&j->header_block), j->header_block.len);
+    buf_append(out, cstr(&j->b->header_block), j->b->header_block.len);
     buf_putc(out, '\n');
-    buf_append(out, cstr(&j->signed_names), j->signed_names.len);
+    buf_append(out, cstr(&j->b->signed_names), j->b->signed_names.len);
     buf_putc(out, '\n');
     buf_puts(out, j->payload_hash);
 }
@@ -594,24 +629,22 @@ static void signature(char out[65], const buf *sts, const sign_job *j, sigv4_key
 static void run_steps(char sig[65], const http_request *r, const char *query, sign_job *j,
                       sigv4_key_cache *cache, sigv4_trace *trace)
 {
-    buf creq = {0}, sts = {0};
-    canonical_request(&creq, r, query, j);
-    string_to_sign(&sts, &creq, j);
-    signature(sig, &sts, j, cache);
+    buf *creq = &j->b->creq, *sts = &j->b->sts;
+    canonical_request(creq, r, query, j);
+    string_to_sign(sts, creq, j);
+    signature(sig, sts, j, cache);
     if (trace && trace->canonical_request) {
         buf_clear(trace->canonical_request);
-        buf_append(trace->canonical_request, creq.data, creq.len);
+        buf_append(trace->canonical_request, creq->data, creq->len);
     }
     if (trace && trace->string_to_sign) {
         buf_clear(trace->string_to_sign);
-        buf_append(trace->string_to_sign, sts.data, sts.len);
+        buf_append(trace->string_to_sign, sts->data, sts->len);
     }
     if (trace && trace->signature) {
         buf_clear(trace->signature);
         buf_puts(trace->signature, sig);
     }
-    buf_wipe(&creq);
-    buf_free(&sts);
 }
 
 static const char *session_token(const sigv4_params *p)
@@ -626,7 +659,7 @@ int sigv4_sign(http_request *r, const sigv4_params *p, sigv4_key_cache *cache,
                sigv4_trace *trace, char *err, size_t errlen)
 {
     sign_job j;
-    if (job_init(&j, r, p, err, errlen) < 0) return -1;
+    if (job_init(&j, r, p, cache, err, errlen) < 0) return -1;
     const char *token = session_token(p);
 
     headers_remove(&r->headers, "Authorization");
@@ -637,23 +670,22 @@ int sigv4_sign(http_request *r, const sigv4_params *p, sigv4_key_cache *cache,
         headers_set(&r->headers, "X-Amz-Content-Sha256", j.payload_hash);
 
     char sig[65];
-    canonical_headers(r, &j.header_block, &j.signed_names);
+    canonical_headers(r, &j.b->header_block, &j.b->signed_names);
     run_steps(sig, r, r->query, &j, cache, trace);
 
-    buf auth = {0};
-    buf_reserve(&auth, 160 + strlen(p->creds->access_key_id) + j.signed_names.len);
-    buf_puts(&auth, ALGORITHM " Credential=");
-    buf_puts(&auth, p->creds->access_key_id);
-    buf_putc(&auth, '/');
-    buf_append(&auth, j.scope, j.scope_len);
-    buf_puts(&auth, ", SignedHeaders=");
-    buf_append(&auth, cstr(&j.signed_names), j.signed_names.len);
-    buf_puts(&auth, ", Signature=");
-    buf_puts(&auth, sig);
-    headers_addn(&r->headers, "Authorization", 13, auth.data, auth.len);
+    buf *auth = &j.b->auth;
+    buf_reserve(auth, 160 + strlen(p->creds->access_key_id) + j.b->signed_names.len);
+    buf_puts(auth, ALGORITHM " Credential=");
+    buf_puts(auth, p->creds->access_key_id);
+    buf_putc(auth, '/');
+    buf_append(auth, j.scope, j.scope_len);
+    buf_puts(auth, ", SignedHeaders=");
+    buf_append(auth, cstr(&j.b->signed_names), j.b->signed_names.len);
+    buf_puts(auth, ", Signature=");
+    buf_puts(auth, sig);
+    headers_addn(&r->headers, "Authorization", 13, auth->data, auth->len);
     if (token && p->omit_session_token) headers_add(&r->headers, "X-Amz-Security-Token", token);
 
-    buf_wipe(&auth);
     secure_zero(sig, sizeof sig);
     job_free(&j);
     return 0;
@@ -677,11 +709,11 @@ int sigv4_presign(http_request *r, const sigv4_params *p, sigv4_key_cache *cache
         return -1;
     }
     sign_job j;
-    if (job_init(&j, r, p, err, errlen) < 0) return -1;
+    if (job_init(&j, r, p, cache, err, errlen) < 0) return -1;
     const char *token = session_token(p);
 
     /* The signed headers must be known before the query that names them. */
-    canonical_headers(r, &j.header_block, &j.signed_names);
+    canonical_headers(r, &j.b->header_block, &j.b->signed_names);
     char exp[24], sig[65];
     snprintf(exp, sizeof exp, "%ld", expires);
     buf credential = {0}, q = {0};
@@ -692,7 +724,7 @@ int sigv4_presign(http_request *r, const sigv4_params *p, sigv4_key_cache *cache
     add_param(&q, "X-Amz-Credential", credential.data);
     add_param(&q, "X-Amz-Date", j.amz_date);
     add_param(&q, "X-Amz-Expires", exp);
-    add_param(&q, "X-Amz-SignedHeaders", cstr(&j.signed_names));
+    add_param(&q, "X-Amz-SignedHeaders", cstr(&j.b->signed_names));
     if (token && !p->omit_session_token) add_param(&q, "X-Amz-Security-Token", token);
 
     run_steps(sig, r, buf_cstr(&q), &j, cache, trace);
