@@ -95,14 +95,19 @@ void headers_free(http_headers *h)
     h->len = h->cap = 0;
 }
 
-/* request_init's defaults are these constants, not copies: a call replaces
- * most of them at once, and a request_set to the same value keeps them. A
- * field pointing at one is never freed (nor written: they are read-only). */
-static const char def_method[] = "GET", def_scheme[] = "https", def_empty[] = "", def_path[] = "/";
+/* request_init's defaults, and the method every JSON and query call sets,
+ * are these shared constants, not copies: a call replaces most defaults at
+ * once, and request_set to one of these values takes the constant. A field
+ * pointing at one is never freed (nor written: they are read-only). */
+static const char def_method[] = "GET", def_scheme[] = "https", def_empty[] = "", def_path[] = "/",
+                  def_post[] = "POST";
+static const char *const shared[] = {def_method, def_scheme, def_empty, def_path, def_post};
 
 static int is_default(const char *s)
 {
-    return s == def_method || s == def_scheme || s == def_empty || s == def_path;
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
+        if (s == shared[i]) return 1;
+    return 0;
 }
 
 static void field_free(char *s)
@@ -115,6 +120,12 @@ void request_set(char **field, const char *value)
     if (!value) value = "";
     if (*field && strcmp(*field, value) == 0) return;   /* (a default stays shared) */
     field_free(*field);
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++) {
+        if (strcmp(value, shared[i]) == 0) {
+            *field = (char *)shared[i];
+            return;
+        }
+    }
     *field = xstrdup(value);
 }
 
