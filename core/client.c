@@ -526,10 +526,8 @@ static int prepare_request(call *k, lua_State *L, int params_idx, char *err, siz
     buf_puts(&path, ep->base_path);
     buf_puts(&path, k->req.path);
     request_set(&k->req.scheme, ep->scheme);
-    request_set(&k->req.host, host.data);
-    request_set(&k->req.path, path.data);
-    buf_free(&host);
-    buf_free(&path);
+    request_take(&k->req.host, buf_steal(&host));
+    request_take(&k->req.path, buf_steal(&path));
     free(host_prefix);
     return 0;
 }

@@ -368,14 +368,14 @@ static void touch(h1_engine *e, xfer *x)
 
 /* ---- reading the response ---- */
 
-static void header_add(xfer *x, char *name, char *name_end, char *value, char *value_end)
+/* A NUL on the wire ends the name or value, as it would a C string. */
+static void header_add(xfer *x, const char *name, const char *name_end, const char *value, const char *value_end)
 {
     while (name_end > name && (name_end[-1] == ' ' || name_end[-1] == '\t')) name_end--;
     while (value < value_end && (*value == ' ' || *value == '\t')) value++;
     while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t' || value_end[-1] == '\r')) value_end--;
-    *name_end = '\0';
-    *value_end = '\0';
-    headers_add(&x->resp.headers, name, value);
+    headers_addn(&x->resp.headers, name, strnlen(name, (size_t)(name_end - name)), value,
+                 strnlen(value, (size_t)(value_end - value)));
 }
 
 static int has_token(const char *value, const char *token)
@@ -410,17 +410,12 @@ static int parse_head(xfer *x, char *p, char *end, int *status_out)
         if (!eol) eol = end;
         char *colon = memchr(p, ':', (size_t)(eol - p));
         if ((*p == ' ' || *p == '\t') && x->resp.headers.len) {
-            /* obsolete line folding: one space, then the continuation */
-            http_header *h = &x->resp.headers.items[x->resp.headers.len - 1];
-            buf v = {0};
-            buf_puts(&v, h->value);
+            /* obsolete line folding: one space, then the continuation (the
+             * value lives in its name's block: headers_fold_last remakes it) */
             char *s = p, *t = eol;
             while (s < t && (*s == ' ' || *s == '\t')) s++;
             while (t > s && (t[-1] == '\r' || t[-1] == ' ' || t[-1] == '\t')) t--;
-            buf_putc(&v, ' ');
-            buf_append(&v, s, (size_t)(t - s));
-            free(h->value);
-            h->value = buf_steal(&v);
+            headers_fold_last(&x->resp.headers, s, (size_t)(t - s));
             continue;
         }
         if (!colon) continue;   /* not a header line: ignored, as curl does */
@@ -429,6 +424,10 @@ static int parse_head(xfer *x, char *p, char *end, int *status_out)
     return 0;
 }
 
+/* Whether the header is called `lit` (a string literal): the length first, which
+ * rules out most headers without the case-insensitive compare. */
+#define is_named(hd, lit) ((hd)->name_len == sizeof lit - 1 && !strcasecmp((hd)->name, lit))
+
 /* The head of the final response is in; decides how its body is framed. */
 static int body_framing(xfer *x, int status)
 {
@@ -436,16 +435,17 @@ static int body_framing(xfer *x, int status)
     long long len = -1;
     int chunked = 0;
     for (size_t i = 0; i < h->len; i++) {
-        const char *n = h->items[i].name, *v = h->items[i].value;
-        if (!strcasecmp(n, "Content-Length")) {
+        const http_header *hd = &h->items[i];
+        const char *v = hd->value;
+        if (is_named(hd, "Content-Length")) {
             char *end;
             errno = 0;
             long long l = strtoll(v, &end, 10);
             if (errno || end == v || *end || l < 0) return -1;
             len = l;
-        } else if (!strcasecmp(n, "Transfer-Encoding")) {
+        } else if (is_named(hd, "Transfer-Encoding")) {
             chunked = has_token(v, "chunked");
-        } else if (!strcasecmp(n, "Connection")) {
+        } else if (is_named(hd, "Connection")) {
             if (has_token(v, "close")) x->keep_alive = 0;
             else if (has_token(v, "keep-alive")) x->keep_alive = 1;
         }
@@ -923,11 +923,6 @@ static void dispatch(h1_engine *e)
 
 /* ---- requests ---- */
 
-static int has_header(const http_request *r, const char *name)
-{
-    return headers_get(&r->headers, name) != NULL;
-}
-
 /* The request line, the request's headers exactly as signed (Host first when
  * the request has none), Content-Length, and the body, in one buffer.
  * GET/HEAD/DELETE without a body send none; POST, PUT and PATCH always say
@@ -936,34 +931,42 @@ static void build_request(buf *b, const http_request *r)
 {
     const char *m = r->method;
     int with_body = r->body.len > 0 || !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
-    size_t need = strlen(m) + strlen(r->path) + strlen(r->query) + strlen(r->host) + r->body.len + 64;
-    for (size_t i = 0; i < r->headers.len; i++)
-        need += strlen(r->headers.items[i].name) + strlen(r->headers.items[i].value) + 4;
+    size_t plen = strlen(r->path), qlen = strlen(r->query), hlen = strlen(r->host);
+    size_t need = strlen(m) + plen + qlen + hlen + r->body.len + 64;
+    int has_host = 0, has_length = 0;
+    for (size_t i = 0; i < r->headers.len; i++) {
+        const http_header *hd = &r->headers.items[i];
+        need += hd->name_len + hd->value_len + 4;
+        has_host |= is_named(hd, "Host");
+        has_length |= is_named(hd, "Content-Length");
+    }
     buf_reserve_secret(b, need);
     buf_puts(b, m);
     buf_putc(b, ' ');
-    buf_puts(b, r->path[0] ? r->path : "/");
-    if (r->query[0]) {
+    if (plen) buf_append(b, r->path, plen);
+    else buf_putc(b, '/');
+    if (qlen) {
         buf_putc(b, '?');
-        buf_puts(b, r->query);
+        buf_append(b, r->query, qlen);
     }
     buf_append(b, " HTTP/1.1\r\n", 11);
-    if (!has_header(r, "Host")) {
+    if (!has_host) {
         buf_append(b, "Host: ", 6);
-        buf_puts(b, r->host);
+        buf_append(b, r->host, hlen);
         buf_append(b, "\r\n", 2);
     }
     for (size_t i = 0; i < r->headers.len; i++) {
-        const char *name = r->headers.items[i].name;
-        buf_puts(b, strcasecmp(name, "Host") ? name : "Host");   /* as libcurl writes it */
+        const http_header *hd = &r->headers.items[i];
+        if (is_named(hd, "Host")) buf_append(b, "Host", 4);   /* as libcurl writes it */
+        else buf_append(b, hd->name, hd->name_len);
         buf_putc(b, ':');
-        if (r->headers.items[i].value[0]) {
+        if (hd->value_len) {
             buf_putc(b, ' ');
-            buf_puts(b, r->headers.items[i].value);
+            buf_append(b, hd->value, hd->value_len);
         }
         buf_append(b, "\r\n", 2);
     }
-    if (with_body && !has_header(r, "Content-Length")) {
+    if (with_body && !has_length) {
         char digits[24], *d = digits + sizeof digits;
         size_t n = r->body.len;
         do *--d = (char)('0' + n % 10);

@@ -186,9 +186,10 @@ static int read_string_raw(jparser *j, const char **s, size_t *n, int *ascii)
     while (j->p < j->end && *j->p != '"') {
         unsigned char ch = (unsigned char)*j->p;
         if (ch < 0x20) return jfail(j, "control character in string");
-        if (ch != '\\') {
-            buf_putc(b, (char)ch);
-            j->p++;
+        if (ch != '\\') {            /* the plain run up to the next escape, whole */
+            q = plain_run(j->p, j->end, &high);
+            buf_append(b, j->p, (size_t)(q - j->p));
+            j->p = q;
             continue;
         }
         if (j->end - j->p < 2) break;

@@ -15,6 +15,8 @@
 typedef struct http_header {
     char *name;     /* as given; compare case-insensitively. Owns the block */
     char *value;    /* in name's block (headers_add): never freed on its own */
+    size_t name_len, value_len;   /* strlen of each, kept: lookups compare
+                                     lengths first, and the wipe needs no strlen */
 } http_header;
 
 typedef struct http_headers {
@@ -42,6 +44,8 @@ typedef struct http_response {
 
 /* Headers. Names are matched case-insensitively. */
 void headers_add(http_headers *h, const char *name, const char *value);
+/* The same with the lengths known (neither string need be NUL-terminated). */
+void headers_addn(http_headers *h, const char *name, size_t name_len, const char *value, size_t value_len);
 void headers_set(http_headers *h, const char *name, const char *value); /* replaces all of that name */
 const char *headers_get(const http_headers *h, const char *name);       /* first match or NULL */
 void headers_remove(http_headers *h, const char *name);
@@ -51,7 +55,11 @@ void headers_fold_last(http_headers *h, const char *text, size_t n);
 void headers_free(http_headers *h);
 
 void request_init(http_request *r);   /* all empty: method "GET", scheme "https", path "/", query "" */
-void request_set(char **field, const char *value); /* frees the old string, copies value */
+/* The five strings belong to the request, but its defaults are shared
+ * constants: change a field only through these two (or request_add_query),
+ * never free or write one directly. */
+void request_set(char **field, const char *value); /* copies value (NULL: ""), frees the old string */
+void request_take(char **field, char *value);      /* takes value (malloc'ed), wipes and frees the old */
 /* Appends "name=value" to r->query; both must be URI-encoded already. */
 void request_add_query(http_request *r, const char *encoded_name, const char *encoded_value);
 /* Full URL "scheme://host/path?query"; caller frees. */

@@ -36,13 +36,20 @@ static const char *cstr(const buf *b)   /* buf_cstr for a const buf */
     return b->data ? b->data : "";
 }
 
+/* Lower-case hex, two digits a byte copied from a table of all 256 (a
+ * signature hex-encodes three 32-byte hashes). */
 static void hex_encode(const unsigned char *in, size_t n, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
-    }
+    static const char pairs[] =
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+        "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+        "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+        "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+        "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+        "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+        "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+    for (size_t i = 0; i < n; i++) memcpy(out + 2 * i, pairs + 2 * in[i], 2);
     out[2 * n] = '\0';
 }
 
@@ -129,10 +136,44 @@ typedef struct key_slot {
     unsigned long stamp;
 } key_slot;
 
+/* The buffers one signature is built in. A cache keeps them from one
+ * signature to the next (five mallocs and frees a signature fewer); without
+ * a cache they are the job's own. Either way what they held is wiped after
+ * each signature: the header block and canonical request may hold the
+ * session token, auth holds the signature. */
+typedef struct sign_bufs {
+    buf header_block;       /* canonical headers, each line ending in '\n' */
+    buf signed_names;       /* "host;x-amz-date" */
+    buf creq, sts, auth;    /* canonical request, string to sign, Authorization */
+} sign_bufs;
+
+#define BUFS_KEEP_BYTES (64 * 1024)   /* a kept buffer grown past this is freed */
+
 struct sigv4_key_cache {
     key_slot slot[CACHE_SLOTS];
     unsigned long clock;
+    sign_bufs bufs;
 };
+
+/* Wipes what b holds; frees it unless it is kept (and not too large). */
+static void buf_done(buf *b, int keep)
+{
+    if (!keep || b->cap > BUFS_KEEP_BYTES) {
+        buf_wipe(b);
+        return;
+    }
+    if (b->data) secure_zero(b->data, b->len);   /* only appended to since the last clear */
+    buf_clear(b);
+}
+
+static void bufs_done(sign_bufs *b, int keep)
+{
+    buf_done(&b->header_block, keep);
+    buf_done(&b->signed_names, keep);
+    buf_done(&b->creq, keep);
+    buf_done(&b->sts, keep);
+    buf_done(&b->auth, keep);
+}
 
 sigv4_key_cache *sigv4_key_cache_new(void)
 {
@@ -142,6 +183,7 @@ sigv4_key_cache *sigv4_key_cache_new(void)
 void sigv4_key_cache_free(sigv4_key_cache *c)
 {
     if (!c) return;
+    bufs_done(&c->bufs, 0);
     secure_zero(c, sizeof *c);
     free(c);
 }
@@ -296,6 +338,7 @@ static int param_cmp(const void *a, const void *b)
 /* Splits on '&', re-encodes names and values, sorts by name then value. */
 static void canonical_query(buf *out, const char *query)
 {
+    if (!*query) return;   /* the common case for JSON protocols: no array to sort */
     size_t cap = 1, n = 0;
     for (const char *p = query; *p; p++) cap += *p == '&';
     query_param *q = xmalloc(cap * sizeof *q);
@@ -327,19 +370,21 @@ static void canonical_query(buf *out, const char *query)
 
 /* Headers left out of the signature: they are changed on the way (proxies,
  * libcurl) or are the signature itself. */
-static int unsigned_header(const char *name)
+static int unsigned_header(const http_header *h)
 {
-    static const char *const skip[] = {"authorization", "user-agent", "expect",
-                                       "x-amzn-trace-id", "connection",
-                                       "transfer-encoding", NULL};
-    for (int i = 0; skip[i]; i++)
-        if (strcasecmp(name, skip[i]) == 0) return 1;
+    static const struct { const char *name; size_t len; } skip[] = {
+        {"authorization", 13}, {"user-agent", 10}, {"expect", 6},
+        {"x-amzn-trace-id", 15}, {"connection", 10}, {"transfer-encoding", 17},
+    };
+    for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)   /* the length first: cheap */
+        if (h->name_len == skip[i].len && strcasecmp(h->name, skip[i].name) == 0) return 1;
     return 0;
 }
 
 typedef struct canon_header {
     char *name;            /* lower-case copy, in the array's name block */
     const char *value;     /* borrowed from the request */
+    size_t name_len, value_len;
     size_t order;          /* position in the request: keeps same-name values in order */
 } canon_header;
 
@@ -383,16 +428,18 @@ static canon_header *collect_headers(const http_request *r, size_t *count)
 {
     const http_headers *h = &r->headers;
     size_t names = sizeof "host";
-    for (size_t i = 0; i < h->len; i++) names += strlen(h->items[i].name) + 1;
+    for (size_t i = 0; i < h->len; i++) names += h->items[i].name_len + 1;
     canon_header *c = xmalloc((h->len + 1) * sizeof *c + names);
     char *next = (char *)(c + h->len + 1);
     size_t n = 0;
 
     for (size_t i = 0; i < h->len; i++) {
-        if (unsigned_header(h->items[i].name)) continue;
+        if (unsigned_header(&h->items[i])) continue;
         c[n].name = next;
         next = put_lower(next, h->items[i].name);
         c[n].value = h->items[i].value;
+        c[n].name_len = h->items[i].name_len;
+        c[n].value_len = h->items[i].value_len;
         c[n].order = n;
         n++;
     }
@@ -400,6 +447,8 @@ static canon_header *collect_headers(const http_request *r, size_t *count)
         c[n].name = next;
         put_lower(next, "host");
         c[n].value = r->host;
+        c[n].name_len = 4;
+        c[n].value_len = strlen(r->host);
         c[n].order = n;
         n++;
     }
@@ -411,16 +460,22 @@ static canon_header *collect_headers(const http_request *r, size_t *count)
 /* "name:v1,v2\n" per distinct name into block, "name;name" into names. */
 static void canonical_headers(const http_request *r, buf *block, buf *names)
 {
-    size_t n;
+    size_t n, block_len = 1, names_len = 0;
     canon_header *c = collect_headers(r, &n);
+    for (size_t i = 0; i < n; i++) {   /* at most this much: one allocation each */
+        block_len += c[i].name_len + c[i].value_len + 2;
+        names_len += c[i].name_len + 1;
+    }
+    buf_reserve(block, block_len);
+    buf_reserve(names, names_len);
     for (size_t i = 0; i < n; i++) {
         int first = i == 0 || strcmp(c[i].name, c[i - 1].name) != 0;
         if (first && i) buf_putc(block, '\n');
         if (first) {
-            buf_puts(block, c[i].name);
+            buf_append(block, c[i].name, c[i].name_len);
             buf_putc(block, ':');
             if (i) buf_putc(names, ';');
-            buf_puts(names, c[i].name);
+            buf_append(names, c[i].name, c[i].name_len);
         } else {
             buf_putc(block, ',');
         }
@@ -438,9 +493,10 @@ typedef struct sign_job {
     char amz_date[17];      /* 20150830T123600Z */
     char date[9];           /* 20150830 */
     char scope[256];        /* 20150830/us-east-1/service/aws4_request */
+    size_t scope_len;
     char payload_hash[65];
-    buf header_block;       /* canonical headers, each line ending in '\n' */
-    buf signed_names;       /* "host;x-amz-date" */
+    sign_bufs *b;           /* the cache's, or else own */
+    sign_bufs own;
 } sign_job;
 
 /* yyyymmddThhmmssZ for t; formatted once a second (gmtime_r and strftime
@@ -462,11 +518,34 @@ static int format_amz_date(time_t t, char out[17])
     return 0;
 }
 
-static int job_init(sign_job *j, const http_request *r, const sigv4_params *p, char *err,
-                    size_t errlen)
+/* "date/region/service/aws4_request" into j->scope, by hand: snprintf was
+ * a noticeable part of a small call's signing. -1 when it does not fit. */
+static int make_scope(sign_job *j, const char *region, const char *service)
+{
+    static const char tail[] = "/aws4_request";
+    size_t rl = strlen(region), sl = strlen(service);
+    size_t n = 8 + 1 + rl + 1 + sl + sizeof tail - 1;
+    if (n >= sizeof j->scope) return -1;
+    char *p = j->scope;
+    memcpy(p, j->date, 8);
+    p += 8;
+    *p++ = '/';
+    memcpy(p, region, rl);
+    p += rl;
+    *p++ = '/';
+    memcpy(p, service, sl);
+    p += sl;
+    memcpy(p, tail, sizeof tail);
+    j->scope_len = n;
+    return 0;
+}
+
+static int job_init(sign_job *j, const http_request *r, const sigv4_params *p, sigv4_key_cache *cache,
+                    char *err, size_t errlen)
 {
     memset(j, 0, sizeof *j);
     j->p = p;
+    j->b = cache ? &cache->bufs : &j->own;
     const aws_credentials *c = p->creds;
     if (!c || !c->access_key_id || !c->access_key_id[0] || !c->secret_access_key ||
         !c->secret_access_key[0]) {
@@ -483,14 +562,12 @@ static int job_init(sign_job *j, const http_request *r, const sigv4_params *p, c
         return -1;
     }
     memcpy(j->date, j->amz_date, 8);
-    int n = snprintf(j->scope, sizeof j->scope, "%s/%s/%s/aws4_request", j->date, p->region,
-                     p->service);
-    if (n < 0 || (size_t)n >= sizeof j->scope) {
+    if (make_scope(j, p->region, p->service) < 0) {
         snprintf(err, errlen, "sigv4: region or service name too long");
         return -1;
     }
     if (p->unsigned_payload)
-        snprintf(j->payload_hash, sizeof j->payload_hash, "UNSIGNED-PAYLOAD");
+        memcpy(j->payload_hash, "UNSIGNED-PAYLOAD", sizeof "UNSIGNED-PAYLOAD");
     else
         sha256_hex(cstr(&r->body), r->body.len, j->payload_hash);
     return 0;
@@ -498,23 +575,26 @@ static int job_init(sign_job *j, const http_request *r, const sigv4_params *p, c
 
 static void job_free(sign_job *j)
 {
-    buf_wipe(&j->header_block);    /* may hold the session token */
-    buf_free(&j->signed_names);
+    bufs_done(j->b, j->b != &j->own);
 }
 
 /* Step 1. query is the query to sign (for presigning, with the X-Amz-* parameters). */
 static void canonical_request(buf *out, const http_request *r, const char *query,
                               const sign_job *j)
 {
+    /* Room for it all at once (the path and query may grow by encoding):
+     * no reallocs, and no copies of the token left behind by them. */
+    buf_reserve(out, strlen(r->method) + 3 * (strlen(r->path) + strlen(query)) + j->b->header_block.len +
+                                j->b->signed_names.len + sizeof j->payload_hash + 8);
     buf_puts(out, r->method);
     buf_putc(out, '\n');
     canonical_path(out, r->path, j->p->s3_rules || j->p->s3_path);
     buf_putc(out, '\n');
     canonical_query(out, query);
     buf_putc(out, '\n');
-    buf_append(out, cstr(&j->header_block), j->header_block.len);
+    buf_append(out, cstr(&j->b->header_block), j->b->header_block.len);
     buf_putc(out, '\n');
-    buf_append(out, cstr(&j->signed_names), j->signed_names.len);
+    buf_append(out, cstr(&j->b->signed_names), j->b->signed_names.len);
     buf_putc(out, '\n');
     buf_puts(out, j->payload_hash);
 }
@@ -524,12 +604,13 @@ static void string_to_sign(buf *out, const buf *creq, const sign_job *j)
 {
     char hash[65];
     sha256_hex(cstr(creq), creq->len, hash);
-    buf_puts(out, ALGORITHM "\n");   /* (buf_printf: 3% of a small call went to vfprintf) */
-    buf_puts(out, j->amz_date);
+    buf_reserve(out, sizeof ALGORITHM + sizeof j->amz_date + j->scope_len + sizeof hash + 2);
+    buf_append(out, ALGORITHM "\n", sizeof ALGORITHM);   /* (buf_printf: 3% of a small call went to vfprintf) */
+    buf_append(out, j->amz_date, sizeof j->amz_date - 1);
     buf_putc(out, '\n');
-    buf_puts(out, j->scope);
+    buf_append(out, j->scope, j->scope_len);
     buf_putc(out, '\n');
-    buf_puts(out, hash);
+    buf_append(out, hash, sizeof hash - 1);
 }
 
 /* Steps 3 and 4: the hex signature of the string to sign. */
@@ -548,24 +629,22 @@ static void signature(char out[65], const buf *sts, const sign_job *j, sigv4_key
 static void run_steps(char sig[65], const http_request *r, const char *query, sign_job *j,
                       sigv4_key_cache *cache, sigv4_trace *trace)
 {
-    buf creq = {0}, sts = {0};
-    canonical_request(&creq, r, query, j);
-    string_to_sign(&sts, &creq, j);
-    signature(sig, &sts, j, cache);
+    buf *creq = &j->b->creq, *sts = &j->b->sts;
+    canonical_request(creq, r, query, j);
+    string_to_sign(sts, creq, j);
+    signature(sig, sts, j, cache);
     if (trace && trace->canonical_request) {
         buf_clear(trace->canonical_request);
-        buf_append(trace->canonical_request, creq.data, creq.len);
+        buf_append(trace->canonical_request, creq->data, creq->len);
     }
     if (trace && trace->string_to_sign) {
         buf_clear(trace->string_to_sign);
-        buf_append(trace->string_to_sign, sts.data, sts.len);
+        buf_append(trace->string_to_sign, sts->data, sts->len);
     }
     if (trace && trace->signature) {
         buf_clear(trace->signature);
         buf_puts(trace->signature, sig);
     }
-    buf_wipe(&creq);
-    buf_free(&sts);
 }
 
 static const char *session_token(const sigv4_params *p)
@@ -580,7 +659,7 @@ int sigv4_sign(http_request *r, const sigv4_params *p, sigv4_key_cache *cache,
                sigv4_trace *trace, char *err, size_t errlen)
 {
     sign_job j;
-    if (job_init(&j, r, p, err, errlen) < 0) return -1;
+    if (job_init(&j, r, p, cache, err, errlen) < 0) return -1;
     const char *token = session_token(p);
 
     headers_remove(&r->headers, "Authorization");
@@ -591,23 +670,22 @@ int sigv4_sign(http_request *r, const sigv4_params *p, sigv4_key_cache *cache,
         headers_set(&r->headers, "X-Amz-Content-Sha256", j.payload_hash);
 
     char sig[65];
-    canonical_headers(r, &j.header_block, &j.signed_names);
+    canonical_headers(r, &j.b->header_block, &j.b->signed_names);
     run_steps(sig, r, r->query, &j, cache, trace);
 
-    buf auth = {0};
-    buf_reserve(&auth, 160 + strlen(p->creds->access_key_id) + j.signed_names.len);
-    buf_puts(&auth, ALGORITHM " Credential=");
-    buf_puts(&auth, p->creds->access_key_id);
-    buf_putc(&auth, '/');
-    buf_puts(&auth, j.scope);
-    buf_puts(&auth, ", SignedHeaders=");
-    buf_append(&auth, cstr(&j.signed_names), j.signed_names.len);
-    buf_puts(&auth, ", Signature=");
-    buf_puts(&auth, sig);
-    headers_add(&r->headers, "Authorization", auth.data);
+    buf *auth = &j.b->auth;
+    buf_reserve(auth, 160 + strlen(p->creds->access_key_id) + j.b->signed_names.len);
+    buf_puts(auth, ALGORITHM " Credential=");
+    buf_puts(auth, p->creds->access_key_id);
+    buf_putc(auth, '/');
+    buf_append(auth, j.scope, j.scope_len);
+    buf_puts(auth, ", SignedHeaders=");
+    buf_append(auth, cstr(&j.b->signed_names), j.b->signed_names.len);
+    buf_puts(auth, ", Signature=");
+    buf_puts(auth, sig);
+    headers_addn(&r->headers, "Authorization", 13, auth->data, auth->len);
     if (token && p->omit_session_token) headers_add(&r->headers, "X-Amz-Security-Token", token);
 
-    buf_wipe(&auth);
     secure_zero(sig, sizeof sig);
     job_free(&j);
     return 0;
@@ -631,11 +709,11 @@ int sigv4_presign(http_request *r, const sigv4_params *p, sigv4_key_cache *cache
         return -1;
     }
     sign_job j;
-    if (job_init(&j, r, p, err, errlen) < 0) return -1;
+    if (job_init(&j, r, p, cache, err, errlen) < 0) return -1;
     const char *token = session_token(p);
 
     /* The signed headers must be known before the query that names them. */
-    canonical_headers(r, &j.header_block, &j.signed_names);
+    canonical_headers(r, &j.b->header_block, &j.b->signed_names);
     char exp[24], sig[65];
     snprintf(exp, sizeof exp, "%ld", expires);
     buf credential = {0}, q = {0};
@@ -646,15 +724,14 @@ int sigv4_presign(http_request *r, const sigv4_params *p, sigv4_key_cache *cache
     add_param(&q, "X-Amz-Credential", credential.data);
     add_param(&q, "X-Amz-Date", j.amz_date);
     add_param(&q, "X-Amz-Expires", exp);
-    add_param(&q, "X-Amz-SignedHeaders", cstr(&j.signed_names));
+    add_param(&q, "X-Amz-SignedHeaders", cstr(&j.b->signed_names));
     if (token && !p->omit_session_token) add_param(&q, "X-Amz-Security-Token", token);
 
     run_steps(sig, r, buf_cstr(&q), &j, cache, trace);
 
     add_param(&q, "X-Amz-Signature", sig);
     if (token && p->omit_session_token) add_param(&q, "X-Amz-Security-Token", token);
-    free_secret(r->query);
-    r->query = buf_steal(&q);
+    request_take(&r->query, buf_steal(&q));
 
     buf_free(&credential);
     secure_zero(sig, sizeof sig);

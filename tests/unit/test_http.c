@@ -138,6 +138,8 @@ static int serve(int fd, const char *method, const char *path, const char *raw, 
     } else if (!strcmp(path, "/chunkcut")) {
         send_str(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
         return 0;
+    } else if (!strcmp(path, "/folded")) {   /* obsolete line folding */
+        send_str(fd, "HTTP/1.1 200 OK\r\nX-Fold: a\r\n \t b  \r\nContent-Length: 2\r\n\r\nok");
     } else if (!strcmp(path, "/http10")) {
         send_str(fd, "HTTP/1.0 200 OK\r\nX-Old: 1\r\n\r\nuntil close");
         return 0;
@@ -870,6 +872,12 @@ static void test_framing(void)
     CHECK(r.kind == HTTP_OK && r.status == 200, "chunked: %s (%s)", http_error_name(r.kind), r.msg);
     CHECK_STR(r.body, "hello, world");
     CHECK_STR(headers_get(&r.headers, "X-Test"), "c");
+    result_free(&r);
+
+    run(e, "GET", "/folded", NULL, &r, NULL);
+    CHECK(r.kind == HTTP_OK && r.status == 200, "folded header: %s (%s)", http_error_name(r.kind), r.msg);
+    CHECK_STR(headers_get(&r.headers, "X-Fold"), "a b");
+    CHECK_STR(r.body, "ok");
     result_free(&r);
 
     run(e, "GET", "/chunkcut", NULL, &r, NULL);
