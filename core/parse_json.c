@@ -192,7 +192,7 @@ static int read_string_raw(jparser *j, const char **s, size_t *n, int *ascii)
             j->p = q;
             continue;
         }
-        if (j->end - j->p < 2) break;
+        if (j->end - j->p < 2) return jfail(j, "unterminated string");   /* ends in its backslash */
         char e = j->p[1], out;
         switch (e) {
         case '"': out = '"'; break;

@@ -644,6 +644,8 @@ static void test_json_cases(void)
         CHECK(rc == -1 && lua_gettop(L) == 0 && strstr(err, "Test Op: malformed JSON response at line 1"),
               "bad JSON %s: rc %d, %s", bad[i], rc, err);
     }
+    set_response(&r, 200, "{\"name\": \"a\\\"b\\");                     /* ends in an escape's backslash */
+    CHECK(protocol_parse(L, m, op, &r, err, sizeof err) == -1 && strstr(err, "unterminated string"), "%s", err);
     set_response(&r, 200, "<html>oops</html>");
     protocol_parse(L, m, op, &r, err, sizeof err);
     CHECK(strstr(err, "XML or HTML") != NULL, "an XML body where JSON is expected: %s", err);
