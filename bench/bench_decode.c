@@ -4,7 +4,8 @@
  * DescribeInstances XML page (1000 reservations x 5 instances), a Lambda
  * ListFunctions JSON page (5000 functions) and a DynamoDB Scan JSON page
  * (5000 items) -- and times, on the same bytes in the same run:
- *   - a raw parse with no result: expat with no-op handlers, cJSON_Parse;
+ *   - a raw parse with no result: awstopo's XML reader (xml_scan) and expat
+ *     with no-op handlers, cJSON_Parse;
  *   - protocol_parse into Lua tables, with the real models;
  *   - for JSON, luajson_decode (cJSON tree -> Lua, no shape) for reference.
  * Prints MB/s, values/s (XML elements or JSON values in the page) and
@@ -27,6 +28,7 @@
 #include "model.h"
 #include "protocol.h"
 #include "request.h"
+#include "xml_scan.h"
 
 #define RESERVATIONS 1000
 #define PER_RESERVATION 5
@@ -204,6 +206,33 @@ static int raw_expat(const buf *b)
     return ok;
 }
 
+static int scan_start(void *ud, const char *n, size_t len, const xml_attr *a, size_t na)
+{
+    (void)ud, (void)n, (void)len, (void)a, (void)na;
+    return 0;
+}
+
+static int scan_text(void *ud, const char *s, size_t len)
+{
+    (void)ud, (void)s, (void)len;
+    return 0;
+}
+
+static int scan_end(void *ud, const char *n, size_t len)
+{
+    (void)ud, (void)n, (void)len;
+    return 0;
+}
+
+static int raw_xml_scan(const buf *b)
+{
+    static const xml_events events = {scan_start, scan_text, scan_end};
+    xml_scanner s = {0};
+    int ok = xml_scan(&s, b->data, b->len, &events, NULL) == XML_DONE;
+    xml_scan_free(&s);
+    return ok;
+}
+
 static long count_json(const cJSON *j)
 {
     long n = 1;
@@ -320,6 +349,7 @@ static int bench_one(model_registry *reg, lua_State *L, input *in, const char *s
         row(in, "cJSON_Parse (no result)", time_raw(raw_cjson, &in->body));
         row(in, "luajson_decode (no shape)", time_luajson(L, &in->body));
     } else {
+        row(in, "xml_scan, no-op handlers", time_raw(raw_xml_scan, &in->body));
         row(in, "expat, no-op handlers", time_raw(raw_expat, &in->body));
     }
     double t = time_parse(L, m, op, &resp);

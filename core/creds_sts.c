@@ -11,14 +11,12 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <cjson/cJSON.h>
-#include <expat.h>
 
 #include "buf.h"
 #include "creds_internal.h"
@@ -26,6 +24,7 @@
 #include "request.h"
 #include "sigv4.h"
 #include "util.h"
+#include "xml_scan.h"
 
 #define STS_VERSION "2011-06-15"
 #define IMDS_TOKEN_TTL "21600"
@@ -337,33 +336,6 @@ done:
 
 /* ---- STS ---- */
 
-/* Expat's own buffers hold the response text, secret key included: give it an
- * allocator that wipes blocks before freeing them. */
-static void *wiping_malloc(size_t n)
-{
-    return malloc(n);
-}
-
-static void wiping_free(void *p)
-{
-    if (!p) return;
-    secure_zero(p, malloc_usable_size(p));
-    free(p);
-}
-
-static void *wiping_realloc(void *p, size_t n)
-{
-    if (!p) return malloc(n);
-    size_t old = malloc_usable_size(p);
-    void *q = malloc(n);
-    if (!q) return NULL;
-    memcpy(q, p, old < n ? old : n);
-    wiping_free(p);
-    return q;
-}
-
-static const XML_Memory_Handling_Suite wiping_suite = {wiping_malloc, wiping_realloc, wiping_free};
-
 /* What we read from an STS answer: the Credentials element of a success or
  * the Error element of a failure. */
 enum { F_AK, F_SK, F_TOKEN, F_EXP, F_CODE, F_MESSAGE, F_COUNT };
@@ -373,10 +345,12 @@ typedef struct sts_answer {
     char *field[F_COUNT];
 } sts_answer;
 
-static const char *local_name(const char *n)
+/* Is name[0..len) the element want, whatever its namespace prefix? */
+static int element_is(const char *name, size_t len, const char *want)
 {
-    const char *c = strrchr(n, ':');
-    return c ? c + 1 : n;
+    const char *colon = memrchr(name, ':', len);
+    if (colon) len -= (size_t)(colon + 1 - name), name = colon + 1;
+    return strlen(want) == len && memcmp(name, want, len) == 0;
 }
 
 static void wipe_text(buf *b)
@@ -385,51 +359,52 @@ static void wipe_text(buf *b)
     buf_clear(b);
 }
 
-static void XMLCALL xml_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+static int xml_start(void *ud, const char *name, size_t len, const xml_attr *attrs, size_t nattrs)
 {
     (void)attrs;
+    (void)nattrs;
     sts_answer *a = ud;
-    name = local_name(name);
-    if (strcmp(name, "Credentials") == 0) a->in_credentials = 1;
-    if (strcmp(name, "Error") == 0) a->in_error = 1;
+    if (element_is(name, len, "Credentials")) a->in_credentials = 1;
+    if (element_is(name, len, "Error")) a->in_error = 1;
     wipe_text(&a->text);
+    return 0;
 }
 
-static void XMLCALL xml_end(void *ud, const XML_Char *name)
+static int xml_end(void *ud, const char *name, size_t len)
 {
     static const char *names[F_COUNT] = {"AccessKeyId", "SecretAccessKey", "SessionToken",
                                          "Expiration", "Code", "Message"};
     sts_answer *a = ud;
-    name = local_name(name);
     for (int i = 0; i < F_COUNT; i++) {
         int scope = i < F_CODE ? a->in_credentials : a->in_error;
-        if (!scope || strcmp(name, names[i]) != 0) continue;
+        if (!scope || !element_is(name, len, names[i])) continue;
         const char *s = buf_cstr(&a->text), *e = s + a->text.len;
         while (s < e && isspace((unsigned char)*s)) s++;
         while (e > s && isspace((unsigned char)e[-1])) e--;
         free_secret(a->field[i]);
         a->field[i] = xstrndup(s, (size_t)(e - s));
     }
-    if (strcmp(name, "Credentials") == 0) a->in_credentials = 0;
-    if (strcmp(name, "Error") == 0) a->in_error = 0;
+    if (element_is(name, len, "Credentials")) a->in_credentials = 0;
+    if (element_is(name, len, "Error")) a->in_error = 0;
     wipe_text(&a->text);
+    return 0;
 }
 
-static void XMLCALL xml_text(void *ud, const XML_Char *s, int len)
+static int xml_text(void *ud, const char *s, size_t len)
 {
     sts_answer *a = ud;
-    creds_buf_append_secret(&a->text, s, (size_t)len);
+    creds_buf_append_secret(&a->text, s, len);
+    return 0;
 }
 
+/* The reader hands text over where it lies in the body (which the caller
+ * wipes), or from its scratch buffer, which xml_scan_free wipes. */
 static void sts_parse(const buf *body, sts_answer *a)
 {
-    XML_Parser p = XML_ParserCreate_MM(NULL, &wiping_suite, NULL);
-    if (!p) return;
-    XML_SetUserData(p, a);
-    XML_SetElementHandler(p, xml_start, xml_end);
-    XML_SetCharacterDataHandler(p, xml_text);
-    XML_Parse(p, body->data ? body->data : "", (int)body->len, 1);
-    XML_ParserFree(p);
+    static const xml_events events = {xml_start, xml_text, xml_end};
+    xml_scanner scan = {0};
+    xml_scan(&scan, body->data ? body->data : "", body->len, &events, a);
+    xml_scan_free(&scan);
     buf_wipe(&a->text);
 }
 

@@ -1,6 +1,6 @@
 /* parse_xml.c -- XML response bodies (query, ec2, rest-xml) into Lua tables.
  *
- * expat reads the body as a stream of start / text / end events, and we
+ * xml_scan.c reads the body as a stream of start / text / end events, and we
  * build the Lua values as the events arrive, walking the output shape at the
  * same time: there is no DOM in between. A 10 MB DescribeInstances page thus
  * costs one pass and the Lua tables it produces, nothing more.
@@ -24,8 +24,8 @@
  * with their entries. Map entries collect their key and value on the Lua
  * stack and store the pair when the entry ends.
  *
- * The events come from xml_scan.c, which checks that the document is
- * well-formed XML; here only its meaning is looked at.
+ * xml_scan.c checks that the document is well-formed XML; here only its
+ * meaning is looked at.
  *
  * Element names are matched without their namespace prefix; namespaces are
  * otherwise ignored, as are unknown elements (skipped with their children).

@@ -8,7 +8,7 @@
  *
  * Every parse runs inside lua_pcall: a Lua error raised while building
  * tables (out of memory, stack overflow) becomes a -1 return with a message
- * instead of a longjmp through expat or past our buffers.
+ * instead of a longjmp past our buffers.
  */
 #include "protocol.h"
 

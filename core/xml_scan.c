@@ -524,6 +524,6 @@ void xml_scan_free(xml_scanner *s)
 {
     free(s->open);
     free(s->attrs);
-    buf_free(&s->scratch);
+    buf_wipe(&s->scratch);          /* replaced text of an STS answer may be a secret's */
     memset(s, 0, sizeof *s);
 }

@@ -73,6 +73,8 @@ int xml_scan(xml_scanner *s, const char *doc, size_t len, const xml_events *ev, 
 /* The line (from 1) of s->pos, for messages. */
 unsigned long xml_scan_line(const xml_scanner *s);
 
+/* Frees what the scan held; the scratch buffer (replaced text and attribute
+ * values) is wiped first, as the document may hold a secret (STS). */
 void xml_scan_free(xml_scanner *s);
 
 #endif
