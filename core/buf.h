@@ -25,6 +25,7 @@ void buf_reserve_secret(buf *b, size_t extra);        /* the same; an outgrown b
 void buf_append(buf *b, const void *p, size_t n);
 void buf_puts(buf *b, const char *s);
 void buf_putll(buf *b, long long v);                  /* in decimal, as %lld (without printf's cost) */
+void buf_put_utf8(buf *b, unsigned long cp);          /* code point cp (<= 0x10FFFF, no surrogate) as UTF-8 */
 /* One byte; the common case (room left) inline. */
 static inline void buf_putc(buf *b, char c)
 {

@@ -79,24 +79,6 @@ static int hex4(const char *p, unsigned *out)
     return 0;
 }
 
-static void put_utf8(buf *b, unsigned cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp, n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
-    } else {
-        u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-    }
-    buf_append(b, u, n);
-}
-
 /* \uXXXX (with a following low surrogate when it is a high one) */
 static int read_unicode_escape(jparser *j, buf *out)
 {
@@ -110,7 +92,7 @@ static int read_unicode_escape(jparser *j, buf *out)
     } else if (cp >= 0xd800 && cp < 0xe000) {
         cp = 0xfffd;                              /* a lone surrogate */
     }
-    put_utf8(out, cp);
+    buf_put_utf8(out, cp);
     return 0;
 }
 

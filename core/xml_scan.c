@@ -110,23 +110,6 @@ static const char *bad_char(const char *p, const char *end)
     return NULL;
 }
 
-static void put_utf8(buf *b, uint32_t cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp, n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3F)), u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
-    } else {
-        u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-        u[2] = (char)(0x80 | (cp >> 6 & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
-    }
-    buf_append(b, u, n);
-}
-
 /* The reference at p ('&') appended to out as UTF-8; returns what follows its
  * ';', or NULL (with *why) when it is no predefined entity or legal character. */
 static const char *reference(const char *p, const char *end, buf *out, const char **why)
@@ -151,7 +134,7 @@ static const char *reference(const char *p, const char *end, buf *out, const cha
             *why = "reference to invalid character number";
             return NULL;
         }
-        put_utf8(out, cp);
+        buf_put_utf8(out, cp);
         return p + 1;
     }
     for (size_t i = 0; i < sizeof predefined / sizeof predefined[0]; i++) {
