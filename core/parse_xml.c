@@ -447,11 +447,6 @@ typedef struct err_scan {
     buf text;
 } err_scan;
 
-static int is(const char *name, size_t len, const char *want)
-{
-    return strlen(want) == len && memcmp(name, want, len) == 0;
-}
-
 static int err_start(void *ud, const char *qname, size_t qlen, const xml_attr *attrs, size_t nattrs)
 {
     (void)attrs;
@@ -463,15 +458,15 @@ static int err_start(void *ud, const char *qname, size_t qlen, const xml_attr *a
     e->capture_depth = 0;                         /* only leaf elements count */
     if (e->depth >= 64) return 0;
     int in_error = e->depth > 1 && (e->error_depths >> (e->depth - 1)) & 1;
-    if (is(name, len, "Error")) e->error_depths |= 1UL << e->depth;
+    if (name_is(name, len, "Error")) e->error_depths |= 1UL << e->depth;
     char *to = NULL;
     size_t size = 0;
-    if (in_error && is(name, len, "Code") && !e->out->code[0]) {
+    if (in_error && name_is(name, len, "Code") && !e->out->code[0]) {
         to = e->out->code, size = sizeof e->out->code;
-    } else if (in_error && is(name, len, "Message") && !e->out->message[0]) {
+    } else if (in_error && name_is(name, len, "Message") && !e->out->message[0]) {
         to = e->out->message, size = sizeof e->out->message;
     } else if ((in_error || e->depth == 2) && !e->out->request_id[0] &&
-               (is(name, len, "RequestId") || is(name, len, "RequestID"))) {
+               (name_is(name, len, "RequestId") || name_is(name, len, "RequestID"))) {
         to = e->out->request_id, size = sizeof e->out->request_id;
     }
     if (to) {

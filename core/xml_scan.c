@@ -92,7 +92,8 @@ static size_t utf8_char(const char *p, const char *end)
     return 0;
 }
 
-/* Is every byte of p[0..n) part of an XML character (comments, PIs, CDATA)? */
+/* The first byte of p[0..end) that is not part of an XML character, or NULL
+ * (for comments, PIs and CDATA, which are read whole). */
 static const char *bad_char(const char *p, const char *end)
 {
     while (p < end) {
