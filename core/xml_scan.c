@@ -471,6 +471,7 @@ static int outside(scan *sc, int *seen_root)
 int xml_scan(xml_scanner *s, const char *doc, size_t len, const xml_events *ev, void *ud)
 {
     classes_init();
+    if (!doc) doc = "";                 /* an empty body may have no block (buf) */
     scan sc = {s, doc, doc + len, ev, ud};
     s->doc = doc;
     s->pos = 0;

@@ -64,9 +64,10 @@ extern const char XML_NAME_PAST_ASCII[];   /* an element or attribute name past 
 extern const char XML_DTD[];               /* a document type declaration */
 extern const char XML_ENCODING[];          /* an encoding other than UTF-8 */
 
-/* Reads doc[0..len) and calls ev's callbacks with ud. Returns XML_DONE,
- * XML_STOPPED (a callback said stop) or XML_MALFORMED (s->error says why,
- * s->pos where). Elements nested deeper than XML_MAX_DEPTH are malformed. */
+/* Reads doc[0..len) (doc may be NULL when len is 0) and calls ev's
+ * callbacks with ud. Returns XML_DONE, XML_STOPPED (a callback said stop)
+ * or XML_MALFORMED (s->error says why, s->pos where). Elements nested
+ * deeper than XML_MAX_DEPTH are malformed. */
 #define XML_MAX_DEPTH 65536
 int xml_scan(xml_scanner *s, const char *doc, size_t len, const xml_events *ev, void *ud);
 

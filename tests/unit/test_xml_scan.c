@@ -161,6 +161,10 @@ static void test_attributes(void)
 static void test_structure(void)
 {
     refused("", "no element found");
+    xml_scanner none = {0};
+    CHECK(xml_scan(&none, NULL, 0, &events, NULL) == XML_MALFORMED && strcmp(none.error, "no element found") == 0,
+          "an empty body without a block: %s", none.error ? none.error : "(accepted)");
+    xml_scan_free(&none);
     refused("   \n", "no element found");
     refused("<a><b></a>", "mismatched tag");
     refused("<a></a><b/>", "junk after document element");
