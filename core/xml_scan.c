@@ -149,6 +149,13 @@ static const char *reference(const char *p, const char *end, buf *out, const cha
     return NULL;
 }
 
+/* 0, or malformed at the first byte of p[0..end) that is no XML character. */
+static int legal_chars(scan *sc, const char *p, const char *end)
+{
+    const char *bad = bad_char(p, end);
+    return bad ? malformed(sc, bad, "not well-formed (invalid token)") : 0;
+}
+
 /* ---- character data ---- */
 
 static int emit_text(scan *sc, const char *p, size_t n)
@@ -239,8 +246,8 @@ static int comment(scan *sc)
     const char *dash = memmem(body, (size_t)(sc->end - body), "--", 2);
     if (!dash) return malformed(sc, sc->end, "unclosed token");
     if (dash + 2 >= sc->end || dash[2] != '>') return malformed(sc, dash, "not well-formed (\"--\" in a comment)");
-    const char *bad = bad_char(body, dash);
-    if (bad) return malformed(sc, bad, "not well-formed (invalid token)");
+    int rc = legal_chars(sc, body, dash);
+    if (rc) return rc;
     sc->p = dash + 3;
     return 0;
 }
@@ -256,8 +263,7 @@ static int instruction(scan *sc)
     const char *close = memmem(te, (size_t)(sc->end - te), "?>", 2);
     if (!close) return malformed(sc, sc->end, "unclosed token");
     if (close != te && !IS(*te, B_SPACE)) return malformed(sc, te, "not well-formed (invalid token)");
-    const char *bad = bad_char(te, close);
-    if (bad) return malformed(sc, bad, "not well-formed (invalid token)");
+    if ((rc = legal_chars(sc, te, close))) return rc;
     sc->p = close + 2;
     return 0;
 }
@@ -278,8 +284,8 @@ static int declaration(scan *sc)
         if (!((n == 5 && strncasecmp(v + 1, "UTF-8", 5) == 0) || (n == 8 && strncasecmp(v + 1, "US-ASCII", 8) == 0)))
             return malformed(sc, v + 1, XML_ENCODING);
     }
-    const char *bad = bad_char(sc->p, close);
-    if (bad) return malformed(sc, bad, "not well-formed (invalid token)");
+    int rc = legal_chars(sc, sc->p, close);
+    if (rc) return rc;
     sc->p = close + 2;
     return 0;
 }
@@ -289,8 +295,8 @@ static int cdata(scan *sc)
     const char *body = sc->p + 9;
     const char *close = memmem(body, (size_t)(sc->end - body), "]]>", 3);
     if (!close) return malformed(sc, sc->end, "unclosed CDATA section");
-    const char *bad = bad_char(body, close);
-    if (bad) return malformed(sc, bad, "not well-formed (invalid token)");
+    int rc = legal_chars(sc, body, close);
+    if (rc) return rc;
     sc->p = close + 3;
     return literal_text(sc, body, close);
 }
@@ -301,6 +307,7 @@ static int attr_value(scan *sc, const char *v, const char *ve, buf *out)
 {
     for (const char *p = v; p < ve;) {
         unsigned char c = (unsigned char)*p;
+        size_t n;
         if (IS(c, B_ATTR)) {
             buf_append(out, p++, 1);
         } else if (c == '&') {
@@ -311,8 +318,7 @@ static int attr_value(scan *sc, const char *v, const char *ve, buf *out)
         } else if (IS(c, B_SPACE)) {
             buf_append(out, " ", 1);
             p += c == '\r' && p + 1 < ve && p[1] == '\n' ? 2 : 1;
-        } else if (c >= 0x80 && utf8_char(p, ve)) {
-            size_t n = utf8_char(p, ve);
+        } else if (c >= 0x80 && (n = utf8_char(p, ve)) != 0) {
             buf_append(out, p, n);
             p += n;
         } else if (c == '<') {
