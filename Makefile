@@ -37,6 +37,8 @@ TEST_SRC  := $(wildcard tests/unit/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+# a fast endpoint the per-call micro-benchmark measures the client against
+BENCH_TOOLS := $(BUILD)/bench/canned_endpoint
 BIN       := $(if $(filter build,$(BUILD)),awstopo,$(BUILD)/awstopo)
 # The fuzz harnesses (tests/fuzz/fuzz_*.c): replay programs built with $(CC)
 # for make test, libFuzzer programs built with clang for make fuzz.
@@ -131,7 +133,7 @@ fuzz: fuzz-build
 lint:
 	luacheck --codes mappings/ core/
 
-bench: $(BIN) $(BENCH_BIN)
+bench: $(BIN) $(BENCH_BIN) $(BENCH_TOOLS)
 	AWSTOPO_BIN=$(abspath $(BIN)) AWSTOPO_BUILD=$(abspath $(BUILD)) bench/run
 
 models:
