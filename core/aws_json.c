@@ -15,7 +15,7 @@
 #include "lua_api.h"
 #include "luajson.h"
 
-static void error_from(lua_State *co, aws_error *e)
+static void error_from(lua_State *co, aws_call_error *e)
 {
     if (lua_istable(co, -1)) {
         lua_getfield(co, -1, "code");
@@ -34,7 +34,7 @@ static void error_from(lua_State *co, aws_error *e)
 }
 
 /* The result on top of L as JSON (caller frees), or NULL with e filled. */
-static char *encode_result(lua_State *L, aws_error *e)
+static char *encode_result(lua_State *L, aws_call_error *e)
 {
     char why[256];
     buf b = {0};
@@ -46,14 +46,14 @@ static char *encode_result(lua_State *L, aws_error *e)
 }
 
 char *aws_call_json(aws_client *c, model_registry *models, const char *service, const char *op,
-                    const char *params_json, const char *region, aws_error *e)
+                    const char *params_json, const char *region, aws_call_error *e)
 {
     return aws_call_json_blob(c, models, service, op, params_json, NULL, NULL, 0, region, e);
 }
 
 char *aws_call_json_blob(aws_client *c, model_registry *models, const char *service, const char *op,
                          const char *params_json, const char *blob_member, const void *blob, size_t blob_len,
-                         const char *region, aws_error *e)
+                         const char *region, aws_call_error *e)
 {
     memset(e, 0, sizeof *e);
     lua_State *L = luaL_newstate();
@@ -87,7 +87,7 @@ char *aws_call_json_blob(aws_client *c, model_registry *models, const char *serv
 }
 
 cJSON *aws_call_cjson(aws_client *c, model_registry *models, const char *service, const char *op,
-                      cJSON *params, const char *region, aws_error *e)
+                      cJSON *params, const char *region, aws_call_error *e)
 {
     char *text = params ? cJSON_PrintUnformatted(params) : NULL;
     cJSON_Delete(params);

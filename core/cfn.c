@@ -26,7 +26,7 @@ static void pause_ms(long ms)
     while (nanosleep(&ts, &ts) != 0) {}
 }
 
-static cJSON *call(const cfn_ctx *c, const char *op, cJSON *params, aws_error *e)
+static cJSON *call(const cfn_ctx *c, const char *op, cJSON *params, aws_call_error *e)
 {
     return aws_call_cjson(c->client, c->models, "cloudformation", op, params, NULL, e);
 }
@@ -36,7 +36,7 @@ static const char *str(const cJSON *o, const char *key)
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
-static int absent(const aws_error *e)
+static int absent(const aws_call_error *e)
 {
     return strcmp(e->code, "ValidationError") == 0 && strstr(e->message, "does not exist");
 }
@@ -46,7 +46,7 @@ int cfn_describe(const cfn_ctx *c, const char *stack, cJSON **desc, char *err, s
     *desc = NULL;
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "StackName", stack);
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "DescribeStacks", p, &e);
     if (!r) {
         if (absent(&e)) return 0;
@@ -92,7 +92,7 @@ static int watch_events(watch *w, int print, char *err, size_t errlen)
 {
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "StackName", w->stack_id);
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(w->c, "DescribeStackEvents", p, &e);
     if (!r) {
         if (absent(&e)) return 0;
@@ -152,7 +152,7 @@ int cfn_delete(const cfn_ctx *c, const char *stack, int *existed, char *err, siz
     if (rc == 0) {
         cJSON *p = cJSON_CreateObject();
         cJSON_AddStringToObject(p, "StackName", stack);
-        aws_error e;
+        aws_call_error e;
         cJSON *r = call(c, "DeleteStack", p, &e);
         if (!r) rc = set_err(err, errlen, "%s: DeleteStack: %s: %s", stack, e.code, e.message);
         cJSON_Delete(r);
@@ -226,7 +226,7 @@ static int wait_change_set(const cfn_ctx *c, const char *id, char *err, size_t e
         if (!first) pause_ms(c->poll_ms);
         cJSON *p = cJSON_CreateObject();
         cJSON_AddStringToObject(p, "ChangeSetName", id);
-        aws_error e;
+        aws_call_error e;
         cJSON *r = call(c, "DescribeChangeSet", p, &e);
         if (!r) return set_err(err, errlen, "DescribeChangeSet: %s: %s", e.code, e.message);
         const char *st = str(r, "Status") ? str(r, "Status") : "";
@@ -246,7 +246,7 @@ static int delete_change_set(const cfn_ctx *c, const char *id)
 {
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "ChangeSetName", id);
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "DeleteChangeSet", p, &e);
     cJSON_Delete(r);
     return r ? 0 : -1;
@@ -273,7 +273,7 @@ static int execute(const cfn_ctx *c, const char *stack, const char *kind, const 
     if (watch_start(&w, c, stack_id, err, errlen) < 0) return -1;
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "ChangeSetName", cs_id);
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "ExecuteChangeSet", p, &e);
     int rc = r ? 0 : set_err(err, errlen, "ExecuteChangeSet: %s: %s", e.code, e.message);
     cJSON_Delete(r);
@@ -301,7 +301,7 @@ int cfn_deploy(const cfn_ctx *c, const char *stack, const char *template, const 
     const char *kind;
     if (outputs) *outputs = NULL;
     if (choose_kind(c, stack, &kind, err, errlen) < 0) return -1;
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "CreateChangeSet", change_set_params(stack, kind, template, params, nparams, tags, ntags), &e);
     if (!r) return set_err(err, errlen, "%s: CreateChangeSet: %s: %s", stack, e.code, e.message);
     char cs_id[512], stack_id[512];

@@ -480,7 +480,7 @@ static int empty_stack_buckets(install *in, int i, char *err, size_t errlen)
 {
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "StackName", stack_names[i]);
-    aws_error e;
+    aws_call_error e;
     cJSON *r = aws_call_cjson(in->cfn.client, in->cfn.models, "cloudformation", "ListStackResources", p, NULL, &e), *res;
     if (!r) return set_err(err, errlen, "%s: ListStackResources: %s: %s", stack_names[i], e.code, e.message);
     int rc = 0;

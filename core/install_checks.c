@@ -23,7 +23,7 @@ static cJSON *named(const char *key, const char *value)
 
 static int logging(const cfn_ctx *c, const char *arn, char *err, size_t errlen)
 {
-    aws_error e;
+    aws_call_error e;
     cJSON *r = aws_call_cjson(c->client, c->models, "cloudtrail", "GetTrailStatus", named("Name", arn), NULL, &e);
     if (!r) return set_err(err, errlen, "cloudtrail GetTrailStatus %s: %s: %s", arn, e.code, e.message);
     int on = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "IsLogging"));
@@ -34,7 +34,7 @@ static int logging(const cfn_ctx *c, const char *arn, char *err, size_t errlen)
 int check_existing_trail(const cfn_ctx *c, const char *own, char *name, size_t namelen, char *region,
                          size_t regionlen, char *err, size_t errlen)
 {
-    aws_error e;
+    aws_call_error e;
     cJSON *p = cJSON_CreateObject();
     cJSON_AddTrueToObject(p, "includeShadowTrails");
     cJSON *r = aws_call_cjson(c->client, c->models, "cloudtrail", "DescribeTrails", p, NULL, &e), *t;
@@ -117,7 +117,7 @@ int check_function_role(const cfn_ctx *c, const char *role_arn, const char *acco
     if (strcmp(arn_account, account) != 0)
         return set_err(err, errlen, "--topo-cron-role %s: the role is in account %s; the function runs in %s and "
                        "Lambda takes only a role of its own account", role_arn, arn_account, account);
-    aws_error e;
+    aws_call_error e;
     cJSON *r = aws_call_cjson(c->client, c->models, "iam", "GetRole", named("RoleName", name + 1), NULL, &e);
     if (!r && strcmp(e.code, "NoSuchEntity") == 0)
         return set_err(err, errlen, "--topo-cron-role %s: no such role in account %s", role_arn, account);

@@ -11,7 +11,7 @@
 
 #include "util.h"
 
-static cJSON *call(const cfn_ctx *c, const char *service, const char *op, cJSON *params, aws_error *e)
+static cJSON *call(const cfn_ctx *c, const char *service, const char *op, cJSON *params, aws_call_error *e)
 {
     return aws_call_cjson(c->client, c->models, service, op, params, NULL, e);
 }
@@ -36,7 +36,7 @@ static cJSON *tag_list(const cfn_kv *tags, size_t ntags)
 
 int store_account_id(const cfn_ctx *c, char *account, size_t len, char *err, size_t errlen)
 {
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "sts", "GetCallerIdentity", NULL, &e);
     const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "Account"));
     int rc = id ? 0 : set_err(err, errlen, "sts GetCallerIdentity: %s: %s", r ? "no account" : e.code, e.message);
@@ -58,7 +58,7 @@ void store_bucket_name(char *out, size_t len, const char *config_id, const char 
 
 int store_bucket_exists(const cfn_ctx *c, const char *bucket, char *err, size_t errlen)
 {
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "s3", "HeadBucket", with_string("Bucket", bucket), &e);
     cJSON_Delete(r);
     if (r) return 1;
@@ -71,7 +71,7 @@ int store_bucket_exists(const cfn_ctx *c, const char *bucket, char *err, size_t 
 static int bucket_setup(const cfn_ctx *c, const char *bucket, const cfn_kv *tags, size_t ntags,
                         char *err, size_t errlen)
 {
-    aws_error e;
+    aws_call_error e;
     cJSON *p = with_string("Bucket", bucket), *block = cJSON_AddObjectToObject(p, "PublicAccessBlockConfiguration");
     const char *flags[] = { "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets" };
     for (size_t i = 0; i < 4; i++) cJSON_AddTrueToObject(block, flags[i]);
@@ -93,7 +93,7 @@ int store_bucket_create(const cfn_ctx *c, const char *bucket, const cfn_kv *tags
     cJSON *p = with_string("Bucket", bucket);
     if (region && strcmp(region, "us-east-1") != 0)   /* S3 wants no constraint for us-east-1 only */
         cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "CreateBucketConfiguration"), "LocationConstraint", region);
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "s3", "CreateBucket", p, &e);
     if (!r) return set_err(err, errlen, "s3 CreateBucket %s: %s: %s", bucket, e.code, e.message);
     cJSON_Delete(r);
@@ -103,7 +103,7 @@ int store_bucket_create(const cfn_ctx *c, const char *bucket, const cfn_kv *tags
 /* One page of versions and delete markers into objects; returns how many. */
 static int list_versions(const cfn_ctx *c, const char *bucket, cJSON *objects, char *err, size_t errlen)
 {
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "s3", "ListObjectVersions", with_string("Bucket", bucket), &e);
     if (!r) return set_err(err, errlen, "s3 ListObjectVersions %s: %s: %s", bucket, e.code, e.message);
     const char *lists[] = { "Versions", "DeleteMarkers" };
@@ -135,7 +135,7 @@ static int empty_bucket(const cfn_ctx *c, const char *bucket, size_t *deleted, c
             cJSON_Delete(p);
             return n;
         }
-        aws_error e;
+        aws_call_error e;
         cJSON *r = call(c, "s3", "DeleteObjects", p, &e);
         if (!r) return set_err(err, errlen, "s3 DeleteObjects %s: %s: %s", bucket, e.code, e.message);
         cJSON *errors = cJSON_GetObjectItemCaseSensitive(r, "Errors");
@@ -158,7 +158,7 @@ int store_bucket_remove(const cfn_ctx *c, const char *bucket, int *existed, size
     *existed = store_bucket_exists(c, bucket, err, errlen);
     if (*existed <= 0) return *existed;
     if (empty_bucket(c, bucket, deleted_objects, err, errlen) < 0) return -1;
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "s3", "DeleteBucket", with_string("Bucket", bucket), &e);
     if (!r && e.status != 404) return set_err(err, errlen, "s3 DeleteBucket %s: %s: %s", bucket, e.code, e.message);
     cJSON_Delete(r);
@@ -187,7 +187,7 @@ int store_put_object(const cfn_ctx *c, const char *bucket, const char *key, cons
     *uploaded = 0;
     cJSON *p = with_string("Bucket", bucket);
     cJSON_AddStringToObject(p, "Key", key);
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "s3", "HeadObject", p, &e);
     cJSON_Delete(r);
     if (r) return 0;
@@ -217,7 +217,7 @@ int store_put_secret(const cfn_ctx *c, const char *name, const char *value, cons
     cJSON_AddStringToObject(p, "Type", "SecureString");
     cJSON_AddStringToObject(p, "Description", "StackState API key of awstopo's Lambda functions");
     cJSON_AddTrueToObject(p, "Overwrite");
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "ssm", "PutParameter", p, &e);   /* the value is wiped from the request text */
     if (!r) return set_err(err, errlen, "ssm PutParameter %s: %s: %s", name, e.code, e.message);
     *created = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "Version")) == 1;
@@ -234,7 +234,7 @@ int store_put_secret(const cfn_ctx *c, const char *name, const char *value, cons
 
 int store_delete_secret(const cfn_ctx *c, const char *name, int *existed, char *err, size_t errlen)
 {
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "ssm", "DeleteParameter", with_string("Name", name), &e);
     *existed = r != NULL;
     cJSON_Delete(r);
@@ -274,7 +274,7 @@ int store_bucket_org_read(const cfn_ctx *c, const char *bucket, const char *pref
     cJSON *p = with_string("Bucket", bucket);
     cJSON_AddStringToObject(p, "Policy", text);
     cJSON_free(text);
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "s3", "PutBucketPolicy", p, &e);
     if (!r) return set_err(err, errlen, "s3 PutBucketPolicy %s: %s: %s", bucket, e.code, e.message);
     cJSON_Delete(r);
@@ -284,7 +284,7 @@ int store_bucket_org_read(const cfn_ctx *c, const char *bucket, const char *pref
 int store_list_buckets(const cfn_ctx *c, const char *prefix, strlist *names, strlist *regions, char *err,
                        size_t errlen)
 {
-    aws_error e;
+    aws_call_error e;
     cJSON *r = call(c, "s3", "ListBuckets", with_string("Prefix", prefix), &e), *b;
     if (!r) return set_err(err, errlen, "s3 ListBuckets: %s: %s", e.code, e.message);
     cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(r, "Buckets")) {

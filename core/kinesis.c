@@ -109,7 +109,7 @@ static size_t record_bytes(const record *r) { return strlen(r->data) + strlen(r-
 /* Sends records[idx[0..n)] in one PutRecords; appends the indices to send
  * again to *again. Returns 0, or -1 when the call itself failed (all again). */
 static int put_batch(const kinesis_stream *k, record *records, const size_t *idx, size_t n, size_t *again,
-                     size_t *nagain, publish_stats *st, aws_error *e)
+                     size_t *nagain, publish_stats *st, aws_call_error *e)
 {
     cJSON *params = cJSON_CreateObject();
     cJSON_AddStringToObject(params, "StreamName", k->name);
@@ -195,7 +195,7 @@ int kinesis_publish(const kinesis_stream *k, const topology *t, const char *inst
     retry_policy_init(&policy, 0);
     const char *base = getenv("AWSTOPO_RETRY_BASE_MS");   /* tests: short waits */
     if (base && atol(base) > 0) policy.base_delay_ms = atol(base);
-    aws_error e = {0};
+    aws_call_error e = {0};
     int attempt = 0;
     while (npending && attempt < max_attempts) {
         if (attempt++) {

@@ -137,7 +137,7 @@ static int list_shards(const consume_options *o, shard_set *s, char *err, size_t
         else cJSON_AddStringToObject(params, "StreamName", o->stream.name);
         char *text = cJSON_PrintUnformatted(params);
         cJSON_Delete(params);
-        aws_error e;
+        aws_call_error e;
         char *resp = aws_call_json(o->stream.client, o->stream.models, "kinesis", "ListShards", text,
                                    o->stream.region, &e);
         cJSON_free(text);
@@ -193,7 +193,7 @@ static int get_iterator(const consume_options *o, shard *sh, char *err, size_t e
     }
     char *text = cJSON_PrintUnformatted(params);
     cJSON_Delete(params);
-    aws_error e;
+    aws_call_error e;
     char *resp = aws_call_json(o->stream.client, o->stream.models, "kinesis", "GetShardIterator", text,
                                o->stream.region, &e);
     cJSON_free(text);
@@ -239,7 +239,7 @@ static int read_shard(const consume_options *o, shard *sh, consume_stats *st, in
     buf_puts(&params, "{\"ShardIterator\":");
     intake_json_string(&params, sh->iterator, strlen(sh->iterator));
     buf_printf(&params, ",\"Limit\":%d}", o->limit > 0 ? o->limit : 1000);
-    aws_error e;
+    aws_call_error e;
     char *resp = aws_call_json(o->stream.client, o->stream.models, "kinesis", "GetRecords", params.data,
                                o->stream.region, &e);
     buf_free(&params);

@@ -65,7 +65,7 @@ static int fetch_key(const key_source *k, const char *id, char *err, size_t errl
         buf_printf(&params, "{\"%s\":", k->id_field);
         intake_json_string(&params, id, strlen(id));
         buf_printf(&params, "%s}", k->extra);
-        aws_error e;
+        aws_call_error e;
         char *resp = aws_call_json(c, models, k->service, k->op, params.data, NULL, &e);
         buf_free(&params);
         cJSON *doc = resp ? cJSON_Parse(resp) : NULL;

@@ -121,7 +121,7 @@ typedef struct lister {
 static cJSON *org_call(lister *l, const char *op, const cJSON *params)
 {
     char *text = cJSON_PrintUnformatted(params);
-    aws_error e = {0};
+    aws_call_error e = {0};
     char *resp = aws_call_json(l->client, l->models, "organizations", op, text, NULL, &e);
     cJSON_free(text);
     if (!resp) {

@@ -11,7 +11,7 @@
 
 /* One CloudFormation call; the parsed answer (caller deletes), or NULL with
  * err ("cloudformation Op: Code: message") and e->code for the caller to test. */
-static cJSON *cf_call(const stackset_ctx *c, const char *op, const cJSON *params, aws_error *e, char *err,
+static cJSON *cf_call(const stackset_ctx *c, const char *op, const cJSON *params, aws_call_error *e, char *err,
                       size_t errlen)
 {
     char *text = cJSON_PrintUnformatted(params);
@@ -64,7 +64,7 @@ static cJSON *named(const char *name)
 /* The stack set's description in *desc (caller deletes), NULL when there is none. */
 static int describe(const stackset_ctx *c, const char *name, cJSON **desc, char *err, size_t errlen)
 {
-    aws_error e;
+    aws_call_error e;
     cJSON *p = named(name);
     cJSON *r = cf_call(c, "DescribeStackSet", p, &e, err, errlen);
     cJSON_Delete(p);
@@ -99,7 +99,7 @@ static cJSON *instances(const stackset_ctx *c, const char *name, char *err, size
 {
     cJSON *all = cJSON_CreateArray(), *p = named(name);
     for (;;) {
-        aws_error e;
+        aws_call_error e;
         cJSON *r = cf_call(c, "ListStackInstances", p, &e, err, errlen);
         if (!r) {
             cJSON_Delete(all);
@@ -149,7 +149,7 @@ static int wait_operation(const stackset_ctx *c, const char *name, const char *o
     time_t start = time(NULL);
     for (int first = 1;; first = 0) {
         if (!first) sleep_ms(c->poll_ms > 0 ? c->poll_ms : 2000);
-        aws_error e;
+        aws_call_error e;
         cJSON *p = named(name);
         cJSON_AddStringToObject(p, "OperationId", op_id);
         cJSON *r = cf_call(c, "DescribeStackSetOperation", p, &e, err, errlen);
@@ -182,7 +182,7 @@ static int wait_operation(const stackset_ctx *c, const char *name, const char *o
 static int run_operation(const stackset_ctx *c, const char *name, const char *op, cJSON *params, const char *what,
                          char *err, size_t errlen)
 {
-    aws_error e;
+    aws_call_error e;
     cJSON *r = cf_call(c, op, params, &e, err, errlen);
     if (!r) return -1;
     char *id = str(r, "OperationId") ? xstrdup(str(r, "OperationId")) : NULL;
@@ -199,7 +199,7 @@ static char *root_id(const stackset_ctx *c, char *err, size_t errlen)
     cJSON *p = cJSON_CreateObject();
     char *text = cJSON_PrintUnformatted(p);
     cJSON_Delete(p);
-    aws_error e = {0};
+    aws_call_error e = {0};
     char *resp = aws_call_json(c->client, c->models, "organizations", "ListRoots", text, NULL, &e);
     cJSON_free(text);
     if (!resp) {
@@ -286,7 +286,7 @@ int stackset_deploy(const stackset_ctx *c, const stackset_spec *s, char *err, si
     if (describe(c, s->name, &desc, err, errlen) < 0) return -1;
     int rc = 0;
     if (!desc) {
-        aws_error e;
+        aws_call_error e;
         cJSON *p = set_params(s, 1);
         cJSON *r = cf_call(c, "CreateStackSet", p, &e, err, errlen);
         cJSON_Delete(p);
@@ -354,7 +354,7 @@ int stackset_remove(const stackset_ctx *c, const char *name, const cfn_kv *owner
     cJSON_Delete(all);
     cJSON_Delete(desc);
     if (rc < 0) return -1;
-    aws_error e;
+    aws_call_error e;
     cJSON *p = named(name);
     cJSON *r = cf_call(c, "DeleteStackSet", p, &e, err, errlen);
     cJSON_Delete(p);

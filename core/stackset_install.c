@@ -27,7 +27,7 @@ static void bucket_prefix(char *out, size_t len, const char *config_id, const ch
 /* The organization's id (DescribeOrganization): the bucket policy's condition. */
 static int organization_id(const stackset_install *s, char *id, size_t len, char *err, size_t errlen)
 {
-    aws_error e;
+    aws_call_error e;
     cJSON *r = aws_call_cjson(s->client, s->models, "organizations", "DescribeOrganization", NULL, NULL, &e);
     const char *v = cJSON_GetStringValue(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "Organization"), "Id"));
