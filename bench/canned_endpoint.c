@@ -24,12 +24,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -89,10 +89,8 @@ static int send_all(int fd, const char *data, size_t len)
         ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) {
-            fd_set w;
-            FD_ZERO(&w);
-            FD_SET(fd, &w);
-            select(fd + 1, NULL, &w, NULL, NULL);
+            struct pollfd w = {.fd = fd, .events = POLLOUT};
+            poll(&w, 1, -1);
             continue;
         }
         if (n <= 0) return -1;
