@@ -169,7 +169,8 @@ end
 -- instance ARN = EC2 instance id }.
 function M.emit_task(ctx, task, services, hosts)
   task.clusterName = M.cluster_name(task.clusterArn)
-  task.taskId = task.taskArn:match("([^/]+)$")
+  -- the ARN's last segment, anchored: see sqs.lua's queue_name
+  task.taskId = task.taskArn:match("^.*/([^/]+)$") or task.taskArn:match("^[^/]+$")
   local id = ctx.component {
     type = "aws.ecs.task",
     id = task.taskArn,

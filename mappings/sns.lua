@@ -46,7 +46,7 @@ local M = {
 }
 
 local function topic_name(topic_arn)
-  return topic_arn:match("([^:]+)$")
+  return topic_arn:match("^.*:([^:]+)$") or topic_arn:match("^[^:]+$")   -- anchored: see sqs.lua's queue_name
 end
 
 local function_arn = require("arn").lambda_function
