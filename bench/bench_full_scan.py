@@ -47,7 +47,8 @@ BENCH_CLIENTS=awstopo-json,awstopo-sts,botocore, BENCH_MICRO_CALLS=10000
 (0 = skip), BENCH_MICRO_REPEAT=3 (runs of each awstopo micro run, the least
 CPU counts), BENCH_REPEAT=1 (runs of each awstopo client: on a shared
 machine, the least CPU of several is the figure least disturbed by the
-others; each run is printed). The botocore reference needs the full service models
+others; each run is printed), BENCH_BOTOCORE_REPEAT=1 (the same for
+botocore, whose own runs spread as much: at 100k each takes minutes). The botocore reference needs the full service models
 (../shared/aws-models, or AWS_DATA_PATH): Debian's botocore is older than
 the calls the mappings make.
 """
@@ -408,6 +409,7 @@ def main():
     latencies = [int(s) for s in os.environ.get("BENCH_LATENCIES", "0,50").split(",") if s]
     clients = [c for c in os.environ.get("BENCH_CLIENTS", ",".join(CLIENTS)).split(",") if c]
     repeat = max(1, int(os.environ.get("BENCH_REPEAT", "1")))
+    repeat_botocore = max(1, int(os.environ.get("BENCH_BOTOCORE_REPEAT", "1")))
     best = {}
     t_start = time.monotonic()
     print("full synthetic account, all 19 mappings, one region; load average at start: %.2f %.2f %.2f"
@@ -431,7 +433,7 @@ def main():
                     got = best[(size, latency)] = {}
                     for name in clients:
                         runs = []
-                        for _ in range(repeat if name.startswith("awstopo") else 1):
+                        for _ in range(repeat if name.startswith("awstopo") else repeat_botocore):
                             runs.append(CLIENTS[name](fake, tmp, rx))
                             print(row(size, latency, name, runs[-1]), flush=True)
                         got[name] = least_cpu(runs)
@@ -460,7 +462,8 @@ def main():
         print()
         per_call = micro(calls)
     print()
-    print("issue 9's table (the least CPU of BENCH_REPEAT=%d runs of each awstopo client):" % repeat)
+    print("issue 9's table (the least CPU of BENCH_REPEAT=%d runs of each awstopo client, of "
+          "BENCH_BOTOCORE_REPEAT=%d of botocore):" % (repeat, repeat_botocore))
     issue_table(best)
     print()
     print("targets:")
