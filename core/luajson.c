@@ -242,6 +242,10 @@ typedef struct member_ref {
 static int compare_members(const void *a, const void *b)
 {
     const member_ref *x = a, *y = b;
+    /* Most keys differ in their first byte; a Lua string ends in '\0', so
+     * an empty key's first byte is 0 and sorts first, as memcmp would. */
+    unsigned char cx = (unsigned char)x->key[0], cy = (unsigned char)y->key[0];
+    if (cx != cy) return cx < cy ? -1 : 1;
     size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
     int c = memcmp(x->key, y->key, n);
     return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);

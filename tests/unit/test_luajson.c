@@ -64,6 +64,9 @@ static void test_sorted_keys(void)
                   "local s = json.encode(t) "
                   "return s:sub(1, 21) .. '|' .. s:sub(-9) .. '|' .. select(2, s:gsub(':', ''))"),
               "{\"k001\":100,\"k002\":99|\"k100\":1}|100");
+    /* the empty key first, then a NUL, then bytes as unsigned ("\xc3" after "a") */
+    CHECK_STR(lua("return json.encode({ ['\\xc3\\xa9'] = 1, a = 2, ['\\0'] = 3, [''] = 4 })"),
+              "{\"\":4,\"\\u0000\":3,\"a\":2,\"\xc3\xa9\":1}");
     /* keys that are not strings are written with tostring */
     CHECK_STR(lua("return json.encode({ [1] = 'a', x = 'b' })"), "{\"1\":\"a\",\"x\":\"b\"}");
     CHECK_STR(lua("return json.encode({ [2] = 'b', [3] = 'c' })"), "{\"2\":\"b\",\"3\":\"c\"}");
