@@ -112,6 +112,7 @@ static size_t whole_request(const conn *c)
         if (!nl) break;
         p = nl + 1;
     }
+    if (body > MAX_REQUEST) return 0;   /* never whole: serve() closes the full connection */
     return head + body <= c->len ? head + body : 0;
 }
 
