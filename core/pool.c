@@ -11,18 +11,8 @@ struct pool_chunk {
     _Alignas(16) char data[];
 };
 
-static size_t class_of(size_t n)
+void *pool_carve(pool *p, size_t c)
 {
-    return (n - 1) / 16;            /* 1..16 -> 0, 17..32 -> 1, ... */
-}
-
-static void *block_alloc(pool *p, size_t c)
-{
-    void *b = p->free_list[c];
-    if (b) {
-        p->free_list[c] = *(void **)b;
-        return b;
-    }
     size_t size = (c + 1) * 16;
     if (p->left < size) {
         pool_chunk *ch = malloc(sizeof *ch + CHUNK_SIZE);
@@ -32,47 +22,10 @@ static void *block_alloc(pool *p, size_t c)
         p->cursor = ch->data;
         p->left = CHUNK_SIZE;
     }
-    b = p->cursor;
+    void *b = p->cursor;
     p->cursor += size;
     p->left -= size;
     return b;
-}
-
-static void block_free(pool *p, void *b, size_t c)
-{
-    *(void **)b = p->free_list[c];
-    p->free_list[c] = b;
-}
-
-void *pool_realloc(pool *p, void *ptr, size_t osize, size_t nsize)
-{
-#ifdef __SANITIZE_ADDRESS__
-    /* Under AddressSanitizer every block comes from malloc, so that overruns
-     * inside what would be a pool chunk are still caught. */
-    (void)p;
-    (void)osize;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, nsize);
-#endif
-    int old_small = ptr && osize <= POOL_MAX_BLOCK;
-    if (nsize == 0) {
-        if (old_small) block_free(p, ptr, class_of(osize));
-        else free(ptr);
-        return NULL;
-    }
-    int new_small = nsize <= POOL_MAX_BLOCK;
-    if (!ptr) return new_small ? block_alloc(p, class_of(nsize)) : malloc(nsize);
-    if (!old_small && !new_small) return realloc(ptr, nsize);
-    if (old_small && new_small && class_of(osize) == class_of(nsize)) return ptr;
-    void *q = new_small ? block_alloc(p, class_of(nsize)) : malloc(nsize);
-    if (!q) return NULL;
-    memcpy(q, ptr, osize < nsize ? osize : nsize);
-    if (old_small) block_free(p, ptr, class_of(osize));
-    else free(ptr);
-    return q;
 }
 
 void pool_free_all(pool *p)
