@@ -17,18 +17,27 @@
 #include "json_swar.h"
 
 static char null_sentinel;   /* its address is json.null */
+static char array_mt_key;    /* the array metatable again, under a light key */
 
 void luajson_push_null(lua_State *L)
 {
     lua_pushlightuserdata(L, &null_sentinel);
 }
 
+/* The metatable is registered under its name (LUAJSON_ARRAY_MT) and found
+ * by the address of array_mt_key: every array a parse builds and every
+ * table an encode meets looks it up, and a light key is one pointer hash,
+ * where the name is a string interned again and compared each time. */
 static void push_array_mt(lua_State *L)
 {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key) == LUA_TTABLE) return;
+    lua_pop(L, 1);
     if (luaL_newmetatable(L, LUAJSON_ARRAY_MT)) {
         lua_pushstring(L, "array");
         lua_setfield(L, -2, "__name");
     }
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &array_mt_key);
 }
 
 void luajson_new_array(lua_State *L, int narr)
@@ -48,7 +57,7 @@ void luajson_mark_array(lua_State *L, int idx)
 int luajson_is_array(lua_State *L, int idx)
 {
     if (!lua_getmetatable(L, idx)) return 0;
-    luaL_getmetatable(L, LUAJSON_ARRAY_MT);
+    push_array_mt(L);
     int same = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     return same;
@@ -116,6 +125,7 @@ int luajson_decode(lua_State *L, const char *text, size_t len, int keep_null, ch
 typedef struct encoder {
     lua_State *L;
     buf *out;
+    int array_mt;         /* stack slot of the array metatable */
     int indent;
     int depth;
     char *err;
@@ -313,7 +323,9 @@ static size_t collect_members(lua_State *L, int idx, member_ref **out, member_re
     member_ref *m = small;
     lua_pushnil(L);
     while (lua_next(L, idx)) {            /* stack: ... key value */
-        luaL_checkstack(L, 4, "JSON object too large");
+        /* each member leaves at most two slots (value, key text) and uses
+         * two more while it is read: room for 16 members at a time */
+        if (n % 16 == 0) luaL_checkstack(L, 2 * 16 + 2, "JSON object too large");
         if (n == cap) {
             cap *= 2;
             member_ref *grown = xmalloc(cap * sizeof *grown);
@@ -366,7 +378,11 @@ static int encode_table(encoder *e, int idx)
 {
     if (e->depth >= LUAJSON_MAX_DEPTH) return fail(e, "nested too deep (a cycle?)");
     luaL_checkstack(e->L, 8, "JSON nesting too deep");
-    if (luajson_is_array(e->L, idx)) return encode_array(e, idx, (lua_Integer)lua_rawlen(e->L, idx));
+    if (lua_getmetatable(e->L, idx)) {
+        int array = lua_rawequal(e->L, -1, e->array_mt);
+        lua_pop(e->L, 1);
+        if (array) return encode_array(e, idx, (lua_Integer)lua_rawlen(e->L, idx));
+    }
     lua_Integer n = sequence_length(e->L, idx);
     if (n > 0) return encode_array(e, idx, n);
     return encode_object(e, idx);
@@ -413,9 +429,12 @@ static int encode_value(encoder *e, int idx)
 
 int luajson_encode(lua_State *L, int idx, buf *out, int indent, char *err, size_t errlen)
 {
-    encoder e = { L, out, indent, 0, err, errlen };
+    idx = lua_absindex(L, idx);
     int top = lua_gettop(L);
-    int rc = encode_value(&e, lua_absindex(L, idx));
+    luaL_checkstack(L, 1, "JSON nesting too deep");
+    push_array_mt(L);
+    encoder e = { L, out, lua_gettop(L), indent, 0, err, errlen };
+    int rc = encode_value(&e, idx);
     lua_settop(L, top);
     return rc;
 }
