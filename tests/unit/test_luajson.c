@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_swar.h"
 #include "luajson.h"
 #include "testlib.h"
 
@@ -282,6 +283,40 @@ static void test_invalid(void)
     CHECK(strstr(lua("return json.decode({})"), "string expected") != NULL, "json.decode wants a string");
 }
 
+/* json_plain_len (json_swar.h), which the encoder and the JSON reader use,
+ * against a byte at a time: every length to 40, with each special byte at
+ * each position, and bytes past ASCII (not special) around it. The string
+ * is copied into a block of exactly its size, so that AddressSanitizer sees
+ * a read past its end. */
+static size_t plain_len_bytewise(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\') i++;
+    return i;
+}
+
+static void test_plain_len(void)
+{
+    static const char specials[] = { '"', '\\', '\n', '\0', 0x1f };
+    int bad = 0, cases = 0;
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t at = 0; at <= n; at++) {            /* at == n: no special */
+            for (size_t k = 0; k < sizeof specials; k++) {
+                char *s = malloc(n ? n : 1);
+                for (size_t i = 0; i < n; i++) s[i] = (char)(i % 3 == 0 ? 0xc3 : 'a' + i % 26);
+                if (at < n) s[at] = specials[k];
+                if (json_plain_len(s, n) != plain_len_bytewise(s, n)) bad++;
+                cases++;
+                free(s);
+                if (at == n) break;
+            }
+        }
+    }
+    CHECK(bad == 0, "json_plain_len agrees with a byte-at-a-time scan in %d of %d cases", cases - bad, cases);
+    CHECK(json_plain_len("abc\x20", 4) == 4, "a space is plain");
+    CHECK(json_plain_len("abcdefg\x7f", 8) == 8, "DEL is plain in JSON");
+}
+
 int main(void)
 {
     L = luaL_newstate();
@@ -297,6 +332,7 @@ int main(void)
     test_null();
     test_pretty();
     test_invalid();
+    test_plain_len();
     lua_close(L);
     return test_summary();
 }
