@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <cjson/cJSON.h>
 #include <lualib.h>
 #include <stdio.h>
@@ -355,6 +356,35 @@ static void open_safe_os(lua_State *L)
     lua_pop(L, 1);
 }
 
+/* table.clone(t [, extra]): a shallow copy of t (not its metatable), made
+ * at its final size, with room for `extra` more fields (as Luau's
+ * table.clone, plus the room). lib/topology.lua copies every resource's
+ * data and adds ten fields: grown a field at a time, the copy was rehashed
+ * at each power of two of its size. */
+static int l_table_clone(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer extra = luaL_optinteger(L, 2, 0);
+    luaL_argcheck(L, extra >= 0 && extra <= 1024, 2, "room for 0 to 1024 more fields");
+    lua_Integer count = 0, seq = (lua_Integer)lua_rawlen(L, 1);
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        lua_pop(L, 1);
+        count++;
+    }
+    if (seq > count) seq = count;
+    if (count > INT_MAX - extra) return luaL_error(L, "table too large to clone");
+    lua_createtable(L, (int)seq, (int)(count - seq + extra));
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {            /* t copy key value */
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);              /* t copy key key value */
+        lua_rawset(L, 2);
+    }
+    return 1;
+}
+
 static void open_sandbox(lua_State *L, mapping_run *r)
 {
     luaL_requiref(L, "_G", luaopen_base, 1);
@@ -364,6 +394,10 @@ static void open_sandbox(lua_State *L, mapping_run *r)
     luaL_requiref(L, "utf8", luaopen_utf8, 1);
     lua_pop(L, 5);
     open_safe_os(L);
+    lua_getglobal(L, "table");
+    lua_pushcfunction(L, l_table_clone);
+    lua_setfield(L, -2, "clone");
+    lua_pop(L, 1);
     luajson_open(L);
     static const char *drop[] = { "dofile", "loadfile", "collectgarbage", "print", NULL };
     for (int i = 0; drop[i]; i++) {

@@ -96,9 +96,7 @@ local DNS_SUFFIX = { ["aws-cn"] = "amazonaws.com.cn" }
 local GONE = { gone = "NotFoundException" }   -- an API or resource deleted meanwhile
 
 local function copy(t)
-  local c = {}
-  for k, v in pairs(t or {}) do c[k] = v end
-  return c
+  return table.clone(t or {})
 end
 
 function M.api_arn(ctx, api_id)

@@ -88,11 +88,6 @@ function M.expand(template, vars, data)
   return table.concat(pieces, "", 1, #parts)
 end
 
-local function copy(t)
-  local c = {}
-  for k, v in pairs(t or {}) do c[k] = v end
-  return c
-end
 
 local function append_unique(list, seen, values)
   for _, v in ipairs(values or {}) do
@@ -140,7 +135,7 @@ function M.component(ctx, mapping, spec)
     error(("a %s component needs an id (its ARN)"):format(spec.type), 3)
   end
   local region = spec.region or ctx.region
-  local data = copy(spec.data)
+  local data = table.clone(spec.data or {}, 10)   -- room for the ten fields set below
   local tagmap = tags.to_map(spec.tags or data.Tags or data.TagList or data.TagSet)
   local special_identifiers, special_environment = tags.special(tagmap)
 

@@ -194,6 +194,13 @@ static void write_mappings(void)
         "  ctx.warn('broken: %s', try(require, 'broken'))\n"
         "  ctx.warn('nothing: %s %s', tostring(require('nothing')), tostring(x_loaded))\n"
         "  ctx.warn('nested: %s', require('nested.util').two)\n"
+        "  local src = setmetatable({ 1, 2, a = 'x', [true] = 3 }, {})\n"
+        "  local c = table.clone(src, 5)\n"
+        "  c.b = 'y'\n"
+        "  ctx.warn('clone: %s %s %s %s %s %s %s', c[1], c[2], c.a, c[true], c.b, tostring(src.b),\n"
+        "           tostring(getmetatable(c)))\n"
+        "  ctx.warn('clone bad: %s', try(table.clone, 'x'))\n"
+        "  ctx.warn('clone room: %s', try(table.clone, {}, -1))\n"
         "end\n"
         "return M\n");
 
@@ -456,6 +463,11 @@ static void test_sandbox(engine *e)
     CHECK(has_warning(r, "load binary=nil"), "load refuses binary chunks");
     CHECK(has_warning(r, "nested: 2"), "dotted names map to directories");
     CHECK(has_warning(r, "nothing: true true"), "a module returning nothing gives true");
+    CHECK(has_warning(r, "clone: 1 2 x 3 y nil nil"), "table.clone copies every field, not the metatable");
+    CHECK(has_warning(r, "clone bad: bad argument #1 to 'table.clone' (table expected, got string)"),
+          "table.clone takes a table");
+    CHECK(has_warning(r, "clone room: bad argument #2 to 'table.clone' (room for 0 to 1024 more fields)"),
+          "table.clone's room is bounded");
     const strlist *w = run_warnings(r);
     for (size_t i = 0; i < w->len; i++) {
         const char *s = w->items[i];
