@@ -83,16 +83,22 @@ static const command commands[] = {
     { "uninstall", cmd_uninstall },
 };
 
-/* Blocks from 256 KiB up (response bodies, pages of items) get their own
- * mapping, given back to the system when freed. By default glibc raises
- * that threshold to the largest such block freed, after which big bodies
- * come from the heap and leave holes in it: 2.4 MiB more peak RSS in a
- * 100k-resource scan (92.2 vs 94.6 MiB), against a 100 MB bound. */
-#define MMAP_FROM (256 * 1024)
+/* Freed memory stays in the heap for the next block: glibc's defaults give
+ * blocks from 128 KiB up (response bodies, pages of items) their own
+ * mapping and trim the heap's free top past 128 KiB, so the same memory went
+ * back to the system and was taken again, a page fault for each of its
+ * pages -- about 16 us a page on this project's virtual machine, three
+ * times what filling the page costs (MADV_POPULATE_WRITE). With both at 32 MiB, the 100k-resource scan took 49-50
+ * thousand page faults instead of 79-93 thousand, for 1-2 MiB more peak RSS
+ * (82-84 MiB; bench_full_scan, 2026-12-07). glibc refuses an mmap threshold
+ * above 32 MiB. A longer-lived process (the Lambda handlers) keeps at most
+ * that much free memory. */
+#define KEEP_FREED (32 * 1024 * 1024)
 
 int main(int argc, char **argv)
 {
-    mallopt(M_MMAP_THRESHOLD, MMAP_FROM);
+    mallopt(M_MMAP_THRESHOLD, KEEP_FREED);
+    mallopt(M_TRIM_THRESHOLD, KEEP_FREED);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
