@@ -23,6 +23,9 @@ typedef struct buf {
 void buf_reserve(buf *b, size_t extra);               /* room for `extra` more bytes */
 void buf_reserve_secret(buf *b, size_t extra);        /* the same; an outgrown block is wiped, not left to realloc */
 void buf_append(buf *b, const void *p, size_t n);
+/* Faults in the pages of the next n bytes of b's room (reserved, not yet
+ * written) with one system call; see buf.c. */
+void buf_populate(buf *b, size_t n);
 void buf_puts(buf *b, const char *s);
 void buf_putll(buf *b, long long v);                  /* in decimal, as %lld (without printf's cost) */
 void buf_put_utf8(buf *b, unsigned long cp);          /* code point cp (<= 0x10FFFF, no surrogate) as UTF-8 */

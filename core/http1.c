@@ -50,6 +50,7 @@
 #define RESOLVE_TTL_MS 60000
 #define READ_CHUNK 16384          /* free room kept in a connection's receive buffer */
 #define DIRECT_READ_MAX (256 * 1024)
+#define RESERVE_MAX (16 * 1024 * 1024)  /* room made at once for a body of known length */
 #define MAX_HEAD_BYTES (256 * 1024)
 #define IN_KEEP_BYTES (64 * 1024) /* an idle connection's receive buffer larger than this is freed */
 #define SPARE_XFERS 64
@@ -657,10 +658,17 @@ static void recv_more(h1_engine *e, xfer *x)
     while (x->c == c && c->x == x) {
         ssize_t n;
         if (x->rx == RX_LEN && c->in_off == c->in.len) {
-            /* a body of known length: straight into the response */
-            size_t want = x->left < DIRECT_READ_MAX ? x->left : DIRECT_READ_MAX;
-            if (want > e->set.max_body - x->resp.body.len) want = e->set.max_body - x->resp.body.len + 1;
-            buf_reserve(&x->resp.body, want);
+            /* A body of known length: straight into the response, which
+             * makes room for all of it at once, up to RESERVE_MAX (a large
+             * body grown by doubling was copied each time; past that, room
+             * comes as the bytes do, so that a length announced and never
+             * sent claims no memory), and the pages the next read fills are
+             * faulted in by one call. */
+            size_t room = x->left < RESERVE_MAX ? x->left : RESERVE_MAX;
+            if (room > e->set.max_body - x->resp.body.len) room = e->set.max_body - x->resp.body.len + 1;
+            size_t want = room < DIRECT_READ_MAX ? room : DIRECT_READ_MAX;
+            buf_reserve(&x->resp.body, room);
+            buf_populate(&x->resp.body, want);
             n = conn_read(c, x->resp.body.data + x->resp.body.len, want, why, sizeof why);
             if (n > 0) {
                 touch(e, x);
