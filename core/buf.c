@@ -94,18 +94,22 @@ void buf_reserve_secret(buf *b, size_t extra)
 
 /* A fresh page costs a fault when first written: about 16 us on a virtual
  * machine, three times what the kernel's filling it in costs when asked
- * for many pages at once (MADV_POPULATE_WRITE). Worth a call from 16 pages;
+ * for many pages at once (MADV_POPULATE_WRITE). Worth a call from 8 pages;
  * a kernel without it (before 5.14) refuses, and the pages fault as usual.
  * Pages already there are left as they are. */
-void buf_populate(buf *b, size_t n)
+void mem_populate(void *p, size_t n)
 {
     static size_t page;
     if (!page) page = (size_t)sysconf(_SC_PAGESIZE);
-    if (n > b->cap - b->len) n = b->cap - b->len;
-    uintptr_t from = ((uintptr_t)(b->data + b->len) + page - 1) & ~(uintptr_t)(page - 1);
-    uintptr_t to = ((uintptr_t)(b->data + b->len) + n) & ~(uintptr_t)(page - 1);
-    if (to <= from || to - from < 16 * page) return;
+    uintptr_t from = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t to = ((uintptr_t)p + n) & ~(uintptr_t)(page - 1);
+    if (to <= from || to - from < 8 * page) return;
     (void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+}
+
+void buf_populate(buf *b, size_t n)
+{
+    mem_populate(b->data + b->len, n < b->cap - b->len ? n : b->cap - b->len);
 }
 
 void buf_append(buf *b, const void *p, size_t n)

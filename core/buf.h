@@ -23,8 +23,10 @@ typedef struct buf {
 void buf_reserve(buf *b, size_t extra);               /* room for `extra` more bytes */
 void buf_reserve_secret(buf *b, size_t extra);        /* the same; an outgrown block is wiped, not left to realloc */
 void buf_append(buf *b, const void *p, size_t n);
-/* Faults in the pages of the next n bytes of b's room (reserved, not yet
- * written) with one system call; see buf.c. */
+/* Faults in the whole pages of p[0..n) (memory about to be written) with
+ * one system call, from 8 pages up; see buf.c. */
+void mem_populate(void *p, size_t n);
+/* The same for the next n bytes of b's room (reserved, not yet written). */
 void buf_populate(buf *b, size_t n);
 void buf_puts(buf *b, const char *s);
 void buf_putll(buf *b, long long v);                  /* in decimal, as %lld (without printf's cost) */

@@ -1,6 +1,8 @@
 /* pool.c -- size-class free lists over 64 KiB chunks (see pool.h). */
 #include "pool.h"
 
+#include "buf.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,7 @@ void *pool_carve(pool *p, size_t c)
     if (p->left < size) {
         pool_chunk *ch = malloc(sizeof *ch + CHUNK_SIZE);
         if (!ch) return NULL;
+        mem_populate(ch->data, CHUNK_SIZE);   /* its pages in one call, not a fault each */
         ch->next = p->chunks;
         p->chunks = ch;
         p->cursor = ch->data;
