@@ -85,14 +85,14 @@ static const command commands[] = {
 
 /* Freed memory stays in the heap for the next block: glibc's defaults give
  * blocks from 128 KiB up (response bodies, pages of items) their own
- * mapping and trim the heap's free top past 128 KiB, so the same memory went
- * back to the system and was taken again, a page fault for each of its
- * pages -- about 16 us a page on this project's virtual machine, three
- * times what filling the page costs (MADV_POPULATE_WRITE). With both at 32 MiB, the 100k-resource scan took 49-50
- * thousand page faults instead of 79-93 thousand, for 1-2 MiB more peak RSS
- * (82-84 MiB; bench_full_scan, 2026-12-07). glibc refuses an mmap threshold
- * above 32 MiB. A longer-lived process (the Lambda handlers) keeps at most
- * that much free memory. */
+ * mapping and trim the heap's free top past 128 KiB, so the same memory
+ * went back to the system and was taken again, a page fault for each of
+ * its pages -- about 16 us a page on this project's virtual machine, three
+ * times what filling the page costs (MADV_POPULATE_WRITE). With both at
+ * 32 MiB, the 100k-resource scan took 49-50 thousand page faults instead of
+ * 79-93 thousand, for 1-2 MiB more peak RSS (82-84 MiB; bench_full_scan,
+ * 2026-12-07). glibc refuses an mmap threshold above 32 MiB. A longer-lived
+ * process (the Lambda handlers) keeps at most that much free memory. */
 #define KEEP_FREED (32 * 1024 * 1024)
 
 int main(int argc, char **argv)
